@@ -121,3 +121,42 @@ type Driver interface {
 	// ImportID is the id under which the handler named name imports: "<cloud>/<scope...>/<name>".
 	ImportID(name string) string
 }
+
+// Settled returns the observed handler with the settings of missing components taken from prior, so
+// that a deleted component shows in the plan as recreated rather than as every one of its settings
+// changing to zero. Settings the cloud cannot know are taken from prior too.
+func (o *Observed) Settled(prior *spec.Handler) spec.Handler {
+	h := o.Handler
+	gone := map[Component]bool{}
+	for _, c := range o.Missing {
+		gone[c] = true
+	}
+	if gone[Function] {
+		h.Function.Runtime, h.Function.EntryPoint, h.Function.SourceHash = prior.Function.Runtime, prior.Function.EntryPoint, prior.Function.SourceHash
+		h.Function.MemoryMB, h.Function.TimeoutS, h.Function.Architecture = prior.Function.MemoryMB, prior.Function.TimeoutS, prior.Function.Architecture
+		h.Function.Environment, h.Function.SecretEnvironment = prior.Function.Environment, prior.Function.SecretEnvironment
+		h.Tags = prior.Tags
+	}
+	if gone[Logs] {
+		h.Function.LogRetentionDays = prior.Function.LogRetentionDays
+	}
+	if gone[Mapping] {
+		h.Function.MaxConcurrency = prior.Function.MaxConcurrency
+		h.Trigger.BatchSize, h.Trigger.BatchWindowS = prior.Trigger.BatchSize, prior.Trigger.BatchWindowS
+	}
+	if gone[Queue] {
+		h.Trigger.VisibilityTimeoutS, h.Retry.MaxAttempts = prior.Trigger.VisibilityTimeoutS, prior.Retry.MaxAttempts
+	}
+	if gone[Queue] || gone[Topic] || gone[Subscription] {
+		h.Trigger.Kind, h.Trigger.Source = prior.Trigger.Kind, prior.Trigger.Source
+	}
+	if gone[DeadLetter] {
+		h.DeadLetter.RetentionDays = prior.DeadLetter.RetentionDays
+	}
+	if gone[DedupTable] {
+		h.Dedup.TTLS = prior.Dedup.TTLS
+	}
+	h.Name, h.Cloud = prior.Name, prior.Cloud
+	h.Function.SourceDir, h.Function.SourceZip = prior.Function.SourceDir, prior.Function.SourceZip
+	return h
+}

@@ -122,7 +122,9 @@ func Validate(h *Handler, known Known) []Problem {
 	ranged([]string{"dead_letter", "retention_days"}, l.RetentionDays, h.DeadLetter.RetentionDays, " days")
 	ranged([]string{"dedup", "ttl_s"}, l.DedupTTLS, h.Dedup.TTLS, " seconds")
 
-	if known("retry", "max_attempts") && known("trigger", "visibility_timeout_s") && known("dead_letter", "retention_days") {
+	// The invariant between settings is checked only once each is valid on its own: one error at a time.
+	if known("retry", "max_attempts") && known("trigger", "visibility_timeout_s") && known("dead_letter", "retention_days") &&
+		l.MaxAttempts.Contains(h.Retry.MaxAttempts) && l.RetentionDays.Contains(h.DeadLetter.RetentionDays) {
 		window := h.Retry.MaxAttempts * tr.VisibilityTimeoutS
 		retention := h.DeadLetter.RetentionDays * 86400
 		if window > retention {

@@ -1,0 +1,248 @@
+// Package memdriver is an in-memory driver.Driver: a cloud that keeps components in maps. It runs the
+// conformance suite in milliseconds and lets the provider's glue be tested through the Terraform CLI
+// without an emulator.
+package memdriver
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// Cloud is the in-memory cloud: every component that exists, by id, with the handler it serves.
+type Cloud struct {
+	mu         sync.Mutex
+	components map[string]*spec.Handler
+	sources    map[string]bool
+	failCreate map[driver.Component]bool
+}
+
+// NewCloud returns an empty cloud.
+func NewCloud() *Cloud {
+	return &Cloud{components: map[string]*spec.Handler{}, sources: map[string]bool{}, failCreate: map[driver.Component]bool{}}
+}
+
+// Driver returns a driver for c in region.
+func (c *Cloud) Driver(region string) *Driver { return &Driver{cloud: c, region: region} }
+
+// FailCreate makes the next creation of component comp fail.
+func (c *Cloud) FailCreate(comp driver.Component) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failCreate[comp] = true
+}
+
+// Remove deletes the component with id behind any driver's back.
+func (c *Cloud) Remove(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.components, id)
+}
+
+// Leftovers lists the ids of every component that exists, less the sources AddSource made.
+func (c *Cloud) Leftovers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for cid := range c.components {
+		if !c.sources[cid] {
+			ids = append(ids, cid)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// AddSource makes a queue or topic that belongs to no handler.
+func (c *Cloud) AddSource(kind spec.TriggerKind, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := fmt.Sprintf("mem:%s:%s", kind, name)
+	c.sources[id] = true
+	return id
+}
+
+// Driver realises handlers in a Cloud.
+type Driver struct {
+	cloud  *Cloud
+	region string
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+func id(c driver.Component, name string) string { return fmt.Sprintf("mem:%s:%s", c, name) }
+
+// wanted lists the components h needs.
+func wanted(h *spec.Handler) []driver.Component {
+	cs := []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Queue, driver.Function, driver.Mapping}
+	if h.Trigger.Kind == spec.Topic {
+		cs = append(cs, driver.Subscription)
+		if h.Trigger.Source == "" {
+			cs = append(cs, driver.Topic)
+		}
+	}
+	return cs
+}
+
+func (d *Driver) Check(_ context.Context, h *spec.Handler) []spec.Problem {
+	if h.Trigger.Source != "" && !d.cloud.hasSource(h.Trigger.Source) {
+		return []spec.Problem{{Path: []string{"trigger", "source"}, Summary: "Trigger source not found", Detail: fmt.Sprintf("%q does not exist.", h.Trigger.Source)}}
+	}
+	return nil
+}
+
+func (c *Cloud) hasSource(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sources[id]
+}
+
+func (d *Driver) Apply(_ context.Context, desired *spec.Handler, code *driver.Code, st driver.State) (driver.State, driver.Outputs, error) {
+	c := d.cloud
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st = st.Clone()
+	want := wanted(desired)
+	for _, comp := range driver.Components {
+		if st.Has(comp) && !slices.Contains(want, comp) {
+			delete(c.components, st.Get(comp))
+			delete(st, string(comp))
+		}
+	}
+	for _, comp := range driver.Components {
+		if !slices.Contains(want, comp) {
+			continue
+		}
+		cid := id(comp, desired.Name)
+		if comp == driver.Queue && desired.Trigger.Kind == spec.Queue && desired.Trigger.Source != "" {
+			cid = desired.Trigger.Source
+		}
+		if st.Get(comp) == cid {
+			if _, ok := c.components[cid]; ok {
+				h := *desired
+				c.components[cid] = &h
+				continue
+			}
+		}
+		if c.failCreate[comp] {
+			delete(c.failCreate, comp)
+			return st, driver.Outputs{}, driver.Errorf(comp, "creating", cid, driver.InvalidArgument, fmt.Errorf("injected failure"))
+		}
+		if comp == driver.Function && code == nil && st.Get(comp) == "" {
+			return st, driver.Outputs{}, driver.Errorf(comp, "creating", cid, driver.InvalidArgument, fmt.Errorf("no code to create the function from"))
+		}
+		h := *desired
+		c.components[cid] = &h
+		st[string(comp)] = cid
+	}
+	if code != nil {
+		c.components[st.Get(driver.Function)].Function.SourceHash = code.Hash
+	}
+	return st, d.outputs(desired.Trigger, st), nil
+}
+
+func (d *Driver) outputs(t spec.Trigger, st driver.State) driver.Outputs {
+	out := driver.Outputs{
+		FunctionID: st.Get(driver.Function), TriggerSourceID: st.Get(driver.Queue), PublishTarget: st.Get(driver.Queue),
+		DeadLetterID: st.Get(driver.DeadLetter), DedupTableID: st.Get(driver.DedupTable), IdentityID: st.Get(driver.Identity),
+	}
+	if t.Kind == spec.Topic {
+		topic := t.Source
+		if topic == "" {
+			topic = st.Get(driver.Topic)
+		}
+		out.TriggerSourceID, out.PublishTarget = topic, topic
+	}
+	return out
+}
+
+func (d *Driver) Read(_ context.Context, st driver.State) (*driver.Observed, error) {
+	c := d.cloud
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obs := &driver.Observed{State: st.Clone()}
+	for _, comp := range driver.Components {
+		if !st.Has(comp) {
+			continue
+		}
+		h, ok := c.components[st.Get(comp)]
+		if !ok {
+			obs.Missing = append(obs.Missing, comp)
+			delete(obs.State, string(comp))
+			continue
+		}
+		d.observe(&obs.Handler, comp, h)
+	}
+	obs.Outputs = d.outputs(obs.Handler.Trigger, obs.State)
+	return obs, nil
+}
+
+// observe copies the settings component comp holds, as a cloud's read of that component would.
+func (d *Driver) observe(o *spec.Handler, comp driver.Component, h *spec.Handler) {
+	o.Name, o.Cloud = h.Name, h.Cloud
+	switch comp {
+	case driver.Function:
+		env := maps.Clone(h.Function.Environment)
+		if env == nil {
+			env = map[string]string{}
+		}
+		maps.Copy(env, h.Function.SecretEnvironment)
+		o.Function.Runtime, o.Function.EntryPoint, o.Function.SourceHash = h.Function.Runtime, h.Function.EntryPoint, h.Function.SourceHash
+		o.Function.MemoryMB, o.Function.TimeoutS, o.Function.Architecture = h.Function.MemoryMB, h.Function.TimeoutS, h.Function.Architecture
+		o.Function.Environment = env
+		o.Tags = maps.Clone(h.Tags)
+	case driver.Logs:
+		o.Function.LogRetentionDays = h.Function.LogRetentionDays
+	case driver.Mapping:
+		o.Function.MaxConcurrency = h.Function.MaxConcurrency
+		o.Trigger.BatchSize, o.Trigger.BatchWindowS = h.Trigger.BatchSize, h.Trigger.BatchWindowS
+	case driver.Queue:
+		o.Trigger.Kind, o.Trigger.Source = h.Trigger.Kind, h.Trigger.Source
+		o.Trigger.VisibilityTimeoutS, o.Retry.MaxAttempts = h.Trigger.VisibilityTimeoutS, h.Retry.MaxAttempts
+	case driver.DeadLetter:
+		o.DeadLetter.RetentionDays = h.DeadLetter.RetentionDays
+	case driver.DedupTable:
+		o.Dedup.TTLS = h.Dedup.TTLS
+	}
+}
+
+func (d *Driver) Delete(_ context.Context, st driver.State) (driver.State, error) {
+	c := d.cloud
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, comp := range driver.Components {
+		// An adopted queue is the user's: it stays.
+		if cid := st.Get(comp); cid != "" && !c.sources[cid] {
+			delete(c.components, cid)
+		}
+	}
+	return driver.State{}, nil
+}
+
+func (d *Driver) Locate(_ context.Context, name string) (driver.State, error) {
+	c := d.cloud
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn, ok := c.components[id(driver.Function, name)]
+	if !ok {
+		return nil, driver.Errorf(driver.Function, "reading", name, driver.NotFound, fmt.Errorf("function %s not found", name))
+	}
+	st := driver.State{}
+	for _, comp := range wanted(fn) {
+		cid := id(comp, name)
+		if comp == driver.Queue && fn.Trigger.Kind == spec.Queue && fn.Trigger.Source != "" {
+			cid = fn.Trigger.Source
+		}
+		if _, ok := c.components[cid]; ok {
+			st[string(comp)] = cid
+		}
+	}
+	return st, nil
+}
+
+func (d *Driver) ImportID(name string) string { return "aws/" + d.region + "/" + name }
