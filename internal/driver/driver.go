@@ -87,6 +87,11 @@ type Observed struct {
 	State State
 	// Missing lists the components the input state recorded and the cloud no longer has.
 	Missing []Component
+	// Drifted lists components present whose settings differ from what Apply makes in ways Handler
+	// cannot show (a changed role or queue policy, a redrive policy naming another queue, TTL turned
+	// off, a component's tags differing from the handler's). The provider plans an update for them,
+	// keeping their ids; Apply puts them right.
+	Drifted []Component
 	Outputs Outputs
 }
 

@@ -1,0 +1,353 @@
+package awslambda
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// Apply implements driver.Driver. On an existing state it reads every component first (as Read
+// does) and changes only what differs, so a second Apply of the same handler makes no writes.
+// Components are made in four rounds, each waiting for the previous one:
+//
+//	role, log group, dead-letter queue, dedup table, topic (independent: concurrently)
+//	queue (needs the dead-letter queue and the topic)
+//	role policy, subscription, function (need the queue; the function goes after the queue so that
+//	a longer timeout never meets a shorter visibility timeout, which Lambda refuses)
+//	mapping (needs function, queue and the policy that lets the role read the queue)
+//
+// then deletes what the handler no longer uses (a topic after a swap to kind queue).
+func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, st driver.State) (driver.State, driver.Outputs, error) {
+	l := &ledger{st: st.Clone()}
+	cur := &seen{}
+	if len(st) > 0 {
+		var missing []driver.Component
+		var err error
+		if cur, missing, err = d.see(ctx, st); err != nil {
+			return st, d.outputs(st), err
+		}
+		for _, c := range missing {
+			l.forget(c)
+		}
+	}
+	err := d.apply(ctx, h, code, l, cur)
+	final := l.snapshot()
+	return final, d.outputs(final), err
+}
+
+func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, l *ledger, cur *seen) error {
+	names := d.names(h.Name)
+	tags := tagsFor(h)
+	adopt := ""
+	if h.Trigger.Kind == spec.Queue {
+		adopt = h.Trigger.Source
+	}
+	topicSource := ""
+	if h.Trigger.Kind == spec.Topic {
+		topicSource = h.Trigger.Source
+	}
+	wantTopic := h.Trigger.Kind == spec.Topic && topicSource == ""
+
+	// A queue other than the one wanted (created versus adopted, or another source) goes first, with
+	// its mapping: a mapping's event source cannot change.
+	if l.get(string(driver.Queue)) != "" && l.get(keyQueueSource) != adopt {
+		if err := d.releaseQueue(ctx, l); err != nil {
+			return err
+		}
+		cur.queue, cur.mapping = nil, nil
+	}
+
+	err := concurrently(
+		func() error {
+			if cur.role != nil {
+				return d.updateRole(ctx, cur.role, tags)
+			}
+			arn, err := d.createRole(ctx, names.Identity, tags)
+			l.set(string(driver.Identity), arn)
+			return err
+		},
+		func() error {
+			name := logGroupName(names.Function)
+			if cur.logs == nil {
+				if err := d.createLogGroup(ctx, name, tags); err != nil {
+					return err
+				}
+				l.set(string(driver.Logs), name)
+				return d.setLogRetention(ctx, name, h.Function.LogRetentionDays)
+			}
+			if cur.logs.retention != h.Function.LogRetentionDays {
+				if err := d.setLogRetention(ctx, name, h.Function.LogRetentionDays); err != nil {
+					return err
+				}
+			}
+			return d.tagLogGroup(ctx, cur.logs, tags)
+		},
+		func() error {
+			want := dlqAttrs(h)
+			if cur.dlq == nil {
+				url, err := d.createQueue(ctx, driver.DeadLetter, names.DeadLetter, want, tags)
+				l.set(string(driver.DeadLetter), url)
+				return err
+			}
+			if attrsDiffer(want, cur.dlq.attrs) {
+				if err := d.setQueueAttrs(ctx, driver.DeadLetter, cur.dlq.url, want); err != nil {
+					return err
+				}
+			}
+			return d.tagQueue(ctx, driver.DeadLetter, cur.dlq, tags)
+		},
+		func() error {
+			if cur.table != nil {
+				return d.updateTable(ctx, cur.table, tags)
+			}
+			arn, err := d.createTable(ctx, names.DedupTable, tags)
+			l.set(string(driver.DedupTable), arn)
+			if err != nil {
+				return err
+			}
+			return d.enableTTL(ctx, names.DedupTable)
+		},
+		func() error {
+			switch {
+			case !wantTopic:
+				return nil
+			case cur.topic != nil:
+				return d.tagTopic(ctx, cur.topic, tags)
+			}
+			arn, err := d.createTopic(ctx, names.Topic, tags)
+			l.set(string(driver.Topic), arn)
+			return err
+		},
+	)
+	if err != nil {
+		return err
+	}
+
+	roleARN := l.get(string(driver.Identity))
+	topicARN := l.get(string(driver.Topic))
+	if topicSource != "" {
+		topicARN = topicSource
+	}
+	if adopt != "" {
+		err = d.applyAdoptedQueue(ctx, h, l, cur)
+	} else {
+		err = d.applyQueue(ctx, h, l, cur, accountOf(roleARN), topicARN, tags)
+	}
+	if err != nil {
+		return err
+	}
+	queueARN := d.queueARN(l.get(string(driver.Queue)))
+
+	err = concurrently(
+		func() error {
+			doc := rolePolicy(grants{
+				logGroupARN: d.logGroupARN(accountOf(roleARN), logGroupName(names.Function)),
+				queueARN:    queueARN,
+				kmsKeyARN:   l.get(keyQueueKMSKey),
+				tableARN:    l.get(string(driver.DedupTable)),
+			})
+			if cur.role != nil && sameJSON(cur.role.policy, doc) {
+				return nil
+			}
+			return d.putRolePolicy(ctx, roleARN, doc)
+		},
+		func() error {
+			if h.Trigger.Kind != spec.Topic {
+				return nil
+			}
+			return d.applySubscription(ctx, l, cur, topicARN, topicSource, queueARN)
+		},
+		func() error { return d.applyFunction(ctx, h, code, l, cur, roleARN, tags) },
+	)
+	if err != nil {
+		return err
+	}
+
+	if err := d.applyMapping(ctx, h, l, cur, queueARN, tags); err != nil {
+		return err
+	}
+
+	if sub := l.get(string(driver.Subscription)); sub != "" && h.Trigger.Kind != spec.Topic {
+		if err := d.unsubscribe(ctx, sub); err != nil {
+			return err
+		}
+		l.forget(driver.Subscription)
+	}
+	if topic := l.get(string(driver.Topic)); topic != "" && !wantTopic {
+		if err := d.deleteTopic(ctx, topic); err != nil {
+			return err
+		}
+		l.set(string(driver.Topic), "")
+	}
+	return nil
+}
+
+// applyQueue creates the handler's own queue, or brings it to the handler's settings.
+func (d *Driver) applyQueue(ctx context.Context, h *spec.Handler, l *ledger, cur *seen, account, topicARN string, tags map[string]string) error {
+	name := d.names(h.Name).Queue
+	queueARN := "arn:" + d.partition + ":sqs:" + d.region + ":" + account + ":" + name
+	policy := ""
+	if h.Trigger.Kind == spec.Topic {
+		policy = queuePolicy(queueARN, topicARN)
+	}
+	want := queueAttrs(h, d.queueARN(l.get(string(driver.DeadLetter))), policy)
+	if cur.queue == nil {
+		url, err := d.createQueue(ctx, driver.Queue, name, want, tags)
+		l.set(string(driver.Queue), url)
+		return err
+	}
+	if attrsDiffer(want, cur.queue.attrs) {
+		if err := d.setQueueAttrs(ctx, driver.Queue, cur.queue.url, want); err != nil {
+			return err
+		}
+	}
+	return d.tagQueue(ctx, driver.Queue, cur.queue, tags)
+}
+
+// applyAdoptedQueue consumes the existing queue trigger.source names: it keeps the queue's previous
+// visibility timeout and redrive policy in state (for Delete to restore) and sets the handler's.
+// The queue's tags stay its owner's.
+func (d *Driver) applyAdoptedQueue(ctx context.Context, h *spec.Handler, l *ledger, cur *seen) error {
+	source := h.Trigger.Source
+	if cur.queue == nil {
+		url, err := d.queueURL(ctx, driver.Queue, source)
+		if err != nil {
+			return err
+		}
+		q, err := d.readQueue(ctx, driver.Queue, url, false)
+		if err == nil && q == nil {
+			err = driver.Errorf(driver.Queue, "adopting", source, driver.NotFound, errors.New("the queue does not exist"))
+		}
+		if err != nil {
+			return err
+		}
+		key := ""
+		if k := q.attrs[attrKMSKey]; k != "" {
+			if key, err = d.keyARN(ctx, k); err != nil {
+				return err
+			}
+		}
+		l.set(string(driver.Queue), url)
+		l.set(keyQueueSource, source)
+		l.set(keyQueuePrevVisibility, q.attrs[attrVisibility])
+		l.set(keyQueuePrevRedrive, q.attrs[attrRedrive])
+		l.set(keyQueueKMSKey, key)
+		cur.queue = q
+	}
+	want := adoptedAttrs(h, d.queueARN(l.get(string(driver.DeadLetter))))
+	if !attrsDiffer(want, cur.queue.attrs) {
+		return nil
+	}
+	// moto drops a queue's policy on an update without one: send the owner's back.
+	if p := cur.queue.attrs[attrPolicy]; p != "" {
+		want[attrPolicy] = p
+	}
+	return d.setQueueAttrs(ctx, driver.Queue, cur.queue.url, want)
+}
+
+// releaseQueue deletes the mapping and the queue recorded in l, or restores an adopted queue.
+func (d *Driver) releaseQueue(ctx context.Context, l *ledger) error {
+	if m := l.get(string(driver.Mapping)); m != "" {
+		if err := d.deleteMapping(ctx, m); err != nil {
+			return err
+		}
+		l.set(string(driver.Mapping), "")
+	}
+	url := l.get(string(driver.Queue))
+	var err error
+	if l.get(keyQueueSource) != "" {
+		err = d.restoreQueue(ctx, url, l.get(keyQueuePrevVisibility), l.get(keyQueuePrevRedrive))
+	} else {
+		err = d.deleteQueue(ctx, driver.Queue, url)
+	}
+	if err != nil {
+		return err
+	}
+	l.forget(driver.Queue)
+	return nil
+}
+
+func (d *Driver) applySubscription(ctx context.Context, l *ledger, cur *seen, topicARN, topicSource, queueARN string) error {
+	if sub := l.get(string(driver.Subscription)); sub != "" {
+		if cur.sub != nil && subscriptionTopic(sub) == topicARN && cur.sub.endpoint == queueARN {
+			if cur.sub.raw {
+				return nil
+			}
+			return d.setRawDelivery(ctx, sub)
+		}
+		if err := d.unsubscribe(ctx, sub); err != nil {
+			return err
+		}
+		l.forget(driver.Subscription)
+	}
+	arn, err := d.subscribe(ctx, topicARN, queueARN)
+	if err != nil {
+		return err
+	}
+	l.set(string(driver.Subscription), arn)
+	l.set(keyTopicSource, topicSource)
+	return nil
+}
+
+func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *driver.Code, l *ledger, cur *seen, roleARN string, tags map[string]string) error {
+	w := d.fnConfig(h, roleARN)
+	if cur.fn != nil {
+		err := d.updateFunction(ctx, cur.fn, w, h.Function.SourceHash, code, tags)
+		if !errors.Is(err, errReplace) {
+			return err
+		}
+		// Its ARN, and so its mapping, survive the replacement.
+		if err := d.deleteFunction(ctx, aws.ToString(cur.fn.cfg.FunctionArn)); err != nil {
+			return err
+		}
+		l.set(string(driver.Function), "")
+	}
+	if code == nil {
+		return driver.Errorf(driver.Function, "creating", w.name, driver.InvalidArgument, errors.New("no code package was given"))
+	}
+	arn, err := d.createFunction(ctx, w, code.Zip, tags)
+	if err != nil {
+		return err
+	}
+	l.set(string(driver.Function), arn)
+	_, err = d.waitFunction(ctx, w.name)
+	return err
+}
+
+func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, cur *seen, queueARN string, tags map[string]string) error {
+	fnARN := l.get(string(driver.Function))
+	m := mappingOf(h)
+	if cur.mapping != nil && aws.ToString(cur.mapping.out.EventSourceArn) != queueARN {
+		if err := d.deleteMapping(ctx, aws.ToString(cur.mapping.out.UUID)); err != nil {
+			return err
+		}
+		l.set(string(driver.Mapping), "")
+		cur.mapping = nil
+	}
+	if cur.mapping != nil {
+		return d.updateMapping(ctx, cur.mapping, fnARN, m, tags)
+	}
+	uuid, err := d.createMapping(ctx, fnARN, queueARN, m, tags)
+	if err != nil {
+		return err
+	}
+	l.set(string(driver.Mapping), uuid)
+	return d.waitMapping(ctx, uuid)
+}
+
+// concurrently runs fs at once and waits for all of them (none is cancelled when another fails, so
+// every create that succeeds is recorded); it returns their errors joined.
+func concurrently(fs ...func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		wg.Go(func() { errs[i] = f() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,94 @@
+package awslambda
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// drifted lists the components present whose settings differ from what Apply makes in ways the
+// handler cannot show: a policy, the wiring between components, encryption, TTL, a component's tags
+// that differ from the function's. Apply puts them right.
+func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Component {
+	var out []driver.Component
+	mark := func(c driver.Component, drifted bool) {
+		if drifted {
+			out = append(out, c)
+		}
+	}
+	wantTags := tagsFor(h)
+	for c, tags := range s.tagSets() {
+		mark(c, !maps.Equal(tags, wantTags))
+	}
+	roleARN, queueURL, dlqURL := st.Get(driver.Identity), st.Get(driver.Queue), st.Get(driver.DeadLetter)
+	queueARN, dlqARN := d.queueARN(queueURL), d.queueARN(dlqURL)
+	topicARN := st.Get(driver.Topic) + st[keyTopicSource]
+
+	if r := s.role; r != nil {
+		want := rolePolicy(grants{
+			logGroupARN: d.logGroupARN(accountOf(roleARN), logGroupName(h.Name)),
+			queueARN:    queueARN, kmsKeyARN: st[keyQueueKMSKey], tableARN: st.Get(driver.DedupTable),
+		})
+		complete := queueURL != "" && st.Has(driver.DedupTable)
+		mark(driver.Identity, !sameJSON(r.trust, trustPolicy()) || (complete && !sameJSON(r.policy, want)))
+	}
+	if f := s.fn; f != nil {
+		mark(driver.Function, aws.ToString(f.cfg.Role) != roleARN && roleARN != "")
+	}
+	if m := s.mapping; m != nil {
+		o := m.out
+		mark(driver.Mapping, (queueURL != "" && aws.ToString(o.EventSourceArn) != queueARN) || aws.ToString(o.State) == "Disabled" ||
+			!hasReportFailures(o.FunctionResponseTypes) || (st.Has(driver.Function) && aws.ToString(o.FunctionArn) != st.Get(driver.Function)))
+	}
+	if q := s.queue; q != nil {
+		target, _ := parseRedrive(q.attrs[attrRedrive])
+		wrong := dlqURL != "" && target != dlqARN
+		if st[keyQueueSource] == "" {
+			policy := ""
+			if h.Trigger.Kind == spec.Topic && topicARN != "" {
+				policy = queuePolicy(queueARN, topicARN)
+			}
+			wrong = wrong || q.attrs[attrSSE] != "true" || !sameJSON(q.attrs[attrPolicy], policy) ||
+				(s.dlq != nil && q.attrs[attrRetention] != s.dlq.attrs[attrRetention])
+		}
+		mark(driver.Queue, wrong)
+	}
+	if q := s.dlq; q != nil {
+		mark(driver.DeadLetter, q.attrs[attrSSE] != "true")
+	}
+	if t := s.table; t != nil {
+		mark(driver.DedupTable, !t.payPerRequest || !t.ttlOn)
+	}
+	if sub := s.sub; sub != nil {
+		mark(driver.Subscription, !sub.raw || (queueURL != "" && sub.endpoint != queueARN))
+	}
+	return sortComponents(slices.Compact(sortComponents(out)))
+}
+
+// errMissing is how a component read reports, through concurrently, that the component is gone.
+type errMissing driver.Component
+
+func (e errMissing) Error() string { return string(e) + " is gone" }
+
+// unjoin splits an errors.Join result.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// sortComponents orders cs as driver.Components does, so results never depend on timing.
+func sortComponents(cs []driver.Component) []driver.Component {
+	slices.SortFunc(cs, func(a, b driver.Component) int {
+		return slices.Index(driver.Components, a) - slices.Index(driver.Components, b)
+	})
+	return cs
+}

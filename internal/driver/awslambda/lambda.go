@@ -1,0 +1,359 @@
+package awslambda
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+type fnSeen struct {
+	cfg  *lambdatypes.FunctionConfiguration
+	tags map[string]string
+}
+
+func (f *fnSeen) arch() string {
+	if len(f.cfg.Architectures) == 0 {
+		return string(lambdatypes.ArchitectureX8664)
+	}
+	return string(f.cfg.Architectures[0])
+}
+
+// codeHash turns Lambda's base64 CodeSha256 into the hex form of spec's SourceHash.
+func (f *fnSeen) codeHash() string {
+	b, err := base64.StdEncoding.DecodeString(aws.ToString(f.cfg.CodeSha256))
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+func (f *fnSeen) env() map[string]string {
+	if f.cfg.Environment == nil || f.cfg.Environment.Variables == nil {
+		return map[string]string{}
+	}
+	return f.cfg.Environment.Variables
+}
+
+// fnConfig is a function's configuration as the handler wants it.
+type fnConfig struct {
+	name, role, handler, arch string
+	runtime                   lambdatypes.Runtime
+	memory, timeout           int32
+	env                       map[string]string
+}
+
+func (d *Driver) fnConfig(h *spec.Handler, roleARN string) fnConfig {
+	l, _ := spec.LimitsFor(spec.AWS)
+	env := map[string]string{}
+	maps.Copy(env, h.Function.Environment)
+	maps.Copy(env, h.Function.SecretEnvironment)
+	maps.Copy(env, h.Env(d.dedupStoreURL(d.names(h.Name).DedupTable)))
+	return fnConfig{
+		name: d.names(h.Name).Function, role: roleARN, handler: h.Function.EntryPoint, arch: h.Function.Architecture,
+		runtime: lambdatypes.Runtime(l.Runtimes[h.Function.Runtime].Name),
+		memory:  int32(h.Function.MemoryMB), timeout: int32(h.Function.TimeoutS), env: env,
+	}
+}
+
+// neutralRuntime maps Lambda's runtime back to spec's name; one spec does not know stays as Lambda's.
+func neutralRuntime(r lambdatypes.Runtime) string {
+	l, _ := spec.LimitsFor(spec.AWS)
+	for _, n := range spec.RuntimeNames {
+		if l.Runtimes[n].Name == string(r) {
+			return n
+		}
+	}
+	return string(r)
+}
+
+// createFunction creates the function, retrying while its new role cannot be assumed yet. Callers
+// record the ARN, then wait for it with waitFunction.
+func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tags map[string]string) (string, error) {
+	var out *lambda.CreateFunctionOutput
+	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+		out, err = d.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+			FunctionName:  &w.name,
+			Role:          &w.role,
+			Runtime:       w.runtime,
+			Handler:       &w.handler,
+			MemorySize:    &w.memory,
+			Timeout:       &w.timeout,
+			Architectures: []lambdatypes.Architecture{lambdatypes.Architecture(w.arch)},
+			Environment:   &lambdatypes.Environment{Variables: w.env},
+			Code:          &lambdatypes.FunctionCode{ZipFile: zip},
+			PackageType:   lambdatypes.PackageTypeZip,
+			LoggingConfig: &lambdatypes.LoggingConfig{LogGroup: aws.String(logGroupName(w.name))},
+			Tags:          tags,
+		})
+		return err
+	})
+	if err != nil {
+		return "", fail(driver.Function, "creating", w.name, err)
+	}
+	return aws.ToString(out.FunctionArn), nil
+}
+
+// waitFunction waits until the function is Active and no update is in progress: Lambda refuses
+// updates and invocations before that.
+func (d *Driver) waitFunction(ctx context.Context, name string) (*lambdatypes.FunctionConfiguration, error) {
+	var cfg *lambdatypes.FunctionConfiguration
+	err := poll(ctx, func() (bool, error) {
+		out, err := d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
+		if err != nil {
+			return false, err
+		}
+		cfg = configOf(out)
+		return settled(cfg)
+	})
+	if err != nil {
+		return nil, fail(driver.Function, "waiting for", name, err)
+	}
+	return cfg, nil
+}
+
+// settled reports whether a function is ready for the next call, or failed.
+func settled(cfg *lambdatypes.FunctionConfiguration) (bool, error) {
+	switch {
+	case cfg.State == lambdatypes.StateFailed:
+		return false, fmt.Errorf("function failed: %s", aws.ToString(cfg.StateReason))
+	case cfg.LastUpdateStatus == lambdatypes.LastUpdateStatusFailed:
+		return false, fmt.Errorf("function update failed: %s", aws.ToString(cfg.LastUpdateStatusReason))
+	}
+	return cfg.State == lambdatypes.StateActive && cfg.LastUpdateStatus != lambdatypes.LastUpdateStatusInProgress, nil
+}
+
+func configOf(out *lambda.GetFunctionConfigurationOutput) *lambdatypes.FunctionConfiguration {
+	return &lambdatypes.FunctionConfiguration{
+		FunctionArn: out.FunctionArn, State: out.State, StateReason: out.StateReason,
+		LastUpdateStatus: out.LastUpdateStatus, LastUpdateStatusReason: out.LastUpdateStatusReason,
+		Architectures: out.Architectures, CodeSha256: out.CodeSha256,
+	}
+}
+
+// updateFunction brings an existing function to w and code (when given), then its tags. Lambda takes
+// a new architecture only with code, in UpdateFunctionCode. It returns errReplace when the cloud kept
+// the old architecture anyway (moto ignores it there), which only replacing the function fixes.
+func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wantHash string, code *driver.Code, tags map[string]string) error {
+	arn := aws.ToString(cur.cfg.FunctionArn)
+	c := cur.cfg
+	if aws.ToString(c.Role) != w.role || c.Runtime != w.runtime || aws.ToString(c.Handler) != w.handler ||
+		aws.ToInt32(c.MemorySize) != w.memory || aws.ToInt32(c.Timeout) != w.timeout || !maps.Equal(cur.env(), w.env) {
+		err := retryWhile(ctx, propagationTimeout, isPropagating, func() error {
+			_, err := d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+				FunctionName: &w.name, Role: &w.role, Runtime: w.runtime, Handler: &w.handler,
+				MemorySize: &w.memory, Timeout: &w.timeout, Environment: &lambdatypes.Environment{Variables: w.env},
+			})
+			return err
+		})
+		if err != nil {
+			return fail(driver.Function, "updating", arn, err)
+		}
+		if _, err := d.waitFunction(ctx, w.name); err != nil {
+			return err
+		}
+	}
+	if cur.codeHash() != wantHash || cur.arch() != w.arch {
+		if code == nil {
+			return driver.Errorf(driver.Function, "updating", arn, driver.InvalidArgument,
+				fmt.Errorf("the function has code %s for %s, the handler wants %s for %s, and no code package was given: Lambda changes code and architecture together",
+					cur.codeHash(), cur.arch(), wantHash, w.arch))
+		}
+		if _, err := d.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
+			FunctionName: &w.name, ZipFile: code.Zip, Architectures: []lambdatypes.Architecture{lambdatypes.Architecture(w.arch)},
+		}); err != nil {
+			return fail(driver.Function, "updating the code of", arn, err)
+		}
+		cfg, err := d.waitFunction(ctx, w.name)
+		if err != nil {
+			return err
+		}
+		if (&fnSeen{cfg: cfg}).arch() != w.arch {
+			return errReplace
+		}
+	}
+	set, remove := tagDiff(tags, cur.tags)
+	if len(remove) > 0 {
+		if _, err := d.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: &arn, TagKeys: remove}); err != nil {
+			return fail(driver.Function, "updating", arn, err)
+		}
+	}
+	if len(set) > 0 {
+		if _, err := d.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: &arn, Tags: set}); err != nil {
+			return fail(driver.Function, "updating", arn, err)
+		}
+	}
+	return nil
+}
+
+// errReplace says the function must be deleted and created again under its name.
+var errReplace = errors.New("the function kept its previous architecture")
+
+// readFunction returns nil when the function is gone. GetFunction carries the tags.
+func (d *Driver) readFunction(ctx context.Context, arn string) (*fnSeen, error) {
+	out, err := d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &arn})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fail(driver.Function, "reading", arn, err)
+	}
+	f := &fnSeen{cfg: out.Configuration, tags: out.Tags}
+	if f.tags == nil {
+		f.tags = map[string]string{}
+	}
+	return f, nil
+}
+
+func (d *Driver) deleteFunction(ctx context.Context, arn string) error {
+	_, err := d.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: &arn})
+	if isNotFound(err) {
+		return nil
+	}
+	return fail(driver.Function, "deleting", arn, err)
+}
+
+type mappingSeen struct {
+	out  *lambda.GetEventSourceMappingOutput
+	arn  string
+	tags map[string]string
+}
+
+// mappingSettings are what the driver sets on the event source mapping. Partial batch responses are
+// always on: without them one failed message retries the whole batch.
+type mappingSettings struct {
+	batchSize, window, maxConcurrency int32
+}
+
+func mappingOf(h *spec.Handler) mappingSettings {
+	return mappingSettings{int32(h.Trigger.BatchSize), int32(h.Trigger.BatchWindowS), int32(h.Function.MaxConcurrency)}
+}
+
+func scaling(maxConcurrency int32) *lambdatypes.ScalingConfig {
+	if maxConcurrency == 0 {
+		return &lambdatypes.ScalingConfig{} // removes a previous maximum
+	}
+	return &lambdatypes.ScalingConfig{MaximumConcurrency: &maxConcurrency}
+}
+
+var reportFailures = []lambdatypes.FunctionResponseType{lambdatypes.FunctionResponseTypeReportBatchItemFailures}
+
+// createMapping creates the mapping, retrying while the role cannot read the queue yet. Callers
+// record the UUID, then wait with waitMapping.
+func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m mappingSettings, tags map[string]string) (string, error) {
+	in := &lambda.CreateEventSourceMappingInput{
+		FunctionName: &fnARN, EventSourceArn: &queueARN, Enabled: aws.Bool(true),
+		BatchSize: &m.batchSize, MaximumBatchingWindowInSeconds: &m.window,
+		FunctionResponseTypes: reportFailures, Tags: tags,
+	}
+	if m.maxConcurrency != 0 {
+		in.ScalingConfig = scaling(m.maxConcurrency)
+	}
+	var out *lambda.CreateEventSourceMappingOutput
+	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+		out, err = d.lambda.CreateEventSourceMapping(ctx, in)
+		return err
+	})
+	if err != nil {
+		return "", fail(driver.Mapping, "creating", queueARN, err)
+	}
+	return aws.ToString(out.UUID), nil
+}
+
+// waitMapping waits out the Creating, Enabling and Updating states.
+func (d *Driver) waitMapping(ctx context.Context, uuid string) error {
+	return fail(driver.Mapping, "waiting for", uuid, poll(ctx, func() (bool, error) {
+		out, err := d.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: &uuid})
+		if err != nil {
+			return false, err
+		}
+		s := aws.ToString(out.State)
+		return s == "Enabled" || s == "Disabled", nil
+	}))
+}
+
+func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN string, m mappingSettings, tags map[string]string) error {
+	o := cur.out
+	uuid := aws.ToString(o.UUID)
+	var have int32
+	if o.ScalingConfig != nil {
+		have = aws.ToInt32(o.ScalingConfig.MaximumConcurrency)
+	}
+	if aws.ToString(o.FunctionArn) != fnARN || aws.ToInt32(o.BatchSize) != m.batchSize || aws.ToInt32(o.MaximumBatchingWindowInSeconds) != m.window ||
+		have != m.maxConcurrency || !hasReportFailures(o.FunctionResponseTypes) || aws.ToString(o.State) == "Disabled" {
+		err := retryWhile(ctx, propagationTimeout, isPropagating, func() error {
+			_, err := d.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{
+				UUID: &uuid, FunctionName: &fnARN, Enabled: aws.Bool(true), BatchSize: &m.batchSize,
+				MaximumBatchingWindowInSeconds: &m.window, ScalingConfig: scaling(m.maxConcurrency), FunctionResponseTypes: reportFailures,
+			})
+			return err
+		})
+		if err != nil {
+			return fail(driver.Mapping, "updating", uuid, err)
+		}
+		if err := d.waitMapping(ctx, uuid); err != nil {
+			return err
+		}
+	}
+	set, remove := tagDiff(tags, cur.tags)
+	if len(remove) > 0 {
+		if _, err := d.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: &cur.arn, TagKeys: remove}); err != nil {
+			return fail(driver.Mapping, "updating", uuid, err)
+		}
+	}
+	if len(set) > 0 {
+		if _, err := d.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: &cur.arn, Tags: set}); err != nil {
+			return fail(driver.Mapping, "updating", uuid, err)
+		}
+	}
+	return nil
+}
+
+func hasReportFailures(ts []lambdatypes.FunctionResponseType) bool {
+	return len(ts) == 1 && ts[0] == lambdatypes.FunctionResponseTypeReportBatchItemFailures
+}
+
+// readMapping returns nil when the mapping is gone. GetEventSourceMapping lacks tags.
+func (d *Driver) readMapping(ctx context.Context, uuid string) (*mappingSeen, error) {
+	out, err := d.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: &uuid})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fail(driver.Mapping, "reading", uuid, err)
+	}
+	m := &mappingSeen{out: out, arn: aws.ToString(out.EventSourceMappingArn)}
+	if m.arn == "" {
+		m.arn = "arn:" + d.partition + ":lambda:" + d.region + ":" + accountOf(aws.ToString(out.FunctionArn)) + ":event-source-mapping:" + uuid
+	}
+	tags, err := d.lambda.ListTags(ctx, &lambda.ListTagsInput{Resource: &m.arn})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fail(driver.Mapping, "reading the tags of", uuid, err)
+	}
+	m.tags = tags.Tags
+	if m.tags == nil {
+		m.tags = map[string]string{}
+	}
+	return m, nil
+}
+
+// deleteMapping deletes the mapping; Lambda finishes it asynchronously, which nothing here waits for.
+func (d *Driver) deleteMapping(ctx context.Context, uuid string) error {
+	_, err := d.lambda.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: &uuid})
+	if isNotFound(err) {
+		return nil
+	}
+	return fail(driver.Mapping, "deleting", uuid, err)
+}

@@ -1,0 +1,153 @@
+package awslambda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// Locate implements driver.Driver. From the function it follows the links the cloud keeps: the role
+// from the function, the queue from the mapping's event source, the topic from the queue's policy
+// (which names the one topic allowed to send), the subscription from the topic's list. The log
+// group, dead-letter queue and table are found by name. An adopted queue's prior settings cannot be
+// known: Delete then leaves its redrive policy and visibility timeout as they are.
+func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) {
+	names := d.names(name)
+	fn, err := d.readFunction(ctx, names.Function)
+	if err != nil {
+		return nil, err
+	}
+	if fn == nil {
+		return nil, driver.Errorf(driver.Function, "finding", name, driver.NotFound, errors.New("no such function in "+d.region))
+	}
+	l := &ledger{st: driver.State{
+		string(driver.Function): aws.ToString(fn.cfg.FunctionArn),
+		string(driver.Identity): aws.ToString(fn.cfg.Role),
+	}}
+	err = concurrently(
+		func() error {
+			g, err := d.readLogGroup(ctx, logGroupName(names.Function))
+			if g != nil {
+				l.set(string(driver.Logs), g.name)
+			}
+			return err
+		},
+		func() error {
+			out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &names.DedupTable})
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fail(driver.DedupTable, "finding", names.DedupTable, err)
+			}
+			l.set(string(driver.DedupTable), aws.ToString(out.Table.TableArn))
+			return nil
+		},
+		func() error {
+			url, err := d.queueURL(ctx, driver.DeadLetter, d.ownQueueARN(fn, names.DeadLetter))
+			if isNotFound(err) {
+				return nil
+			}
+			l.set(string(driver.DeadLetter), url)
+			return err
+		},
+		func() error { return d.locateTrigger(ctx, l, fn, names) },
+	)
+	return l.snapshot(), err
+}
+
+func (d *Driver) ownQueueARN(fn *fnSeen, name string) string {
+	return "arn:" + d.partition + ":sqs:" + d.region + ":" + accountOf(aws.ToString(fn.cfg.FunctionArn)) + ":" + name
+}
+
+// locateTrigger finds the mapping, the queue it reads, and for a topic-fed queue the topic and the
+// subscription.
+func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fn *fnSeen, names spec.Names) error {
+	out, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: fn.cfg.FunctionArn})
+	if err != nil {
+		return fail(driver.Mapping, "finding", names.Function, err)
+	}
+	queueARN := d.ownQueueARN(fn, names.Queue)
+	for _, m := range out.EventSourceMappings {
+		if a, ok := spec.ParseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
+			l.set(string(driver.Mapping), aws.ToString(m.UUID))
+			queueARN = aws.ToString(m.EventSourceArn)
+			break
+		}
+	}
+	url, err := d.queueURL(ctx, driver.Queue, queueARN)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	q, err := d.readQueue(ctx, driver.Queue, url, false)
+	if err != nil || q == nil {
+		return err
+	}
+	l.set(string(driver.Queue), url)
+	if lastPart(queueARN) != names.Queue {
+		l.set(keyQueueSource, queueARN)
+		if k := q.attrs[attrKMSKey]; k != "" {
+			key, err := d.keyARN(ctx, k)
+			l.set(keyQueueKMSKey, key)
+			return err
+		}
+		return nil
+	}
+	topicARN := policyTopic(q.attrs[attrPolicy])
+	if topicARN == "" {
+		return nil
+	}
+	sub, err := d.findSubscription(ctx, topicARN, queueARN)
+	if err != nil || sub == "" {
+		return err
+	}
+	l.set(string(driver.Subscription), sub)
+	if lastPart(topicARN) == names.Topic {
+		l.set(string(driver.Topic), topicARN)
+	} else {
+		l.set(keyTopicSource, topicARN)
+	}
+	return nil
+}
+
+// Check implements driver.Driver: an existing trigger source must exist in the driver's region.
+func (d *Driver) Check(ctx context.Context, h *spec.Handler) []spec.Problem {
+	src := h.Trigger.Source
+	a, ok := spec.ParseARN(src)
+	if src == "" || !ok {
+		return nil // spec.Validate reports a malformed source
+	}
+	problem := func(warning bool, summary, detail string, args ...any) []spec.Problem {
+		return []spec.Problem{{Path: []string{"trigger", "source"}, Warning: warning, Summary: summary, Detail: fmt.Sprintf(detail, args...)}}
+	}
+	if a.Region != d.region {
+		return problem(false, "Trigger source in another region",
+			"trigger.source %q lies in %s; the provider creates this handler in %s, and Lambda and SNS subscriptions to SQS work within one region. Use a source in %s or configure the provider for %s.",
+			src, a.Region, d.region, d.region, a.Region)
+	}
+	var err error
+	switch a.Service {
+	case "sqs":
+		_, err = d.queueURL(ctx, driver.Queue, src)
+	case "sns":
+		_, err = d.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: &src})
+	}
+	switch {
+	case err == nil:
+		return nil
+	case isNotFound(err):
+		return problem(false, "Trigger source not found", "trigger.source %q does not exist: create it first, or leave trigger.source unset to let the provider create one.", src)
+	}
+	return problem(true, "Trigger source not checked", "Could not check that trigger.source %q exists: %v", src, err)
+}

@@ -1,0 +1,176 @@
+package awslambda
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// seen is what one read of the recorded components found; a nil field is a component that is gone
+// or not recorded.
+type seen struct {
+	role       *roleSeen
+	logs       *logsSeen
+	fn         *fnSeen
+	mapping    *mappingSeen
+	queue, dlq *queueSeen
+	table      *tableSeen
+	topic      *topicSeen
+	sub        *subSeen
+}
+
+// see reads every component st records, concurrently, once each (plus its tags where the read lacks
+// them): 14 calls for a queue handler, 17 for a topic handler. It returns the components found gone.
+func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Component, error) {
+	s := &seen{}
+	var fs []func() error
+	// read schedules one component's read, if st records it; found reports whether it exists.
+	read := func(c driver.Component, f func(id string) (found bool, err error)) {
+		if id := st.Get(c); id != "" {
+			fs = append(fs, func() error {
+				ok, err := f(id)
+				if err == nil && !ok {
+					return errMissing(c)
+				}
+				return err
+			})
+		}
+	}
+	read(driver.Identity, func(id string) (_ bool, err error) { s.role, err = d.readRole(ctx, id); return s.role != nil, err })
+	read(driver.Logs, func(id string) (_ bool, err error) { s.logs, err = d.readLogGroup(ctx, id); return s.logs != nil, err })
+	read(driver.Function, func(id string) (_ bool, err error) { s.fn, err = d.readFunction(ctx, id); return s.fn != nil, err })
+	read(driver.Mapping, func(id string) (_ bool, err error) {
+		s.mapping, err = d.readMapping(ctx, id)
+		return s.mapping != nil, err
+	})
+	read(driver.Queue, func(id string) (_ bool, err error) {
+		s.queue, err = d.readQueue(ctx, driver.Queue, id, st[keyQueueSource] == "")
+		return s.queue != nil, err
+	})
+	read(driver.DeadLetter, func(id string) (_ bool, err error) {
+		s.dlq, err = d.readQueue(ctx, driver.DeadLetter, id, true)
+		return s.dlq != nil, err
+	})
+	read(driver.DedupTable, func(id string) (_ bool, err error) { s.table, err = d.readTable(ctx, id); return s.table != nil, err })
+	read(driver.Topic, func(id string) (_ bool, err error) { s.topic, err = d.readTopic(ctx, id); return s.topic != nil, err })
+	read(driver.Subscription, func(id string) (_ bool, err error) {
+		s.sub, err = d.readSubscription(ctx, id)
+		return s.sub != nil, err
+	})
+
+	var missing []driver.Component
+	var errs []error
+	for _, err := range unjoin(concurrently(fs...)) {
+		if m, ok := err.(errMissing); ok {
+			missing = append(missing, driver.Component(m))
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	return s, sortComponents(missing), errors.Join(errs...)
+}
+
+// Read implements driver.Driver.
+func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, error) {
+	s, missing, err := d.see(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	left := st.Clone()
+	for _, c := range missing {
+		forget(left, c)
+	}
+	h := d.handlerOf(left, s)
+	return &driver.Observed{Handler: h, State: left, Missing: missing, Outputs: d.outputs(left), Drifted: d.drifted(left, s, &h)}, nil
+}
+
+// handlerOf rebuilds the handler from what the cloud holds.
+func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
+	h := spec.Handler{Name: d.nameOf(st), Cloud: spec.AWS}
+	h.Trigger.Kind = kindOf(st)
+	h.Trigger.Source = st[keyQueueSource] + st[keyTopicSource]
+	if f := s.fn; f != nil {
+		c := f.cfg
+		h.Function.Runtime = neutralRuntime(c.Runtime)
+		h.Function.EntryPoint = aws.ToString(c.Handler)
+		h.Function.SourceHash = f.codeHash()
+		h.Function.MemoryMB = int64(aws.ToInt32(c.MemorySize))
+		h.Function.TimeoutS = int64(aws.ToInt32(c.Timeout))
+		h.Function.Architecture = f.arch()
+		for k, v := range f.env() {
+			if !strings.HasPrefix(k, spec.EnvPrefix) {
+				if h.Function.Environment == nil {
+					h.Function.Environment = map[string]string{}
+				}
+				h.Function.Environment[k] = v
+			}
+		}
+		h.Dedup.TTLS, _ = strconv.ParseInt(f.env()[spec.EnvDedupTTL], 10, 64)
+	}
+	if s.logs != nil {
+		h.Function.LogRetentionDays = s.logs.retention
+	}
+	if m := s.mapping; m != nil {
+		h.Trigger.BatchSize = int64(aws.ToInt32(m.out.BatchSize))
+		h.Trigger.BatchWindowS = int64(aws.ToInt32(m.out.MaximumBatchingWindowInSeconds))
+		if sc := m.out.ScalingConfig; sc != nil {
+			h.Function.MaxConcurrency = int64(aws.ToInt32(sc.MaximumConcurrency))
+		}
+	}
+	if q := s.queue; q != nil {
+		h.Trigger.VisibilityTimeoutS, _ = strconv.ParseInt(q.attrs[attrVisibility], 10, 64)
+		_, h.Retry.MaxAttempts = parseRedrive(q.attrs[attrRedrive])
+	}
+	if q := s.dlq; q != nil {
+		retention, _ := strconv.ParseInt(q.attrs[attrRetention], 10, 64)
+		h.DeadLetter.RetentionDays = retention / 86400
+	}
+	for k, v := range refTags(s.tagSets()) {
+		if !strings.HasPrefix(k, spec.TagPrefix) {
+			if h.Tags == nil {
+				h.Tags = map[string]string{}
+			}
+			h.Tags[k] = v
+		}
+	}
+	return h
+}
+
+// refTags are the handler's tags as the cloud holds them: the function's, or else those of the first
+// component found in creation order.
+func refTags(sets map[driver.Component]map[string]string) map[string]string {
+	if t, ok := sets[driver.Function]; ok {
+		return t
+	}
+	for _, c := range driver.Components {
+		if t, ok := sets[c]; ok {
+			return t
+		}
+	}
+	return nil
+}
+
+// tagSets are the tags of every owned component found (an adopted queue's are its owner's).
+func (s *seen) tagSets() map[driver.Component]map[string]string {
+	m := map[driver.Component]map[string]string{}
+	add := func(c driver.Component, ok bool, tags func() map[string]string) {
+		if ok {
+			m[c] = tags()
+		}
+	}
+	add(driver.Function, s.fn != nil, func() map[string]string { return s.fn.tags })
+	add(driver.Identity, s.role != nil, func() map[string]string { return s.role.tags })
+	add(driver.Logs, s.logs != nil, func() map[string]string { return s.logs.tags })
+	add(driver.Mapping, s.mapping != nil, func() map[string]string { return s.mapping.tags })
+	add(driver.Queue, s.queue != nil && s.queue.tags != nil, func() map[string]string { return s.queue.tags })
+	add(driver.DeadLetter, s.dlq != nil, func() map[string]string { return s.dlq.tags })
+	add(driver.DedupTable, s.table != nil, func() map[string]string { return s.table.tags })
+	add(driver.Topic, s.topic != nil, func() map[string]string { return s.topic.tags })
+	return m
+}
