@@ -1,0 +1,239 @@
+package provider
+
+import (
+	"context"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+)
+
+// Each test body runs on every backend: the in-memory driver (the provider's glue alone) and, in
+// the AWS tests, the real driver against moto.
+
+func TestAccEventHandler_basic(t *testing.T) { testBasic(t, memBackend(t)) }
+
+func TestAccEventHandler_update(t *testing.T) { testUpdate(t, memBackend(t)) }
+
+func TestAccEventHandler_triggerSwap(t *testing.T) { testTriggerSwap(t, memBackend(t)) }
+
+func TestAccEventHandler_replace(t *testing.T) { testReplace(t, memBackend(t)) }
+
+func TestAccEventHandler_disappears(t *testing.T) { testDisappears(t, memBackend(t)) }
+
+func TestAccEventHandler_failedCreate(t *testing.T) { testFailedCreate(t, memBackend(t)) }
+
+func at(names ...string) tfjsonpath.Path {
+	p := tfjsonpath.New(names[0])
+	for _, n := range names[1:] {
+		p = p.AtMapKey(n)
+	}
+	return p
+}
+
+func testBasic(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{
+				Config: b.config("basic", src, `tags = { team = "orders" }`, `secret_environment = { API_KEY = "s3cret" }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact("aws/us-east-1/basic")),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "entry_point"), knownvalue.StringExact("index.handler")),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(256)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "timeout_s"), knownvalue.Int64Exact(30)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "log_retention_days"), knownvalue.Int64Exact(30)),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "kind"), knownvalue.StringExact("queue")),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "batch_size"), knownvalue.Int64Exact(10)),
+					// 6 × timeout + batch window.
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(180)),
+					statecheck.ExpectKnownValue(resourceAddr, at("retry", "max_attempts"), knownvalue.Int64Exact(5)),
+					statecheck.ExpectKnownValue(resourceAddr, at("dead_letter", "retention_days"), knownvalue.Int64Exact(14)),
+					statecheck.ExpectKnownValue(resourceAddr, at("dedup", "ttl_s"), knownvalue.Int64Exact(86400)),
+					statecheck.ExpectKnownValue(resourceAddr, at("source_hash"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
+					statecheck.ExpectKnownValue(resourceAddr, at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("orders")})),
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function_id"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue(resourceAddr, at("publish_target"), knownvalue.NotNull()),
+					statecheck.ExpectSensitiveValue(resourceAddr, at("function", "secret_environment")),
+				},
+			},
+			{
+				ResourceName:      resourceAddr,
+				ImportState:       true,
+				ImportStateId:     "aws/us-east-1/basic",
+				ImportStateVerify: true,
+				// No cloud knows where the code came from or which variables were secret (they import
+				// into function.environment).
+				ImportStateVerifyIgnore: []string{"function.source_dir", "function.environment", "function.secret_environment"},
+			},
+		},
+	})
+}
+
+func testUpdate(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	var before driver.State
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{
+				Config: b.config("upd", src, "", ""),
+				Check:  capture(&before),
+			},
+			{
+				Config: b.config("upd", src, `
+  trigger     = { batch_size = 50, batch_window_s = 2, visibility_timeout_s = 400 }
+  retry       = { max_attempts = 3 }
+  dead_letter = { retention_days = 7 }
+  dedup       = { ttl_s = 3600 }
+  tags        = { tier = "1" }`,
+					`memory_mb = 512
+    timeout_s = 60
+    architecture = "arm64"
+    environment = { MODE = "fast" }
+    max_concurrency = 5
+    log_retention_days = 7`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(512)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "architecture"), knownvalue.StringExact("arm64")),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(400)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "max_concurrency"), knownvalue.Int64Exact(5)),
+				},
+				Check: func(s *terraformState) error { return sameComponents(s, before) },
+			},
+			{
+				// New code is uploaded in place too.
+				PreConfig: func() { writeFile(t, src, "index.js", "exports.handler = async () => ({ v: 2 })") },
+				Config:    b.config("upd", src, "", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(s *terraformState) error { return sameComponents(s, before) },
+			},
+		},
+	})
+}
+
+func testTriggerSwap(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	var before driver.State
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{Config: b.config("swap", src, "", ""), Check: capture(&before)},
+			{
+				Config: b.config("swap", src, `trigger = { kind = "topic" }`, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(resourceAddr, at("publish_target")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(9)),
+				},
+				Check: func(s *terraformState) error {
+					return sameComponentsOf(s, before, driver.Function, driver.DedupTable, driver.DeadLetter, driver.Identity)
+				},
+			},
+			{
+				Config: b.config("swap", src, "", ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+				},
+			},
+		},
+	})
+}
+
+func testReplace(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{Config: b.config("first", src, "", "")},
+			{
+				Config: b.config("second", src, "", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact("aws/us-east-1/second")),
+				},
+			},
+		},
+	})
+}
+
+// testDisappears deletes each component behind the provider's back: the next plan must show the
+// handler changing, and the apply must bring just that component back.
+func testDisappears(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	cfg := b.config("gone", src, `trigger = { kind = "topic" }`, "")
+	var st driver.State
+	steps := []resource.TestStep{{Config: cfg, Check: capture(&st)}}
+	for _, c := range []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Topic,
+		driver.Queue, driver.Subscription, driver.Function, driver.Mapping} {
+		steps = append(steps, resource.TestStep{
+			PreConfig: func() {
+				if err := b.Remove(context.Background(), st, c); err != nil {
+					t.Fatalf("removing %s: %v", c, err)
+				}
+			},
+			Config: cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(resourceAddr, at("components")),
+				},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(9)),
+			},
+			Check: capture(&st),
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps:                    steps,
+	})
+}
+
+// testFailedCreate fails the creation of each component in turn: the apply must fail naming the
+// component and leave nothing behind.
+func testFailedCreate(t *testing.T, b *backend) {
+	src := sourceDir(t, "exports.handler = async () => ({})")
+	for _, c := range []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Topic,
+		driver.Queue, driver.Subscription, driver.Function, driver.Mapping} {
+		t.Run(string(c), func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: b.factories,
+				CheckDestroy:             b.checkNoLeftovers,
+				Steps: []resource.TestStep{{
+					PreConfig:   func() { b.FailCreate(c) },
+					Config:      b.config("fails", src, `trigger = { kind = "topic" }`, ""),
+					ExpectError: regexp.MustCompile("(?i)creating " + regexp.QuoteMeta(driver.DisplayName(c))),
+				}},
+			})
+			if err := b.checkNoLeftovers(nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
