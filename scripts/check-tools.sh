@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Checks for the tools the tests and the demo need and says what is missing and how to get it.
+set -uo pipefail
+missing=0
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "missing: $1 — $2" >&2
+    missing=1
+  fi
+}
+need go "install Go 1.26 (https://go.dev/dl); the Go module proxy must be reachable"
+need moto_server "install the AWS emulator: pip install 'moto[server]' (moto 5.x, Python 3.9+)"
+need curl "apt-get install curl"
+[ "$missing" = 0 ] || { echo "check-tools: install what is missing above, then run again" >&2; exit 1; }
