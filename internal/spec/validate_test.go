@@ -126,7 +126,9 @@ func TestVisibilityDefault(t *testing.T) {
 func TestNamesNeverCollide(t *testing.T) {
 	// A handler named like another's component cannot exist, so no two handlers share a component name.
 	a, b := NamesOf("orders", "us-east-1"), NamesOf("orders-dlq", "us-east-1")
-	all := func(n Names) []string { return []string{n.Function, n.Queue, n.DeadLetter, n.Topic, n.DedupTable, n.Identity} }
+	all := func(n Names) []string {
+		return []string{n.Function, n.Queue, n.DeadLetter, n.Topic, n.DedupTable, n.Identity}
+	}
 	for _, x := range all(a) {
 		if slices.Contains(all(b), x) {
 			t.Errorf("handlers orders and orders-dlq share component name %q", x)
