@@ -1,0 +1,158 @@
+// Package awssqs adapts handler.Processor to SQS batches delivered to AWS
+// Lambda, directly or from SNS (raw delivery, or the SNS JSON envelope).
+//
+// Identity, in order of preference:
+//   - CloudEvents binary mode: message attributes ce-id and ce-source (also
+//     ce_id, ce_source; any case), with ce-type, ce-subject, ce-sequence;
+//   - CloudEvents structured mode: a JSON body with specversion, id and source;
+//   - the SNS envelope's MessageId (source "aws:sns"), when SNS delivers
+//     without raw delivery;
+//   - the SQS messageId (source "aws:sqs"). SNS raw delivery strips SNS's
+//     own message id, so without a CloudEvents id an SNS duplicate arrives as
+//     a new SQS message and is not recognised; only SQS redeliveries are.
+package awssqs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler"
+)
+
+// Handler returns a Lambda handler for SQS batches that processes each
+// message with fn through p and reports only the failed ones, so that
+// Lambda deletes the rest and a poison message reaches the dead-letter queue
+// without replaying its batch. The provider always turns on
+// ReportBatchItemFailures on the event source mapping.
+func Handler(p *handler.Processor, fn handler.Func) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+		evs := make([]handler.Event, len(batch.Records))
+		for i, m := range batch.Records {
+			evs[i] = FromSQS(m)
+		}
+		return Response(p.ProcessBatch(ctx, evs, fn)), nil
+	}
+}
+
+// Response reports the results that are not acknowledged as batch item
+// failures.
+func Response(results []handler.Result) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, r := range handler.Failures(results) {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.Event.MessageID})
+	}
+	return resp
+}
+
+// FromSQS converts one SQS message to an Event.
+func FromSQS(m events.SQSMessage) handler.Event {
+	ev := handler.Event{
+		Source:     "aws:sqs",
+		ID:         m.MessageId,
+		Data:       []byte(m.Body),
+		MessageID:  m.MessageId,
+		Group:      m.Attributes["MessageGroupId"],
+		Attributes: map[string]string{},
+	}
+	ev.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	attrs := map[string]string{}
+	for name, a := range m.MessageAttributes {
+		if a.StringValue != nil {
+			attrs[name] = *a.StringValue
+		}
+	}
+	if env, ok := snsEnvelope(m.Body); ok {
+		ev.Source, ev.ID, ev.Data = "aws:sns", env.MessageID, []byte(env.Message)
+		for name, a := range env.MessageAttributes {
+			if a.Type == "String" || a.Type == "Number" {
+				attrs[name] = a.Value
+			}
+		}
+	}
+	if binary(&ev, attrs) || structured(&ev) {
+		ev.CloudEvent = true
+	}
+	return ev
+}
+
+// binary reads CloudEvents binary-mode attributes.
+func binary(ev *handler.Event, attrs map[string]string) bool {
+	ce := map[string]string{}
+	for name, v := range attrs {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "ce-") || strings.HasPrefix(lower, "ce_") {
+			ce[lower[3:]] = v
+		} else {
+			ev.Attributes[name] = v
+		}
+	}
+	if ce["id"] == "" || ce["source"] == "" {
+		for k, v := range ce {
+			ev.Attributes["ce-"+k] = v
+		}
+		return false
+	}
+	ev.Source, ev.ID, ev.Type, ev.Subject, ev.Sequence = ce["source"], ce["id"], ce["type"], ce["subject"], ce["sequence"]
+	return true
+}
+
+// structured reads a CloudEvents JSON body.
+func structured(ev *handler.Event) bool {
+	body := ev.Data
+	if len(body) == 0 || body[0] != '{' {
+		return false
+	}
+	var ce struct {
+		SpecVersion string          `json:"specversion"`
+		ID          string          `json:"id"`
+		Source      string          `json:"source"`
+		Type        string          `json:"type"`
+		Subject     string          `json:"subject"`
+		Sequence    json.RawMessage `json:"sequence"`
+		Data        json.RawMessage `json:"data"`
+		DataBase64  string          `json:"data_base64"`
+	}
+	if json.Unmarshal(body, &ce) != nil || ce.SpecVersion == "" || ce.ID == "" || ce.Source == "" {
+		return false
+	}
+	ev.Source, ev.ID, ev.Type, ev.Subject = ce.Source, ce.ID, ce.Type, ce.Subject
+	// The sequence is a string attribute; tolerate producers that send a number.
+	var seq string
+	if json.Unmarshal(ce.Sequence, &seq) != nil {
+		seq = string(ce.Sequence)
+	}
+	ev.Sequence = seq
+	switch {
+	case ce.DataBase64 != "":
+		if b, err := base64.StdEncoding.DecodeString(ce.DataBase64); err == nil {
+			ev.Data = b
+		}
+	default:
+		ev.Data = []byte(ce.Data)
+	}
+	return true
+}
+
+type envelope struct {
+	Type              string `json:"Type"`
+	MessageID         string `json:"MessageId"`
+	TopicArn          string `json:"TopicArn"`
+	Message           string `json:"Message"`
+	MessageAttributes map[string]struct {
+		Type  string `json:"Type"`
+		Value string `json:"Value"`
+	} `json:"MessageAttributes"`
+}
+
+func snsEnvelope(body string) (envelope, bool) {
+	var env envelope
+	if !strings.HasPrefix(body, "{") || json.Unmarshal([]byte(body), &env) != nil {
+		return env, false
+	}
+	return env, env.Type == "Notification" && env.MessageID != "" && env.TopicArn != ""
+}

@@ -1,0 +1,408 @@
+// Package dynamodbstore keeps dedup records and entity state in DynamoDB.
+//
+// The dedup table is the one threefactor_eventhandler provisions: on-demand,
+// hash key id (S), TTL attribute expires_at (epoch seconds). A record holds
+//
+//	id                key (handler/ce/<source>/<id>)
+//	status            IN_PROGRESS or COMPLETED
+//	token             the claiming delivery's random token
+//	expires_at        epoch seconds; DynamoDB's TTL deletes the item some time later
+//	claim_expires_ms  epoch milliseconds at which an IN_PROGRESS claim lapses
+//	payload_hash      SHA-256 of the payload, hex
+//	result            the handler's stored result (B), optional
+//
+// Every condition compares expires_at and claim_expires_ms with the caller's
+// clock, so an expired record that TTL has not yet deleted is treated as
+// absent.
+//
+// State tables are the user's: hash key id (S) by default and a number
+// attribute version; Options names other attributes.
+//
+// The package registers the URL scheme "dynamodb":
+//
+//	dynamodb://<table>?region=<region>[&endpoint=<url>]
+//
+// endpoint overrides the service endpoint (moto, DynamoDB Local); the SDK's
+// AWS_ENDPOINT_URL_DYNAMODB does the same without changing the URL.
+package dynamodbstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler/store"
+)
+
+func init() {
+	store.Register("dynamodb", func(ctx context.Context, u *url.URL) (store.Store, error) { return OpenURL(ctx, u) })
+}
+
+// Attribute names of a dedup record.
+const (
+	AttrKey            = "id"
+	AttrStatus         = "status"
+	AttrToken          = "token"
+	AttrExpiresAt      = "expires_at"
+	AttrClaimExpiresMs = "claim_expires_ms"
+	AttrPayloadHash    = "payload_hash"
+	AttrResult         = "result"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Table is the dedup table.
+	Table string
+	// StateKeyAttribute is the hash key of state tables: "id" when empty.
+	StateKeyAttribute string
+	// StateVersionAttribute holds an entity's version: "version" when empty.
+	StateVersionAttribute string
+}
+
+// Store is a store.Store on DynamoDB.
+type Store struct {
+	client *dynamodb.Client
+	opts   Options
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store that uses client.
+func New(client *dynamodb.Client, opts Options) *Store {
+	if opts.StateKeyAttribute == "" {
+		opts.StateKeyAttribute = "id"
+	}
+	if opts.StateVersionAttribute == "" {
+		opts.StateVersionAttribute = "version"
+	}
+	return &Store{client: client, opts: opts}
+}
+
+// OpenURL opens dynamodb://<table>?region=<region>[&endpoint=<url>] with the
+// default credential chain. optFns adjust the client (e.g. to count calls).
+func OpenURL(ctx context.Context, u *url.URL, optFns ...func(*dynamodb.Options)) (*Store, error) {
+	if u.Scheme != "dynamodb" || u.Host == "" {
+		return nil, fmt.Errorf("dedup store URL %q: want dynamodb://<table>?region=<region>", u.Redacted())
+	}
+	q := u.Query()
+	var loadOpts []func(*config.LoadOptions) error
+	if r := q.Get("region"); r != "" {
+		loadOpts = append(loadOpts, config.WithRegion(r))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration for dedup store %s: %w", u.Host, err)
+	}
+	if ep := q.Get("endpoint"); ep != "" {
+		optFns = append([]func(*dynamodb.Options){func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) }}, optFns...)
+	}
+	return New(dynamodb.NewFromConfig(cfg, optFns...), Options{Table: u.Host}), nil
+}
+
+// Client returns the store's DynamoDB client.
+func (s *Store) Client() *dynamodb.Client { return s.client }
+
+const claimCondition = "attribute_not_exists(#id) OR #exp <= :now_s OR (#st = :inprogress AND #cexp <= :now_ms)"
+
+func claimNames() map[string]string {
+	return map[string]string{"#id": AttrKey, "#exp": AttrExpiresAt, "#st": AttrStatus, "#cexp": AttrClaimExpiresMs}
+}
+
+func claimValues(now time.Time) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		":now_s":      num(now.Unix()),
+		":now_ms":     num(now.UnixMilli()),
+		":inprogress": &types.AttributeValueMemberS{Value: string(store.InProgress)},
+	}
+}
+
+// Claim implements store.Store with one conditional PutItem.
+func (s *Store) Claim(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
+	return s.conditionalPut(ctx, rec, now)
+}
+
+func (s *Store) conditionalPut(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.opts.Table),
+		Item:                                recordItem(rec),
+		ConditionExpression:                 aws.String(claimCondition),
+		ExpressionAttributeNames:            claimNames(),
+		ExpressionAttributeValues:           claimValues(now),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return s.holder(ctx, rec.Key, ccf.Item)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// holder decodes the record returned with a failed condition, or reads it
+// when the service did not return it.
+func (s *Store) holder(ctx context.Context, key string, item map[string]types.AttributeValue) (*store.Record, error) {
+	if item == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.opts.Table), Key: keyOf(key), ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the record holding %s: %w", key, err)
+		}
+		item = out.Item
+	}
+	if item == nil {
+		// Deleted in between (released): report it held so the caller
+		// retries later rather than assuming a state.
+		return nil, store.ErrHeld
+	}
+	rec, err := decodeRecord(item)
+	if err != nil {
+		return nil, err
+	}
+	return rec, store.ErrHeld
+}
+
+// Complete implements store.Store with one conditional UpdateItem.
+func (s *Store) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	update := "SET #st = :completed, #exp = :exp REMOVE #cexp"
+	values := map[string]types.AttributeValue{
+		":completed": &types.AttributeValueMemberS{Value: string(store.Completed)},
+		":exp":       num(expiresAt.Unix()),
+		":token":     &types.AttributeValueMemberS{Value: token},
+	}
+	names := map[string]string{"#st": AttrStatus, "#exp": AttrExpiresAt, "#cexp": AttrClaimExpiresMs, "#tok": AttrToken}
+	if result != nil {
+		update = "SET #st = :completed, #exp = :exp, #res = :res REMOVE #cexp"
+		values[":res"] = &types.AttributeValueMemberB{Value: result}
+		names["#res"] = AttrResult
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.opts.Table),
+		Key:                       keyOf(key),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#tok = :token"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	return claimLost(err)
+}
+
+// Release implements store.Store with one conditional DeleteItem.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.opts.Table),
+		Key:                       keyOf(key),
+		ConditionExpression:       aws.String("#tok = :token"),
+		ExpressionAttributeNames:  map[string]string{"#tok": AttrToken},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":token": &types.AttributeValueMemberS{Value: token}},
+	})
+	return claimLost(err)
+}
+
+func claimLost(err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return store.ErrClaimLost
+	}
+	return err
+}
+
+// Get implements store.Store with one strongly consistent GetItem.
+func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Record, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.opts.Table), Key: keyOf(key), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Item == nil {
+		return nil, store.ErrNotFound
+	}
+	rec, err := decodeRecord(out.Item)
+	if err != nil {
+		return nil, err
+	}
+	if !now.Before(rec.ExpiresAt) {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+// PutState implements store.Store with one conditional PutItem.
+func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
+	in, err := s.statePut(w)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
+		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return store.ErrStale
+	}
+	return err
+}
+
+func (s *Store) statePut(w store.StateWrite) (*types.Put, error) {
+	item, err := attributevalue.MarshalMap(w.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("encoding state of %s: %w", w.Key, err)
+	}
+	if item == nil {
+		item = map[string]types.AttributeValue{}
+	}
+	item[s.opts.StateKeyAttribute] = &types.AttributeValueMemberS{Value: w.Key}
+	item[s.opts.StateVersionAttribute] = num(w.Version)
+	return &types.Put{
+		TableName:                 aws.String(w.Table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(#k) OR #v <= :v"),
+		ExpressionAttributeNames:  map[string]string{"#k": s.opts.StateKeyAttribute, "#v": s.opts.StateVersionAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(w.Version)},
+	}, nil
+}
+
+// GetState implements store.Store with one strongly consistent GetItem.
+func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(table),
+		Key:            map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Item == nil {
+		return nil, store.ErrNotFound
+	}
+	st := &store.State{Key: key}
+	if st.Version, err = intAttr(out.Item, s.opts.StateVersionAttribute); err != nil {
+		return nil, fmt.Errorf("state of %s: %w", key, err)
+	}
+	delete(out.Item, s.opts.StateKeyAttribute)
+	delete(out.Item, s.opts.StateVersionAttribute)
+	if err := attributevalue.UnmarshalMap(out.Item, &st.Attributes); err != nil {
+		return nil, fmt.Errorf("decoding state of %s: %w", key, err)
+	}
+	return st, nil
+}
+
+// Commit implements store.Store with one TransactWriteItems of two puts
+// (or, without a state write, one conditional PutItem).
+func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *store.StateWrite) (*store.Record, error) {
+	if w == nil {
+		return s.conditionalPut(ctx, rec, now)
+	}
+	state, err := s.statePut(*w)
+	if err != nil {
+		return nil, err
+	}
+	state.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{
+				TableName:                           aws.String(s.opts.Table),
+				Item:                                recordItem(rec),
+				ConditionExpression:                 aws.String(claimCondition),
+				ExpressionAttributeNames:            claimNames(),
+				ExpressionAttributeValues:           claimValues(now),
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			{Put: state},
+		},
+	})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		reasons := tce.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return s.holder(ctx, rec.Key, reasons[0].Item)
+		}
+		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return nil, store.ErrStale
+		}
+	}
+	return nil, err
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }
+
+func keyOf(key string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key}}
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func recordItem(r store.Record) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		AttrKey:       &types.AttributeValueMemberS{Value: r.Key},
+		AttrStatus:    &types.AttributeValueMemberS{Value: string(r.Status)},
+		AttrToken:     &types.AttributeValueMemberS{Value: r.Token},
+		AttrExpiresAt: num(r.ExpiresAt.Unix()),
+	}
+	if r.Status == store.InProgress {
+		item[AttrClaimExpiresMs] = num(r.ClaimExpiresAt.UnixMilli())
+	}
+	if r.PayloadHash != "" {
+		item[AttrPayloadHash] = &types.AttributeValueMemberS{Value: r.PayloadHash}
+	}
+	if r.Result != nil {
+		item[AttrResult] = &types.AttributeValueMemberB{Value: r.Result}
+	}
+	return item
+}
+
+func decodeRecord(item map[string]types.AttributeValue) (*store.Record, error) {
+	r := &store.Record{
+		Key:         str(item, AttrKey),
+		Status:      store.Status(str(item, AttrStatus)),
+		Token:       str(item, AttrToken),
+		PayloadHash: str(item, AttrPayloadHash),
+	}
+	exp, err := intAttr(item, AttrExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("dedup record %s: %w", r.Key, err)
+	}
+	r.ExpiresAt = time.Unix(exp, 0)
+	if _, ok := item[AttrClaimExpiresMs]; ok {
+		ms, err := intAttr(item, AttrClaimExpiresMs)
+		if err != nil {
+			return nil, fmt.Errorf("dedup record %s: %w", r.Key, err)
+		}
+		r.ClaimExpiresAt = time.UnixMilli(ms)
+	}
+	if b, ok := item[AttrResult].(*types.AttributeValueMemberB); ok {
+		r.Result = b.Value
+	}
+	return r, nil
+}
+
+func str(item map[string]types.AttributeValue, name string) string {
+	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+func intAttr(item map[string]types.AttributeValue, name string) (int64, error) {
+	n, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("attribute %s is missing or not a number", name)
+	}
+	return strconv.ParseInt(n.Value, 10, 64)
+}

@@ -1,0 +1,247 @@
+// Package storetest is the conformance suite every store.Store driver runs:
+// memstore in microseconds, dynamodbstore against moto.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler/store"
+)
+
+// Harness gives each test a store with empty dedup and state tables.
+type Harness interface {
+	// Store returns a store; StateTable names a state table it can write.
+	Store(t *testing.T) (s store.Store, stateTable string)
+}
+
+// HarnessFunc adapts a function to Harness.
+type HarnessFunc func(t *testing.T) (store.Store, string)
+
+// Store implements Harness.
+func (f HarnessFunc) Store(t *testing.T) (store.Store, string) { return f(t) }
+
+var seq atomic.Int64
+
+func key(t *testing.T) string {
+	return fmt.Sprintf("%s/%d", t.Name(), seq.Add(1))
+}
+
+// base is a fixed clock reading, a little in the future so that no real TTL
+// deletion (moto, clouds) interferes with records the tests expect.
+var base = time.Now().Add(time.Hour).Truncate(time.Second)
+
+func claim(k, token string, now time.Time) store.Record {
+	return store.Record{
+		Key: k, Status: store.InProgress, Token: token,
+		ExpiresAt: now.Add(time.Hour), ClaimExpiresAt: now.Add(30 * time.Second),
+		PayloadHash: "h1",
+	}
+}
+
+// RunConformanceTests runs the suite.
+func RunConformanceTests(t *testing.T, h Harness) {
+	ctx := context.Background()
+	t.Run("ClaimNewKey", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		if held, err := s.Claim(ctx, claim(k, "a", base), base); err != nil || held != nil {
+			t.Fatalf("Claim(new key) = %v, %v; want nil, nil", held, err)
+		}
+		got, err := s.Get(ctx, k, base)
+		if err != nil {
+			t.Fatalf("Get after Claim: %v", err)
+		}
+		want := claim(k, "a", base)
+		if got.Status != want.Status || got.Token != want.Token || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+			!got.ClaimExpiresAt.Equal(want.ClaimExpiresAt) || got.PayloadHash != want.PayloadHash {
+			t.Errorf("Get = %+v; want %+v", got, want)
+		}
+	})
+	t.Run("ClaimHeldKeyReturnsHolder", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		mustClaim(t, s, claim(k, "a", base), base)
+		held, err := s.Claim(ctx, claim(k, "b", base), base.Add(29*time.Second))
+		if !errors.Is(err, store.ErrHeld) {
+			t.Fatalf("second Claim err = %v; want ErrHeld", err)
+		}
+		if held == nil || held.Token != "a" || held.Status != store.InProgress {
+			t.Errorf("second Claim returned %+v; want the record of token a", held)
+		}
+	})
+	t.Run("ClaimAfterClaimLapses", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		mustClaim(t, s, claim(k, "a", base), base)
+		later := base.Add(30 * time.Second)
+		mustClaim(t, s, claim(k, "b", later), later)
+		if err := s.Complete(ctx, k, "a", nil, later.Add(time.Hour)); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("Complete by the lapsed holder err = %v; want ErrClaimLost", err)
+		}
+		if err := s.Release(ctx, k, "a"); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("Release by the lapsed holder err = %v; want ErrClaimLost", err)
+		}
+		if err := s.Complete(ctx, k, "b", nil, later.Add(time.Hour)); err != nil {
+			t.Errorf("Complete by the new holder: %v", err)
+		}
+	})
+	t.Run("CompletedKeyIsHeldUntilItExpires", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		mustClaim(t, s, claim(k, "a", base), base)
+		exp := base.Add(2 * time.Hour)
+		if err := s.Complete(ctx, k, "a", []byte("out"), exp); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		// Long after the claim's own deadline the completed record holds.
+		at := base.Add(time.Hour)
+		held, err := s.Claim(ctx, claim(k, "b", at), at)
+		if !errors.Is(err, store.ErrHeld) || held == nil {
+			t.Fatalf("Claim of completed key = %v, %v; want record, ErrHeld", held, err)
+		}
+		if held.Status != store.Completed || string(held.Result) != "out" || !held.ExpiresAt.Equal(exp) || held.PayloadHash != "h1" {
+			t.Errorf("held record = %+v; want completed with result %q expiring %v", held, "out", exp)
+		}
+		// Past its expiry the record no longer counts even though it may
+		// still be stored: expiry is checked at read time.
+		if _, err := s.Get(ctx, k, exp); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get at expiry err = %v; want ErrNotFound", err)
+		}
+		mustClaim(t, s, claim(k, "c", exp), exp)
+	})
+	t.Run("ReleaseFreesKey", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		mustClaim(t, s, claim(k, "a", base), base)
+		if err := s.Release(ctx, k, "b"); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("Release with another token err = %v; want ErrClaimLost", err)
+		}
+		if err := s.Release(ctx, k, "a"); err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if _, err := s.Get(ctx, k, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get after Release err = %v; want ErrNotFound", err)
+		}
+		mustClaim(t, s, claim(k, "b", base), base)
+	})
+	t.Run("CompleteMissingKey", func(t *testing.T) {
+		s, _ := h.Store(t)
+		if err := s.Complete(ctx, key(t), "a", nil, base); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("Complete of a missing key err = %v; want ErrClaimLost", err)
+		}
+	})
+	t.Run("StateVersionGuard", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		if _, err := s.GetState(ctx, table, k); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("GetState of new entity err = %v; want ErrNotFound", err)
+		}
+		put := func(v int64, name string) error {
+			return s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: v, Attributes: map[string]any{"name": name, "n": int64(v)}})
+		}
+		for _, step := range []struct {
+			v       int64
+			name    string
+			wantErr error
+		}{
+			{5, "five", nil},
+			{7, "seven", nil},
+			{6, "six", store.ErrStale},
+			{7, "seven-again", nil}, // the same version is the same event re-applied
+			{1, "one", store.ErrStale},
+		} {
+			if err := put(step.v, step.name); !errors.Is(err, step.wantErr) {
+				t.Errorf("PutState(version %d) err = %v; want %v", step.v, err, step.wantErr)
+			}
+		}
+		st, err := s.GetState(ctx, table, k)
+		if err != nil {
+			t.Fatalf("GetState: %v", err)
+		}
+		if st.Version != 7 || st.Attributes["name"] != "seven-again" || fmt.Sprint(st.Attributes["n"]) != "7" {
+			t.Errorf("GetState = %+v; want version 7 named seven-again", st)
+		}
+	})
+	t.Run("CommitWritesBothOrNeither", func(t *testing.T) {
+		s, table := h.Store(t)
+		k, entity := key(t), key(t)
+		done := func(token string) store.Record {
+			return store.Record{Key: k, Status: store.Completed, Token: token, ExpiresAt: base.Add(time.Hour), PayloadHash: "h1", Result: []byte(token)}
+		}
+		w := func(v int64) *store.StateWrite {
+			return &store.StateWrite{Table: table, Key: entity, Version: v, Attributes: map[string]any{"v": fmt.Sprint(v)}}
+		}
+		if held, err := s.Commit(ctx, done("a"), base, w(3)); err != nil || held != nil {
+			t.Fatalf("first Commit = %v, %v; want nil, nil", held, err)
+		}
+		held, err := s.Commit(ctx, done("b"), base, w(4))
+		if !errors.Is(err, store.ErrHeld) || held == nil || string(held.Result) != "a" || held.Status != store.Completed {
+			t.Errorf("Commit of a recorded key = %+v, %v; want record a, ErrHeld", held, err)
+		}
+		if st, _ := s.GetState(ctx, table, entity); st == nil || st.Version != 3 {
+			t.Errorf("state after refused Commit = %+v; want version 3 (the refused commit wrote nothing)", st)
+		}
+		// A stale state write cancels the dedup write too.
+		k2 := key(t)
+		rec := done("c")
+		rec.Key = k2
+		if _, err := s.Commit(ctx, rec, base, w(2)); !errors.Is(err, store.ErrStale) {
+			t.Errorf("Commit with a stale write err = %v; want ErrStale", err)
+		}
+		if _, err := s.Get(ctx, k2, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("dedup record after a stale Commit: err = %v; want ErrNotFound", err)
+		}
+		// Held wins over stale.
+		if _, err := s.Commit(ctx, done("d"), base, w(1)); !errors.Is(err, store.ErrHeld) {
+			t.Errorf("Commit of a recorded key with a stale write err = %v; want ErrHeld", err)
+		}
+		// Without a state write, Commit is a conditional put of the record.
+		k3 := key(t)
+		rec.Key = k3
+		if _, err := s.Commit(ctx, rec, base, nil); err != nil {
+			t.Errorf("Commit without state write: %v", err)
+		}
+		if got, err := s.Get(ctx, k3, base); err != nil || got.Status != store.Completed {
+			t.Errorf("Get after Commit = %+v, %v; want completed", got, err)
+		}
+		// An expired record is overwritten.
+		if _, err := s.Commit(ctx, done("e"), base.Add(time.Hour), w(9)); err != nil {
+			t.Errorf("Commit over an expired record: %v", err)
+		}
+	})
+	t.Run("ConcurrentClaimsHaveOneWinner", func(t *testing.T) {
+		s, _ := h.Store(t)
+		k := key(t)
+		const n = 8
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := s.Claim(ctx, claim(k, fmt.Sprint(i), base), base)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case !errors.Is(err, store.ErrHeld):
+					t.Errorf("Claim: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Errorf("%d of %d concurrent claims won; want 1", wins.Load(), n)
+		}
+	})
+}
+
+func mustClaim(t *testing.T, s store.Store, rec store.Record, now time.Time) {
+	t.Helper()
+	if held, err := s.Claim(context.Background(), rec, now); err != nil {
+		t.Fatalf("Claim(%s, token %s) = %+v, %v; want success", rec.Key, rec.Token, held, err)
+	}
+}
