@@ -106,8 +106,11 @@ type Driver interface {
 	// Apply makes the cloud match desired, starting from the components recorded in st (none on
 	// create). It creates missing components, independent ones concurrently; updates settings in place;
 	// and deletes components desired no longer uses (after a trigger kind swap). Code is uploaded when
-	// code is non-nil. It returns the state of every component that exists when it returns, on error
-	// too, so the caller can roll back or record them: nothing it created is ever unknown to the caller.
+	// code is non-nil; callers pass it on create and whenever Function.SourceHash or
+	// Function.Architecture changes (Lambda takes a new architecture only with code), and a driver that
+	// needs code it was not given returns InvalidArgument. It returns the state of every component that
+	// exists when it returns, on error too, so the caller can roll back or record them: nothing it
+	// created is ever unknown to the caller.
 	Apply(ctx context.Context, desired *spec.Handler, code *Code, st State) (State, Outputs, error)
 
 	// Read observes every component recorded in st, once each. A component that is gone is reported

@@ -310,12 +310,12 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 	if code == nil {
 		return driver.Errorf(driver.Function, "creating", w.name, driver.InvalidArgument, errors.New("no code package was given"))
 	}
-	arn, err := d.createFunction(ctx, w, code.Zip, tags)
+	arn, cfg, err := d.createFunction(ctx, w, code.Zip, tags)
 	if err != nil {
 		return err
 	}
 	l.set(string(driver.Function), arn)
-	_, err = d.waitFunction(ctx, w.name)
+	_, err = d.settle(ctx, w.name, cfg)
 	return err
 }
 
@@ -332,11 +332,14 @@ func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, c
 	if cur.mapping != nil {
 		return d.updateMapping(ctx, cur.mapping, fnARN, m, tags)
 	}
-	uuid, err := d.createMapping(ctx, fnARN, queueARN, m, tags)
+	uuid, state, err := d.createMapping(ctx, fnARN, queueARN, m, tags)
 	if err != nil {
 		return err
 	}
 	l.set(string(driver.Mapping), uuid)
+	if mappingReady(state) {
+		return nil
+	}
 	return d.waitMapping(ctx, uuid)
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -263,7 +264,9 @@ func TestCallBudget(t *testing.T) {
 	d := newDriver(t, s)
 	for kind, budget := range map[spec.TriggerKind]int{spec.Queue: 14, spec.Topic: 17} {
 		s.ResetCalls()
+		start := time.Now()
 		st := mustApply(t, d, handler("budget-"+string(kind), kind), nil)
+		took := time.Since(start)
 		created := s.Calls()
 		s.ResetCalls()
 		mustRead(t, d, st)
@@ -271,7 +274,7 @@ func TestCallBudget(t *testing.T) {
 		s.ResetCalls()
 		mustApply(t, d, handler("budget-"+string(kind), kind), st)
 		noop := s.Calls()
-		t.Logf("%s handler: create %d calls %v; refresh %d calls %v; apply without changes %d calls", kind, total(created), created, total(read), read, total(noop))
+		t.Logf("%s handler: create %d calls in %v %v; refresh %d calls %v; apply without changes %d calls", kind, total(created), took.Round(time.Millisecond), created, total(read), read, total(noop))
 		if total(read) > budget {
 			t.Errorf("%s: refresh made %d calls, budget %d: %v", kind, total(read), budget, read)
 		}
@@ -583,4 +586,71 @@ func TestCheck(t *testing.T) {
 	if got := d.ImportID("orders"); got != "aws/"+region+"/orders" {
 		t.Errorf("ImportID = %q", got)
 	}
+}
+
+// TestSourceSwaps walks a handler through every trigger arrangement and back: the queue is replaced
+// only when it must be (created versus adopted), the function and table never, and nothing leaks.
+func TestSourceSwaps(t *testing.T) {
+	s := emulator(t)
+	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	h := &harness{s: s, c: c, sources: map[string]bool{}}
+	queueSource, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topicSource, err := h.ExistingSource(ctx, spec.Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("swapper", spec.Queue)
+	st := mustApply(t, d, want, nil)
+	fn, table := st.Get(driver.Function), st.Get(driver.DedupTable)
+	for _, step := range []struct {
+		kind   spec.TriggerKind
+		source string
+	}{{spec.Queue, queueSource}, {spec.Topic, topicSource}, {spec.Topic, ""}, {spec.Queue, queueSource}, {spec.Topic, topicSource}, {spec.Queue, ""}} {
+		want.Trigger.Kind, want.Trigger.Source = step.kind, step.source
+		st = mustApply(t, d, want, st)
+		obs := mustRead(t, d, st)
+		if obs.Handler.Trigger != want.Trigger || len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
+			t.Errorf("%s %q: Read trigger %+v, Drifted %v, Missing %v", step.kind, step.source, obs.Handler.Trigger, obs.Drifted, obs.Missing)
+		}
+		if st.Get(driver.Function) != fn || st.Get(driver.DedupTable) != table {
+			t.Errorf("%s %q: function or table replaced", step.kind, step.source)
+		}
+		wantTopic := step.kind == spec.Topic && step.source == ""
+		if st.Has(driver.Topic) != wantTopic || st.Has(driver.Subscription) != (step.kind == spec.Topic) {
+			t.Errorf("%s %q: state %v", step.kind, step.source, st)
+		}
+		left, err := h.Leftovers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// role, function, mapping, log group, table, dead-letter queue, and the handler's own queue,
+		// topic and subscription where the arrangement has them.
+		n := 6 + btoi(step.source == "" || step.kind == spec.Topic) + btoi(wantTopic) + btoi(step.kind == spec.Topic)
+		if len(left) != n {
+			t.Errorf("%s %q: the emulator holds %d resources, want %d: %v", step.kind, step.source, len(left), n, left)
+		}
+	}
+	queueURL, err := c.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("existing-queue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attrs := queueAttrs(t, c, aws.ToString(queueURL.QueueUrl)); attrs["VisibilityTimeout"] != "45" || attrs["RedrivePolicy"] != "" {
+		t.Errorf("the queue once adopted keeps %v, want its own settings back", attrs)
+	}
+	if _, err := d.Delete(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left after Delete: %v", left)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

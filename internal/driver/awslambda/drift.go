@@ -26,7 +26,7 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	}
 	roleARN, queueURL, dlqURL := st.Get(driver.Identity), st.Get(driver.Queue), st.Get(driver.DeadLetter)
 	queueARN, dlqARN := d.queueARN(queueURL), d.queueARN(dlqURL)
-	topicARN := st.Get(driver.Topic) + st[keyTopicSource]
+	topicARN := topicOf(st)
 
 	if r := s.role; r != nil {
 		want := rolePolicy(grants{
@@ -67,22 +67,6 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		mark(driver.Subscription, !sub.raw || (queueURL != "" && sub.endpoint != queueARN))
 	}
 	return sortComponents(slices.Compact(sortComponents(out)))
-}
-
-// errMissing is how a component read reports, through concurrently, that the component is gone.
-type errMissing driver.Component
-
-func (e errMissing) Error() string { return string(e) + " is gone" }
-
-// unjoin splits an errors.Join result.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	if err != nil {
-		return []error{err}
-	}
-	return nil
 }
 
 // sortComponents orders cs as driver.Components does, so results never depend on timing.

@@ -77,8 +77,8 @@ func neutralRuntime(r lambdatypes.Runtime) string {
 }
 
 // createFunction creates the function, retrying while its new role cannot be assumed yet. Callers
-// record the ARN, then wait for it with waitFunction.
-func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tags map[string]string) (string, error) {
+// record the ARN, then wait with settle on the configuration returned.
+func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tags map[string]string) (string, *lambdatypes.FunctionConfiguration, error) {
 	var out *lambda.CreateFunctionOutput
 	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 		out, err = d.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
@@ -98,21 +98,30 @@ func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tag
 		return err
 	})
 	if err != nil {
-		return "", fail(driver.Function, "creating", w.name, err)
+		return "", nil, fail(driver.Function, "creating", w.name, err)
 	}
-	return aws.ToString(out.FunctionArn), nil
+	return aws.ToString(out.FunctionArn), &lambdatypes.FunctionConfiguration{
+		FunctionArn: out.FunctionArn, State: out.State, StateReason: out.StateReason, LastUpdateStatus: out.LastUpdateStatus,
+		LastUpdateStatusReason: out.LastUpdateStatusReason, Architectures: out.Architectures, CodeSha256: out.CodeSha256,
+	}, nil
 }
 
-// waitFunction waits until the function is Active and no update is in progress: Lambda refuses
-// updates and invocations before that.
-func (d *Driver) waitFunction(ctx context.Context, name string) (*lambdatypes.FunctionConfiguration, error) {
-	var cfg *lambdatypes.FunctionConfiguration
+// settle waits until the function is Active with no update in progress (Lambda refuses updates, and
+// fails invocations, before that), starting from cfg, the state a call just returned. It polls only
+// when cfg is not settled yet.
+func (d *Driver) settle(ctx context.Context, name string, cfg *lambdatypes.FunctionConfiguration) (*lambdatypes.FunctionConfiguration, error) {
+	if ok, err := settled(cfg); ok || err != nil {
+		return cfg, fail(driver.Function, "waiting for", name, err)
+	}
 	err := poll(ctx, func() (bool, error) {
 		out, err := d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 		if err != nil {
 			return false, err
 		}
-		cfg = configOf(out)
+		cfg = &lambdatypes.FunctionConfiguration{
+			FunctionArn: out.FunctionArn, State: out.State, StateReason: out.StateReason, LastUpdateStatus: out.LastUpdateStatus,
+			LastUpdateStatusReason: out.LastUpdateStatusReason, Architectures: out.Architectures, CodeSha256: out.CodeSha256,
+		}
 		return settled(cfg)
 	})
 	if err != nil {
@@ -132,24 +141,20 @@ func settled(cfg *lambdatypes.FunctionConfiguration) (bool, error) {
 	return cfg.State == lambdatypes.StateActive && cfg.LastUpdateStatus != lambdatypes.LastUpdateStatusInProgress, nil
 }
 
-func configOf(out *lambda.GetFunctionConfigurationOutput) *lambdatypes.FunctionConfiguration {
-	return &lambdatypes.FunctionConfiguration{
-		FunctionArn: out.FunctionArn, State: out.State, StateReason: out.StateReason,
-		LastUpdateStatus: out.LastUpdateStatus, LastUpdateStatusReason: out.LastUpdateStatusReason,
-		Architectures: out.Architectures, CodeSha256: out.CodeSha256,
-	}
-}
-
 // updateFunction brings an existing function to w and code (when given), then its tags. Lambda takes
 // a new architecture only with code, in UpdateFunctionCode. It returns errReplace when the cloud kept
 // the old architecture anyway (moto ignores it there), which only replacing the function fixes.
 func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wantHash string, code *driver.Code, tags map[string]string) error {
 	arn := aws.ToString(cur.cfg.FunctionArn)
 	c := cur.cfg
+	if _, err := d.settle(ctx, w.name, c); err != nil {
+		return err
+	}
 	if aws.ToString(c.Role) != w.role || c.Runtime != w.runtime || aws.ToString(c.Handler) != w.handler ||
 		aws.ToInt32(c.MemorySize) != w.memory || aws.ToInt32(c.Timeout) != w.timeout || !maps.Equal(cur.env(), w.env) {
-		err := retryWhile(ctx, propagationTimeout, isPropagating, func() error {
-			_, err := d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		var out *lambda.UpdateFunctionConfigurationOutput
+		err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+			out, err = d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 				FunctionName: &w.name, Role: &w.role, Runtime: w.runtime, Handler: &w.handler,
 				MemorySize: &w.memory, Timeout: &w.timeout, Environment: &lambdatypes.Environment{Variables: w.env},
 			})
@@ -158,7 +163,8 @@ func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wa
 		if err != nil {
 			return fail(driver.Function, "updating", arn, err)
 		}
-		if _, err := d.waitFunction(ctx, w.name); err != nil {
+		if _, err := d.settle(ctx, w.name, &lambdatypes.FunctionConfiguration{State: out.State, LastUpdateStatus: out.LastUpdateStatus,
+			StateReason: out.StateReason, LastUpdateStatusReason: out.LastUpdateStatusReason}); err != nil {
 			return err
 		}
 	}
@@ -168,12 +174,14 @@ func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wa
 				fmt.Errorf("the function has code %s for %s, the handler wants %s for %s, and no code package was given: Lambda changes code and architecture together",
 					cur.codeHash(), cur.arch(), wantHash, w.arch))
 		}
-		if _, err := d.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
+		out, err := d.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
 			FunctionName: &w.name, ZipFile: code.Zip, Architectures: []lambdatypes.Architecture{lambdatypes.Architecture(w.arch)},
-		}); err != nil {
+		})
+		if err != nil {
 			return fail(driver.Function, "updating the code of", arn, err)
 		}
-		cfg, err := d.waitFunction(ctx, w.name)
+		cfg, err := d.settle(ctx, w.name, &lambdatypes.FunctionConfiguration{State: out.State, LastUpdateStatus: out.LastUpdateStatus,
+			StateReason: out.StateReason, LastUpdateStatusReason: out.LastUpdateStatusReason, Architectures: out.Architectures})
 		if err != nil {
 			return err
 		}
@@ -248,8 +256,8 @@ func scaling(maxConcurrency int32) *lambdatypes.ScalingConfig {
 var reportFailures = []lambdatypes.FunctionResponseType{lambdatypes.FunctionResponseTypeReportBatchItemFailures}
 
 // createMapping creates the mapping, retrying while the role cannot read the queue yet. Callers
-// record the UUID, then wait with waitMapping.
-func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m mappingSettings, tags map[string]string) (string, error) {
+// record the UUID, then wait with waitMapping unless the state returned is final already.
+func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m mappingSettings, tags map[string]string) (uuid, state string, _ error) {
 	in := &lambda.CreateEventSourceMappingInput{
 		FunctionName: &fnARN, EventSourceArn: &queueARN, Enabled: aws.Bool(true),
 		BatchSize: &m.batchSize, MaximumBatchingWindowInSeconds: &m.window,
@@ -264,10 +272,13 @@ func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m ma
 		return err
 	})
 	if err != nil {
-		return "", fail(driver.Mapping, "creating", queueARN, err)
+		return "", "", fail(driver.Mapping, "creating", queueARN, err)
 	}
-	return aws.ToString(out.UUID), nil
+	return aws.ToString(out.UUID), aws.ToString(out.State), nil
 }
+
+// mappingReady: Enabled or Disabled, not Creating, Enabling, Updating or Disabling.
+func mappingReady(state string) bool { return state == "Enabled" || state == "Disabled" }
 
 // waitMapping waits out the Creating, Enabling and Updating states.
 func (d *Driver) waitMapping(ctx context.Context, uuid string) error {
@@ -276,8 +287,7 @@ func (d *Driver) waitMapping(ctx context.Context, uuid string) error {
 		if err != nil {
 			return false, err
 		}
-		s := aws.ToString(out.State)
-		return s == "Enabled" || s == "Disabled", nil
+		return mappingReady(aws.ToString(out.State)), nil
 	}))
 }
 
@@ -290,8 +300,9 @@ func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN stri
 	}
 	if aws.ToString(o.FunctionArn) != fnARN || aws.ToInt32(o.BatchSize) != m.batchSize || aws.ToInt32(o.MaximumBatchingWindowInSeconds) != m.window ||
 		have != m.maxConcurrency || !hasReportFailures(o.FunctionResponseTypes) || aws.ToString(o.State) == "Disabled" {
-		err := retryWhile(ctx, propagationTimeout, isPropagating, func() error {
-			_, err := d.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{
+		var out *lambda.UpdateEventSourceMappingOutput
+		err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+			out, err = d.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{
 				UUID: &uuid, FunctionName: &fnARN, Enabled: aws.Bool(true), BatchSize: &m.batchSize,
 				MaximumBatchingWindowInSeconds: &m.window, ScalingConfig: scaling(m.maxConcurrency), FunctionResponseTypes: reportFailures,
 			})
@@ -300,8 +311,10 @@ func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN stri
 		if err != nil {
 			return fail(driver.Mapping, "updating", uuid, err)
 		}
-		if err := d.waitMapping(ctx, uuid); err != nil {
-			return err
+		if !mappingReady(aws.ToString(out.State)) {
+			if err := d.waitMapping(ctx, uuid); err != nil {
+				return err
+			}
 		}
 	}
 	set, remove := tagDiff(tags, cur.tags)

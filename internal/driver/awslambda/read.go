@@ -2,9 +2,9 @@ package awslambda
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -30,13 +30,17 @@ type seen struct {
 func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Component, error) {
 	s := &seen{}
 	var fs []func() error
+	var mu sync.Mutex
+	var missing []driver.Component
 	// read schedules one component's read, if st records it; found reports whether it exists.
 	read := func(c driver.Component, f func(id string) (found bool, err error)) {
 		if id := st.Get(c); id != "" {
 			fs = append(fs, func() error {
-				ok, err := f(id)
-				if err == nil && !ok {
-					return errMissing(c)
+				found, err := f(id)
+				if err == nil && !found {
+					mu.Lock()
+					missing = append(missing, c)
+					mu.Unlock()
 				}
 				return err
 			})
@@ -64,16 +68,8 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.sub != nil, err
 	})
 
-	var missing []driver.Component
-	var errs []error
-	for _, err := range unjoin(concurrently(fs...)) {
-		if m, ok := err.(errMissing); ok {
-			missing = append(missing, driver.Component(m))
-		} else {
-			errs = append(errs, err)
-		}
-	}
-	return s, sortComponents(missing), errors.Join(errs...)
+	err := concurrently(fs...)
+	return s, sortComponents(missing), err
 }
 
 // Read implements driver.Driver.
@@ -94,7 +90,7 @@ func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, e
 func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 	h := spec.Handler{Name: d.nameOf(st), Cloud: spec.AWS}
 	h.Trigger.Kind = kindOf(st)
-	h.Trigger.Source = st[keyQueueSource] + st[keyTopicSource]
+	h.Trigger.Source = sourceOf(st)
 	if f := s.fn; f != nil {
 		c := f.cfg
 		h.Function.Runtime = neutralRuntime(c.Runtime)

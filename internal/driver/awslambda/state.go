@@ -81,16 +81,30 @@ func kindOf(st driver.State) spec.TriggerKind {
 	return spec.Queue
 }
 
+// topicOf is the topic the handler's queue is subscribed to: its own, or an existing one.
+func topicOf(st driver.State) string {
+	if t := st.Get(driver.Topic); t != "" {
+		return t
+	}
+	return st[keyTopicSource]
+}
+
+// sourceOf is trigger.source as a state records it.
+func sourceOf(st driver.State) string {
+	if kindOf(st) == spec.Topic {
+		return st[keyTopicSource]
+	}
+	return st[keyQueueSource]
+}
+
 func (d *Driver) outputs(st driver.State) driver.Outputs {
 	o := driver.Outputs{FunctionID: st.Get(driver.Function), DedupTableID: st.Get(driver.DedupTable), IdentityID: st.Get(driver.Identity)}
 	if st.Has(driver.DeadLetter) {
 		o.DeadLetterID = d.queueARN(st.Get(driver.DeadLetter))
 	}
-	switch topic := st.Get(driver.Topic); {
+	switch topic := topicOf(st); {
 	case topic != "":
 		o.TriggerSourceID, o.PublishTarget = topic, topic
-	case st[keyTopicSource] != "":
-		o.TriggerSourceID, o.PublishTarget = st[keyTopicSource], st[keyTopicSource]
 	case st.Has(driver.Queue):
 		o.TriggerSourceID, o.PublishTarget = d.queueARN(st.Get(driver.Queue)), st.Get(driver.Queue)
 	}
