@@ -161,7 +161,8 @@ func (o *Observed) Settled(prior *spec.Handler) spec.Handler {
 	if gone[DeadLetter] {
 		h.DeadLetter.RetentionDays = prior.DeadLetter.RetentionDays
 	}
-	if gone[DedupTable] {
+	// Drivers may read the TTL from the function's injected environment rather than from the table.
+	if gone[DedupTable] || gone[Function] {
 		h.Dedup.TTLS = prior.Dedup.TTLS
 	}
 	h.Name, h.Cloud = prior.Name, prior.Cloud

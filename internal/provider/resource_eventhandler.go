@@ -140,10 +140,13 @@ func (r *eventHandlerResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	h, _ := plan.handler(r.data.defaultTags)
-	// Upload code only when its hash changed.
+	// Upload code only when the function needs it: new code, a new architecture (Lambda takes one only
+	// with code), or a function to recreate.
+	prior, _ := state.handler(r.data.defaultTags)
 	wantHash := ""
-	if plan.SourceHash.ValueString() != state.SourceHash.ValueString() || !state.Components.IsNull() && componentMissing(state.Components, driver.Function) {
-		wantHash = plan.SourceHash.ValueString()
+	if h.Function.SourceHash != prior.Function.SourceHash || h.Function.Architecture != prior.Function.Architecture ||
+		componentMissing(state.Components, driver.Function) {
+		wantHash = h.Function.SourceHash
 	}
 	drv, code, diags := r.prepare(ctx, h, wantHash)
 	resp.Diagnostics.Append(diags...)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
@@ -30,13 +31,13 @@ import (
 func handler(name string, kind spec.TriggerKind) *spec.Handler {
 	h := drivertest.Handler(name, spec.AWS)
 	h.Trigger.Kind = kind
-	h.Function.SourceHash = testCode.Hash
+	h.Function.SourceHash = awstest.Code.Hash
 	return h
 }
 
 func mustApply(t *testing.T, d driver.Driver, h *spec.Handler, st driver.State) driver.State {
 	t.Helper()
-	st, _, err := d.Apply(context.Background(), h, testCode, st)
+	st, _, err := d.Apply(context.Background(), h, awstest.Code, st)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -85,14 +86,14 @@ func parsePolicy(t *testing.T, doc string) policyDoc {
 // TestRolePolicyReadBack reads the role's trust and inline policies back from the emulator.
 func TestRolePolicyReadBack(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	st := mustApply(t, d, handler("orders", spec.Queue), nil)
 
 	role := "orders--" + region
 	if !strings.HasSuffix(st.Get(driver.Identity), ":role/"+role) {
 		t.Errorf("role ARN %s does not name the role %s", st.Get(driver.Identity), role)
 	}
-	r, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: &role})
+	r, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: &role})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,18 +101,18 @@ func TestRolePolicyReadBack(t *testing.T) {
 	if len(trust.Statement) != 1 || trust.Statement[0].Principal["Service"] != "lambda.amazonaws.com" || !slices.Equal(trust.Statement[0].Action, []string{"sts:AssumeRole"}) {
 		t.Errorf("trust policy %+v, want lambda.amazonaws.com allowed sts:AssumeRole only", trust)
 	}
-	names, err := c.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &role})
+	names, err := c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: &role})
 	if err != nil {
 		t.Fatal(err)
 	}
-	attached, err := c.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &role})
+	attached, err := c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: &role})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(names.PolicyNames) != 1 || len(attached.AttachedPolicies) != 0 {
 		t.Fatalf("role has inline policies %v and managed ones %v, want one inline policy", names.PolicyNames, attached.AttachedPolicies)
 	}
-	p, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &role, PolicyName: &names.PolicyNames[0]})
+	p, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &role, PolicyName: &names.PolicyNames[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestRolePolicyReadBack(t *testing.T) {
 // although the queue names it by alias; Delete restores the queue's own settings and keeps it.
 func TestAdoptedKMSQueue(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	k := kms.NewFromConfig(aws.Config{Region: region, Credentials: moto.Credentials, BaseEndpoint: aws.String(s.Direct)})
 	key, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
 	if err != nil {
@@ -147,12 +148,12 @@ func TestAdoptedKMSQueue(t *testing.T) {
 	if _, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/orders"), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("their-dlq")}); err != nil {
+	if _, err := c.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("their-dlq")}); err != nil {
 		t.Fatal(err)
 	}
 	prevRedrive := `{"deadLetterTargetArn":"arn:aws:sqs:` + region + `:` + moto.Account + `:their-dlq","maxReceiveCount":3}`
 	theirPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + moto.Account + `:root"},"Action":"sqs:SendMessage","Resource":"*"}]}`
-	q, err := c.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("theirs"), Attributes: map[string]string{
+	q, err := c.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("theirs"), Attributes: map[string]string{
 		"VisibilityTimeout": "45", "KmsMasterKeyId": "alias/orders", "RedrivePolicy": prevRedrive, "Policy": theirPolicy,
 	}})
 	if err != nil {
@@ -164,7 +165,7 @@ func TestAdoptedKMSQueue(t *testing.T) {
 	h.Trigger.Source = source
 	st := mustApply(t, d, h, nil)
 
-	p, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("adopter--" + region), PolicyName: aws.String("threefactor")})
+	p, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("adopter--" + region), PolicyName: aws.String("threefactor")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,9 +221,9 @@ func checkLocate(t *testing.T, d driver.Driver, name string, st driver.State, ke
 	}
 }
 
-func queueAttrs(t *testing.T, c clients, u string) map[string]string {
+func queueAttrs(t *testing.T, c awstest.Clients, u string) map[string]string {
 	t.Helper()
-	out, err := c.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	out, err := c.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +234,8 @@ func queueAttrs(t *testing.T, c clients, u string) map[string]string {
 // subscription through the queue's policy, and Delete leaves the topic.
 func TestExistingTopic(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
-	topic, err := c.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("theirs")})
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
+	topic, err := c.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("theirs")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ func TestExistingTopic(t *testing.T) {
 	if left, err := d.Delete(ctx, st); err != nil || len(left) != 0 {
 		t.Fatalf("Delete = %v, %v", left, err)
 	}
-	if _, err := c.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: topic.TopicArn}); err != nil {
+	if _, err := c.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: topic.TopicArn}); err != nil {
 		t.Errorf("the existing topic is gone after Delete: %v", err)
 	}
 }
@@ -332,15 +333,15 @@ func TestCreateOrder(t *testing.T) {
 // reads finish in.
 func TestDeterministicOrder(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	st := mustApply(t, d, handler("det", spec.Topic), nil)
-	h := &harness{s: s, c: c}
+	h := harness(t, s)
 	for _, comp := range []driver.Component{driver.Mapping, driver.DedupTable, driver.Logs, driver.Subscription} {
 		if err := h.Remove(ctx, st, comp); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.sqs.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(st.Get(driver.DeadLetter)), Tags: map[string]string{"x": "y"}}); err != nil {
+	if _, err := c.SQS.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(st.Get(driver.DeadLetter)), Tags: map[string]string{"x": "y"}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []driver.Component{driver.Logs, driver.DedupTable, driver.Subscription, driver.Mapping}
@@ -359,7 +360,7 @@ func TestDeterministicOrder(t *testing.T) {
 // Observed.Handler, the others mark the component Drifted, and Apply puts all of them right.
 func TestDriftDetected(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	want := handler("drifty", spec.Topic)
 	st := mustApply(t, d, want, nil)
 	role := aws.String("drifty--" + region)
@@ -372,32 +373,32 @@ func TestDriftDetected(t *testing.T) {
 		check   func(*spec.Handler) bool
 	}{
 		{"role policy", func() error {
-			_, err := c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("threefactor"),
+			_, err := c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("threefactor"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}`)})
 			return err
 		}, []driver.Component{driver.Identity}, nil},
 		{"redrive target", func() error {
-			_, err := c.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(st.Get(driver.Queue)), Attributes: map[string]string{
+			_, err := c.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(st.Get(driver.Queue)), Attributes: map[string]string{
 				"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:` + region + `:` + moto.Account + `:drifty--queue","maxReceiveCount":9}`,
 			}})
 			return err
 		}, []driver.Component{driver.Queue}, func(h *spec.Handler) bool { return h.Retry.MaxAttempts == 9 }},
 		{"TTL", func() error {
-			_, err := c.ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: tableName,
+			_, err := c.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: tableName,
 				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(false)}})
 			return err
 		}, []driver.Component{driver.DedupTable}, nil},
 		{"raw delivery", func() error {
-			_, err := c.sns.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(st.Get(driver.Subscription)),
+			_, err := c.SNS.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(st.Get(driver.Subscription)),
 				AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("false")})
 			return err
 		}, []driver.Component{driver.Subscription}, nil},
 		{"memory", func() error {
-			_, err := c.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("drifty"), MemorySize: aws.Int32(1024)})
+			_, err := c.Lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("drifty"), MemorySize: aws.Int32(1024)})
 			return err
 		}, nil, func(h *spec.Handler) bool { return h.Function.MemoryMB == 1024 }},
 		{"table tags", func() error {
-			_, err := c.ddb.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(st.Get(driver.DedupTable)),
+			_, err := c.DynamoDB.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(st.Get(driver.DedupTable)),
 				Tags: []ddbtypes.Tag{{Key: aws.String("team"), Value: aws.String("intruders")}}})
 			return err
 		}, []driver.Component{driver.DedupTable}, nil},
@@ -449,7 +450,7 @@ func TestIAMPropagation(t *testing.T) {
 
 	s.ResetCalls()
 	s.Fail(moto.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException", Message: "Unzipped size must be smaller than 262144000 bytes"})
-	_, _, err := d.Apply(context.Background(), handler("big", spec.Queue), testCode, nil)
+	_, _, err := d.Apply(context.Background(), handler("big", spec.Queue), awstest.Code, nil)
 	if driver.CodeOf(err) != driver.InvalidArgument || s.Calls()["lambda:CreateFunction"] != 1 {
 		t.Errorf("Apply with the function refused: %v after %d calls, want InvalidArgument after 1", err, s.Calls()["lambda:CreateFunction"])
 	}
@@ -471,7 +472,7 @@ func TestErrors(t *testing.T) {
 		{moto.Fault{Service: "sqs", Action: "CreateQueue", Match: "--dlq", Code: "InvalidAttributeValue", Message: "bad"}, driver.DeadLetter, driver.InvalidArgument, "errs--dlq"},
 	} {
 		s.Fail(c.fault)
-		st, _, err := d.Apply(context.Background(), handler("errs", spec.Queue), testCode, nil)
+		st, _, err := d.Apply(context.Background(), handler("errs", spec.Queue), awstest.Code, nil)
 		var de *driver.Error
 		if !errors.As(err, &de) || de.Component != c.component || de.Code != c.code || de.ID != c.id || de.Action != "creating" {
 			t.Errorf("%s: error %#v, want creating %s (%s) with code %v", c.fault.Action, de, c.component, c.id, c.code)
@@ -490,7 +491,7 @@ func TestErrors(t *testing.T) {
 // there, so the driver replaces the function under its name, keeping its ARN and its mapping.
 func TestArchitecture(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	h := handler("arch", spec.Queue)
 	st := mustApply(t, d, h, nil)
 	h.Function.Architecture = "arm64"
@@ -498,14 +499,14 @@ func TestArchitecture(t *testing.T) {
 		t.Errorf("Apply of a new architecture without code: %v, want InvalidArgument", err)
 	}
 	st2 := mustApply(t, d, h, st)
-	fn, err := c.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arch")})
+	fn, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arch")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := fn.Configuration.Architectures; len(got) != 1 || got[0] != "arm64" {
 		t.Errorf("architectures %v, want [arm64]", got)
 	}
-	m, err := c.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(st2.Get(driver.Mapping))})
+	m, err := c.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(st2.Get(driver.Mapping))})
 	if err != nil || st2.Get(driver.Mapping) != st.Get(driver.Mapping) || aws.ToString(m.FunctionArn) != st2.Get(driver.Function) {
 		t.Errorf("mapping %v (was %s) of %s after the replacement: %v", st2.Get(driver.Mapping), st.Get(driver.Mapping), aws.ToString(m.FunctionArn), err)
 	}
@@ -514,7 +515,7 @@ func TestArchitecture(t *testing.T) {
 // TestQueueSettingsReadBack checks what SQS, Lambda and DynamoDB hold for a topic handler.
 func TestQueueSettingsReadBack(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
 	h := handler("wired", spec.Topic)
 	h.Function.MaxConcurrency = 7
 	h.DeadLetter.RetentionDays = 4
@@ -533,16 +534,16 @@ func TestQueueSettingsReadBack(t *testing.T) {
 	if len(p.Statement) != 1 || p.Statement[0].Principal["Service"] != "sns.amazonaws.com" || !strings.Contains(q["Policy"], st.Get(driver.Topic)) {
 		t.Errorf("queue policy %s: want sns.amazonaws.com admitted for the topic only", q["Policy"])
 	}
-	sub, err := c.sns.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(st.Get(driver.Subscription))})
+	sub, err := c.SNS.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(st.Get(driver.Subscription))})
 	if err != nil || sub.Attributes["RawMessageDelivery"] != "true" || sub.Attributes["Endpoint"] != q["QueueArn"] {
 		t.Errorf("subscription %v, %v", sub, err)
 	}
-	m, err := c.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(st.Get(driver.Mapping))})
+	m, err := c.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(st.Get(driver.Mapping))})
 	if err != nil || aws.ToInt32(m.BatchSize) != 10 || aws.ToInt32(m.ScalingConfig.MaximumConcurrency) != 7 ||
 		len(m.FunctionResponseTypes) != 1 || m.FunctionResponseTypes[0] != "ReportBatchItemFailures" {
 		t.Errorf("mapping %+v, %v", m, err)
 	}
-	fn, err := c.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("wired")})
+	fn, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("wired")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,11 +552,11 @@ func TestQueueSettingsReadBack(t *testing.T) {
 		fn.Tags["threefactor:handler"] != "wired" || fn.Tags["team"] != "orders" {
 		t.Errorf("function env %v, tags %v", env, fn.Tags)
 	}
-	ttl, err := c.ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("wired--dedup")})
+	ttl, err := c.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("wired--dedup")})
 	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" || ttl.TimeToLiveDescription.TimeToLiveStatus != ddbtypes.TimeToLiveStatusEnabled {
 		t.Errorf("TTL %+v, %v", ttl, err)
 	}
-	table, err := c.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("wired--dedup")})
+	table, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("wired--dedup")})
 	if err != nil || table.Table.BillingModeSummary.BillingMode != ddbtypes.BillingModePayPerRequest || aws.ToString(table.Table.KeySchema[0].AttributeName) != "id" {
 		t.Errorf("table %+v, %v", table, err)
 	}
@@ -563,8 +564,8 @@ func TestQueueSettingsReadBack(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
-	topic, err := c.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("there")})
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
+	topic, err := c.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("there")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,8 +593,8 @@ func TestCheck(t *testing.T) {
 // only when it must be (created versus adopted), the function and table never, and nothing leaks.
 func TestSourceSwaps(t *testing.T) {
 	s := emulator(t)
-	d, c, ctx := newDriver(t, s), direct(s), context.Background()
-	h := &harness{s: s, c: c, sources: map[string]bool{}}
+	d, c, ctx := newDriver(t, s), awstest.Direct(s), context.Background()
+	h := harness(t, s)
 	queueSource, err := h.ExistingSource(ctx, spec.Queue)
 	if err != nil {
 		t.Fatal(err)
@@ -633,7 +634,7 @@ func TestSourceSwaps(t *testing.T) {
 			t.Errorf("%s %q: the emulator holds %d resources, want %d: %v", step.kind, step.source, len(left), n, left)
 		}
 	}
-	queueURL, err := c.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("existing-queue")})
+	queueURL, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("existing-queue")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,4 +654,13 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func harness(t *testing.T, s *moto.Server) *awstest.Harness {
+	t.Helper()
+	h, err := awstest.New(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -1,25 +1,12 @@
 package awslambda_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
-	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 )
 
@@ -64,32 +51,3 @@ func newDriver(t *testing.T, s *moto.Server) *awslambda.Driver {
 	}
 	return d
 }
-
-// clients reach moto directly, for what tests do behind the driver's back.
-type clients struct {
-	iam    *iam.Client
-	logs   *cloudwatchlogs.Client
-	lambda *lambda.Client
-	sqs    *sqs.Client
-	sns    *sns.Client
-	ddb    *dynamodb.Client
-}
-
-func direct(s *moto.Server) clients {
-	cfg := aws.Config{Region: region, Credentials: moto.Credentials, BaseEndpoint: aws.String(s.Direct)}
-	return clients{
-		iam: iam.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), lambda: lambda.NewFromConfig(cfg),
-		sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg),
-	}
-}
-
-// testCode is a minimal nodejs package.
-var testCode = func() *driver.Code {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("index.js")
-	_, _ = w.Write([]byte("exports.handler = async () => ({ batchItemFailures: [] });\n"))
-	_ = zw.Close()
-	sum := sha256.Sum256(buf.Bytes())
-	return &driver.Code{Zip: buf.Bytes(), Hash: hex.EncodeToString(sum[:])}
-}()
