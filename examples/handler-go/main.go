@@ -1,0 +1,64 @@
+// Command handler-go is an example SQS event handler for the go runtime
+// (provided.al2023, built as bootstrap) deployed by threefactor_eventhandler.
+// It keeps each order's latest status in the ORDERS_TABLE DynamoDB table
+// (hash key id), exactly once per event and never overwritten by an older
+// event, using the dedup table the provider injects.
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler"
+	"github.com/threefactor/terraform-provider-threefactor/handler/awssqs"
+	_ "github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
+)
+
+// orderEvent is the data of an order.* CloudEvent.
+type orderEvent struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+}
+
+// handle records an order's status. Its only effect is the returned state
+// write, as Transactional mode requires.
+func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
+	var o orderEvent
+	if err := json.Unmarshal(ev.Data, &o); err != nil {
+		// Retrying cannot fix a malformed event: it fails alone and ends
+		// in the dead-letter queue after the provider's max_receive_count.
+		return handler.Effect{}, err
+	}
+	if o.OrderID == "" || o.Status == "" {
+		return handler.Effect{}, errors.New("order event without order_id or status")
+	}
+	return handler.Effect{
+		State: &handler.StateWrite{Key: o.OrderID, Attributes: map[string]any{
+			"status":     o.Status,
+			"last_event": ev.ID,
+		}},
+		Result: []byte(o.Status),
+	}, nil
+}
+
+func newProcessor(ctx context.Context) (*handler.Processor, error) {
+	return handler.FromEnv(ctx, handler.Options{
+		Mode:       handler.Transactional,
+		StateTable: os.Getenv("ORDERS_TABLE"),
+	})
+}
+
+func main() {
+	p, err := newProcessor(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(awssqs.Handler(p, handle))
+}
