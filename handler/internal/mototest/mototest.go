@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,6 +101,10 @@ func Start() (*Server, error) {
 		}
 		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 		cmd.Env = append(os.Environ(), "MOTO_CALL_RESET_API=false")
+		// Its own process group, so that Stop also ends what the pyenv shim
+		// or moto itself started; Pdeathsig ends it when the test binary
+		// dies without reaching Stop (a panic, a -timeout).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
@@ -134,10 +139,10 @@ func (s *Server) wait(exited <-chan struct{}) error {
 	return fmt.Errorf("moto_server on %s did not answer within 30s", s.Endpoint)
 }
 
-// Stop kills the server.
+// Stop kills the server's process group.
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
 
