@@ -88,15 +88,15 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	prior, _ := state.handler(r.data.defaultTags)
-	drv, err := r.data.driver(ctx, prior.Cloud)
-	if err != nil {
-		resp.Diagnostics.AddError("Opening the "+string(prior.Cloud)+" driver", err.Error())
+	drv := r.openDriver(ctx, prior.Cloud, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	st, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if st == nil && !resp.Diagnostics.HasError() {
 		// Imported, or written by a create whose private state was lost: find the components by name.
+		var err error
 		if st, err = drv.Locate(ctx, prior.Name); driver.CodeOf(err) == driver.NotFound {
 			resp.State.RemoveResource(ctx)
 			return
@@ -113,7 +113,7 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 		resp.Diagnostics.Append(errorDiag(err, ""))
 		return
 	}
-	if len(obs.State) == 0 || !hasAnyComponent(obs.State) {
+	if !hasAnyComponent(obs.State) {
 		resp.Diagnostics.AddWarning("Event handler deleted outside Terraform",
 			fmt.Sprintf("None of the components of handler %q exist any more; it is removed from state and the next apply creates it again.", prior.Name))
 		resp.State.RemoveResource(ctx)
@@ -178,9 +178,8 @@ func (r *eventHandlerResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	drv, err := r.data.driver(ctx, spec.Cloud(state.Cloud.ValueString()))
-	if err != nil {
-		resp.Diagnostics.AddError("Opening the "+state.Cloud.ValueString()+" driver", err.Error())
+	drv := r.openDriver(ctx, spec.Cloud(state.Cloud.ValueString()), &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	if st == nil {
@@ -226,9 +225,8 @@ func (r *eventHandlerResource) ImportState(ctx context.Context, req resource.Imp
 // package is the one planned.
 func (r *eventHandlerResource) prepare(ctx context.Context, h *spec.Handler, hash string) (driver.Driver, *driver.Code, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	drv, err := r.data.driver(ctx, h.Cloud)
-	if err != nil {
-		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(h.Cloud)+" driver", err.Error())
+	drv := r.openDriver(ctx, h.Cloud, &diags)
+	if drv == nil {
 		return nil, nil, diags
 	}
 	if hash == "" {
@@ -245,6 +243,16 @@ func (r *eventHandlerResource) prepare(ctx context.Context, h *spec.Handler, has
 		return nil, nil, diags
 	}
 	return drv, &driver.Code{Zip: pkg.Zip, Hash: pkg.Hash}, diags
+}
+
+// openDriver opens the driver of cloud c, reporting a failure on the cloud attribute.
+func (r *eventHandlerResource) openDriver(ctx context.Context, c spec.Cloud, diags *diag.Diagnostics) driver.Driver {
+	drv, err := r.data.driver(ctx, c)
+	if err != nil {
+		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(c)+" driver", err.Error())
+		return nil
+	}
+	return drv
 }
 
 func withTimeout(ctx context.Context, s string) (context.Context, context.CancelFunc) {

@@ -210,9 +210,7 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, userTags map[string]stri
 	}
 	m.SourceHash = types.StringValue(fn.SourceHash)
 	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
-		m.Timeouts = defaultObject(timeoutsAttrTypes, map[string]attr.Value{
-			"create": types.StringValue(defaultTimeout), "update": types.StringValue(defaultTimeout), "delete": types.StringValue(defaultTimeout),
-		})
+		m.Timeouts = defaultTimeouts
 	}
 }
 

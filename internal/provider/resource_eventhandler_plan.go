@@ -53,10 +53,8 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 			resp.Diagnostics.Append(packageDiags(h, pkg, at)...)
 		}
 		plan.setHandler(h, cfg.userTags())
-		if drv, err := r.data.driver(ctx, h.Cloud); err == nil {
+		if drv := r.openDriver(ctx, h.Cloud, &resp.Diagnostics); drv != nil {
 			resp.Diagnostics.Append(problemDiags(drv.Check(ctx, h))...)
-		} else {
-			resp.Diagnostics.AddAttributeError(path.Root("cloud"), "Opening the "+string(h.Cloud)+" driver", err.Error())
 		}
 	} else {
 		// Leave what is unknown to the framework; derive only what can be derived.

@@ -135,42 +135,15 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 					},
 				},
 			},
-			"retry": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				Default:     objectdefault.StaticValue(defaultObject(retryAttrTypes, map[string]attr.Value{"max_attempts": types.Int64Value(spec.DefaultMaxAttempts)})),
-				Description: "The retry budget.",
-				Attributes: map[string]schema.Attribute{
-					"max_attempts": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(spec.DefaultMaxAttempts),
-						Description: fmt.Sprintf("Deliveries of an event before it moves to the dead-letter queue, %d by default; 1-1000 on AWS. "+
-							"`max_attempts` × `trigger.visibility_timeout_s` must fit in the queue's retention (`dead_letter.retention_days`).", spec.DefaultMaxAttempts),
-					},
-				},
-			},
-			"dead_letter": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				Default:     objectdefault.StaticValue(defaultObject(deadLetterAttrTypes, map[string]attr.Value{"retention_days": types.Int64Value(spec.DefaultRetentionDays)})),
-				Description: "The dead-letter queue.",
-				Attributes: map[string]schema.Attribute{
-					"retention_days": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(spec.DefaultRetentionDays),
-						Description: fmt.Sprintf("Days the dead-letter queue keeps an event, %d by default; 1-14 on AWS. The source queue's retention "+
-							"is set to the same, since a dead-lettered message keeps its original enqueue time.", spec.DefaultRetentionDays),
-					},
-				},
-			},
-			"dedup": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				Default:     objectdefault.StaticValue(defaultObject(dedupAttrTypes, map[string]attr.Value{"ttl_s": types.Int64Value(spec.DefaultDedupTTLS)})),
-				Description: "The dedup table.",
-				Attributes: map[string]schema.Attribute{
-					"ttl_s": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(spec.DefaultDedupTTLS),
-						Description: fmt.Sprintf("Seconds a dedup record lives, %d (one day) by default; 60-31536000. A warning is shown below the "+
-							"redelivery window (`retry.max_attempts` × `trigger.visibility_timeout_s`).", spec.DefaultDedupTTLS),
-					},
-				},
-			},
+			"retry": settingObject("The retry budget.", "max_attempts", spec.DefaultMaxAttempts,
+				fmt.Sprintf("Deliveries of an event before it moves to the dead-letter queue, %d by default; 1-1000 on AWS. "+
+					"`max_attempts` × `trigger.visibility_timeout_s` must fit in the queue's retention (`dead_letter.retention_days`).", spec.DefaultMaxAttempts)),
+			"dead_letter": settingObject("The dead-letter queue.", "retention_days", spec.DefaultRetentionDays,
+				fmt.Sprintf("Days the dead-letter queue keeps an event, %d by default; 1-14 on AWS. The source queue's retention "+
+					"is set to the same, since a dead-lettered message keeps its original enqueue time.", spec.DefaultRetentionDays)),
+			"dedup": settingObject("The dedup table.", "ttl_s", spec.DefaultDedupTTLS,
+				fmt.Sprintf("Seconds a dedup record lives, %d (one day) by default; 60-31536000. A warning is shown below the "+
+					"redelivery window (`retry.max_attempts` × `trigger.visibility_timeout_s`).", spec.DefaultDedupTTLS)),
 			"tags": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
 				Description: "Tags for every taggable component. Keys starting with `threefactor:` are reserved.",
@@ -182,9 +155,7 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 			},
 			"timeouts": schema.SingleNestedAttribute{
 				Optional: true, Computed: true,
-				Default: objectdefault.StaticValue(defaultObject(timeoutsAttrTypes, map[string]attr.Value{
-					"create": types.StringValue(defaultTimeout), "update": types.StringValue(defaultTimeout), "delete": types.StringValue(defaultTimeout),
-				})),
+				Default:     objectdefault.StaticValue(defaultTimeouts),
 				Description: "How long each operation may take, as a Go duration (`30s`, `10m`).",
 				Attributes: map[string]schema.Attribute{
 					"create": timeoutAttribute("create"),
@@ -203,6 +174,21 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 				Computed: true, ElementType: types.StringType,
 				Description: "Cloud id of every component the handler owns, keyed by component (`identity`, `logs`, `function`, `topic`, `queue`, " +
 					"`subscription`, `mapping`, `dead_letter`, `dedup_table`). A component deleted outside Terraform shows here as a planned change.",
+			},
+		},
+	}
+}
+
+// settingObject is an optional object holding one integer setting with a default: the object's own
+// default lists it, since the framework applies nested defaults only inside a present object.
+func settingObject(desc, attrName string, def int64, attrDesc string) schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{
+		Optional: true, Computed: true,
+		Default:     objectdefault.StaticValue(defaultObject(map[string]attr.Type{attrName: types.Int64Type}, map[string]attr.Value{attrName: types.Int64Value(def)})),
+		Description: desc,
+		Attributes: map[string]schema.Attribute{
+			attrName: schema.Int64Attribute{
+				Optional: true, Computed: true, Default: int64default.StaticInt64(def), Description: attrDesc,
 			},
 		},
 	}
@@ -237,6 +223,9 @@ var (
 	deadLetterAttrTypes = map[string]attr.Type{"retention_days": types.Int64Type}
 	dedupAttrTypes      = map[string]attr.Type{"ttl_s": types.Int64Type}
 	timeoutsAttrTypes   = map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType}
+	defaultTimeouts     = defaultObject(timeoutsAttrTypes, map[string]attr.Value{
+		"create": types.StringValue(defaultTimeout), "update": types.StringValue(defaultTimeout), "delete": types.StringValue(defaultTimeout),
+	})
 )
 
 func defaultObject(types_ map[string]attr.Type, values map[string]attr.Value) types.Object {

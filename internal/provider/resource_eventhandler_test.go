@@ -187,8 +187,7 @@ func testDisappears(t *testing.T, b *backend) {
 	cfg := b.config("gone", src, `trigger = { kind = "topic" }`, "")
 	var st driver.State
 	steps := []resource.TestStep{{Config: cfg, Check: capture(&st)}}
-	for _, c := range []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Topic,
-		driver.Queue, driver.Subscription, driver.Function, driver.Mapping} {
+	for _, c := range driver.Components {
 		steps = append(steps, resource.TestStep{
 			PreConfig: func() {
 				if err := b.Remove(context.Background(), st, c); err != nil {
@@ -219,8 +218,7 @@ func testDisappears(t *testing.T, b *backend) {
 // component and leave nothing behind.
 func testFailedCreate(t *testing.T, b *backend) {
 	src := sourceDir(t, "exports.handler = async () => ({})")
-	for _, c := range []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Topic,
-		driver.Queue, driver.Subscription, driver.Function, driver.Mapping} {
+	for _, c := range driver.Components {
 		t.Run(string(c), func(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: b.factories,

@@ -77,6 +77,14 @@ var _ driver.Driver = (*Driver)(nil)
 
 func id(c driver.Component, name string) string { return fmt.Sprintf("mem:%s:%s", c, name) }
 
+// componentID is the id of component c of h: an adopted queue keeps its own.
+func componentID(c driver.Component, h *spec.Handler) string {
+	if c == driver.Queue && h.Trigger.Kind == spec.Queue && h.Trigger.Source != "" {
+		return h.Trigger.Source
+	}
+	return id(c, h.Name)
+}
+
 // wanted lists the components h needs.
 func wanted(h *spec.Handler) []driver.Component {
 	cs := []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Queue, driver.Function, driver.Mapping}
@@ -118,10 +126,7 @@ func (d *Driver) Apply(_ context.Context, desired *spec.Handler, code *driver.Co
 		if !slices.Contains(want, comp) {
 			continue
 		}
-		cid := id(comp, desired.Name)
-		if comp == driver.Queue && desired.Trigger.Kind == spec.Queue && desired.Trigger.Source != "" {
-			cid = desired.Trigger.Source
-		}
+		cid := componentID(comp, desired)
 		if st.Get(comp) == cid {
 			if _, ok := c.components[cid]; ok {
 				h := *desired
@@ -234,10 +239,7 @@ func (d *Driver) Locate(_ context.Context, name string) (driver.State, error) {
 	}
 	st := driver.State{}
 	for _, comp := range wanted(fn) {
-		cid := id(comp, name)
-		if comp == driver.Queue && fn.Trigger.Kind == spec.Queue && fn.Trigger.Source != "" {
-			cid = fn.Trigger.Source
-		}
+		cid := componentID(comp, fn)
 		if _, ok := c.components[cid]; ok {
 			st[string(comp)] = cid
 		}
