@@ -4,7 +4,7 @@
 // injects into the function's environment:
 //
 //	THREEFACTOR_HANDLER      the handler's name; prefixes every dedup key
-//	THREEFACTOR_CLOUD        aws, google or azure
+//	THREEFACTOR_CLOUD        aws, gcp or azure
 //	THREEFACTOR_DEDUP_STORE  where the dedup records live, e.g. dynamodb://<table>?region=<region>
 //	THREEFACTOR_DEDUP_TTL_S  how long a record counts, in seconds
 //	THREEFACTOR_TIMEOUT_S    the function timeout, in seconds: a claim lapses after it

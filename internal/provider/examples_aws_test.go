@@ -1,0 +1,112 @@
+package provider
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// The registry docs are generated from examples/provider and examples/resources; these tests apply
+// those files unchanged against moto, reached through AWS_ENDPOINT_URL as a user of LocalStack would.
+
+const exampleDir = "../../examples/resources/threefactor_eventhandler"
+
+// exampleConfig is the provider example followed by the named resource example. The examples say
+// `${path.module}/src`, which plugin-testing's scratch directory lacks: it becomes the absolute path.
+func exampleConfig(t *testing.T, file string) string {
+	t.Helper()
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	src, err := filepath.Abs(filepath.Join(exampleDir, "src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(filepath.Join(exampleDir, file))
+	if !strings.Contains(res, "${path.module}/src") {
+		t.Fatalf("%s no longer uses ${path.module}/src; update this test", file)
+	}
+	return read("../../examples/provider/provider.tf") + "\n" + strings.ReplaceAll(res, "${path.module}/src", src)
+}
+
+// exampleImportID is the id in the documented import command.
+func exampleImportID(t *testing.T) (addr, id string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(exampleDir, "import.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^terraform import (\S+) (\S+)$`).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatal("import.sh has no `terraform import ADDRESS ID` line")
+	}
+	return m[1], m[2]
+}
+
+func examplesBackend(t *testing.T) *backend {
+	b := awsBackend(t)
+	t.Setenv("AWS_ENDPOINT_URL", b.Harness.(*awstest.Harness).S.URL)
+	return b
+}
+
+func TestAccExamples_resource(t *testing.T) {
+	b := examplesBackend(t)
+	addr, id := exampleImportID(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{
+				Config: exampleConfig(t, "resource.tf"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, at("id"), knownvalue.StringExact(id)),
+					statecheck.ExpectKnownValue(addr, at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"owner": knownvalue.StringExact("platform"), "team": knownvalue.StringExact("orders"),
+					})),
+					statecheck.ExpectKnownValue("threefactor_eventhandler.payment_settled", at("trigger", "kind"), knownvalue.StringExact("topic")),
+				},
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateId:           id,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"function.source_dir", "function.environment", "function.secret_environment"},
+			},
+		},
+	})
+}
+
+func TestAccExamples_existingSource(t *testing.T) {
+	b := examplesBackend(t)
+	arn, err := b.ExistingSource(context.Background(), spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{{
+			Config:          exampleConfig(t, "existing-source.tf"),
+			ConfigVariables: config.Variables{"orders_queue_arn": config.StringVariable(arn)},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("threefactor_eventhandler.order_audit", at("trigger_source_id"), knownvalue.StringExact(arn)),
+			},
+		}},
+	})
+}

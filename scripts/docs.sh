@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Generates docs/ with tfplugindocs from templates/, examples/ and the provider's schema. The schema
+# comes from `tofu providers schema -json` on the provider built in bin/ (tfplugindocs would
+# otherwise download Terraform), rekeyed to the short name tfplugindocs looks for.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tofu=$(scripts/install-tofu.sh)
+. scripts/devprovider.sh
+trap 'rm -rf "$work"' EXIT
+
+mkdir "$work/config"
+cat >"$work/config/main.tf" <<'TF'
+terraform {
+  required_providers {
+    threefactor = { source = "threefactor/threefactor" }
+  }
+}
+TF
+"$tofu" -chdir="$work/config" providers schema -json >"$work/tofu-schema.json"
+python3 - "$work/tofu-schema.json" "$work/schema.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["provider_schemas"] = {"threefactor": v for v in s["provider_schemas"].values()}
+json.dump(s, open(sys.argv[2], "w"))
+PY
+
+go tool -modfile=tools/go.mod tfplugindocs generate \
+  --provider-name threefactor --rendered-provider-name threefactor \
+  --providers-schema "$work/schema.json"
+out=$(go tool -modfile=tools/go.mod tfplugindocs validate --provider-name threefactor 2>&1) || {
+  echo "$out" >&2
+  exit 1
+}
+echo "docs: generated and validated docs/"
