@@ -50,7 +50,7 @@ func (d *Driver) createTable(ctx context.Context, name string, tags map[string]s
 
 // waitTableActive waits out CREATING: UpdateTimeToLive is refused until the table is active.
 func (d *Driver) waitTableActive(ctx context.Context, name string) error {
-	return fail(driver.DedupTable, "waiting for", name, poll(ctx, func() (bool, error) {
+	return fail(driver.DedupTable, "waiting for", name, pollNew(ctx, newResourceGrace, func() (bool, error) {
 		out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 		if err != nil {
 			return false, err

@@ -82,6 +82,9 @@ func isQueueDeletedRecently(err error) bool {
 const (
 	propagationTimeout = 2 * time.Minute
 	queueReuseTimeout  = 70 * time.Second
+	// newResourceGrace bounds how long a wait on a resource a call has just created or updated takes
+	// "not found" for a read that has not caught up yet: the call succeeded, so the resource exists.
+	newResourceGrace = 30 * time.Second
 )
 
 // retryWhile calls f until it succeeds, fails with an error retryable does not accept, or limit (or
@@ -115,4 +118,17 @@ func poll(ctx context.Context, f func() (bool, error)) error {
 		}
 		wait = min(2*wait, 2*time.Second)
 	}
+}
+
+// pollNew is poll for a resource a call has just created or updated: not-found answers within grace
+// (newResourceGrace in the driver) are eventual consistency, and polling goes on.
+func pollNew(ctx context.Context, grace time.Duration, f func() (bool, error)) error {
+	start := time.Now()
+	return poll(ctx, func() (bool, error) {
+		done, err := f()
+		if isNotFound(err) && time.Since(start) < grace {
+			return false, nil
+		}
+		return done, err
+	})
 }

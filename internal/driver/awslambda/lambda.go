@@ -113,7 +113,7 @@ func (d *Driver) settle(ctx context.Context, name string, cfg *lambdatypes.Funct
 	if ok, err := settled(cfg); ok || err != nil {
 		return cfg, fail(driver.Function, "waiting for", name, err)
 	}
-	err := poll(ctx, func() (bool, error) {
+	err := pollNew(ctx, newResourceGrace, func() (bool, error) {
 		out, err := d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 		if err != nil {
 			return false, err
@@ -282,7 +282,7 @@ func mappingReady(state string) bool { return state == "Enabled" || state == "Di
 
 // waitMapping waits out the Creating, Enabling and Updating states.
 func (d *Driver) waitMapping(ctx context.Context, uuid string) error {
-	return fail(driver.Mapping, "waiting for", uuid, poll(ctx, func() (bool, error) {
+	return fail(driver.Mapping, "waiting for", uuid, pollNew(ctx, newResourceGrace, func() (bool, error) {
 		out, err := d.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: &uuid})
 		if err != nil {
 			return false, err
