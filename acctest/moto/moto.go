@@ -147,7 +147,7 @@ func (s *Server) post(path, body string) error {
 	if err != nil {
 		return fmt.Errorf("moto %s: %w", path, err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("moto %s: %s", path, resp.Status)
 	}
@@ -162,7 +162,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	for {
 		resp, err := http.Get(s.Direct + "/moto-api/data.json")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return nil
 		}
 		select {
@@ -179,6 +179,10 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	defer func() { _ = l.Close() }()
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("listener address %v is not TCP", l.Addr())
+	}
+	return addr.Port, nil
 }

@@ -12,7 +12,9 @@ import (
 )
 
 func msg(id, ceID, seq, body string) events.SQSMessage {
-	s := func(v string) events.SQSMessageAttribute { return events.SQSMessageAttribute{StringValue: &v, DataType: "String"} }
+	s := func(v string) events.SQSMessageAttribute {
+		return events.SQSMessageAttribute{StringValue: &v, DataType: "String"}
+	}
 	return events.SQSMessage{MessageId: id, Body: body, MessageAttributes: map[string]events.SQSMessageAttribute{
 		"ce-id": s(ceID), "ce-source": s("/shop/orders"), "ce-sequence": s(seq),
 	}}
@@ -29,7 +31,7 @@ func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	h := awssqs.Handler(p, handle)
 	resp, err := h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
 		msg("m1", "e2", "2", `{"order_id":"o-1","status":"shipped"}`),
-		msg("m2", "e1", "1", `{"order_id":"o-1","status":"placed"}`), // late
+		msg("m2", "e1", "1", `{"order_id":"o-1","status":"placed"}`),  // late
 		msg("m3", "e2", "2", `{"order_id":"o-1","status":"shipped"}`), // SNS duplicate
 		msg("m4", "e3", "1", `not json`),                              // poison
 	}})

@@ -143,7 +143,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 			t.Fatalf("GetState of new entity err = %v; want ErrNotFound", err)
 		}
 		put := func(v int64, name string) error {
-			return s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: v, Attributes: map[string]any{"name": name, "n": int64(v)}})
+			return s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: v, Attributes: map[string]any{"name": name, "n": v}})
 		}
 		for _, step := range []struct {
 			v       int64

@@ -92,7 +92,7 @@ func addFile(zw *zip.Writer, dir, path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to flush
 	return io.Copy(w, f)
 }
 

@@ -119,7 +119,9 @@ func TestZip(t *testing.T) {
 		t.Errorf("Zip = %s/%d, want %s/%d", p.Hash, p.UnzippedBytes, built.Hash, built.UnzippedBytes)
 	}
 	notZip := filepath.Join(t.TempDir(), "x.zip")
-	os.WriteFile(notZip, []byte("not a zip"), 0o644)
+	if err := os.WriteFile(notZip, []byte("not a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Zip(notZip); err == nil {
 		t.Error("Zip of a non-zip file: no error")
 	}

@@ -59,7 +59,7 @@ func TestAccEventHandlerAWS_wiring(t *testing.T) {
 	b := awsBackend(t)
 	c := b.Harness.(*awstest.Harness).C
 	ctx := context.Background()
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	checkWiring := func(s *terraformState) error {
 		st, err := stateOf(s)
 		if err != nil {

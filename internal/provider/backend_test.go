@@ -46,13 +46,13 @@ func memBackend(t *testing.T) *backend {
 }
 
 // sourceDir writes a small Node.js handler and returns its directory.
-func sourceDir(t *testing.T, body string) string {
+func sourceDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "src")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte("exports.handler = async () => ({})\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir

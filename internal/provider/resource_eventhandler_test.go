@@ -38,7 +38,7 @@ func at(names ...string) tfjsonpath.Path {
 }
 
 func testBasic(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
@@ -80,7 +80,7 @@ func testBasic(t *testing.T, b *backend) {
 }
 
 func testUpdate(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	var before driver.State
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
@@ -128,7 +128,7 @@ func testUpdate(t *testing.T, b *backend) {
 }
 
 func testTriggerSwap(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	var before driver.State
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
@@ -161,7 +161,7 @@ func testTriggerSwap(t *testing.T, b *backend) {
 }
 
 func testReplace(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
@@ -183,7 +183,7 @@ func testReplace(t *testing.T, b *backend) {
 // testDisappears deletes each component behind the provider's back: the next plan must show the
 // handler changing, and the apply must bring just that component back.
 func testDisappears(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	cfg := b.config("gone", src, `trigger = { kind = "topic" }`, "")
 	var st driver.State
 	steps := []resource.TestStep{{Config: cfg, Check: capture(&st)}}
@@ -217,7 +217,7 @@ func testDisappears(t *testing.T, b *backend) {
 // testFailedCreate fails the creation of each component in turn: the apply must fail naming the
 // component and leave nothing behind.
 func testFailedCreate(t *testing.T, b *backend) {
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	for _, c := range driver.Components {
 		t.Run(string(c), func(t *testing.T) {
 			resource.Test(t, resource.TestCase{

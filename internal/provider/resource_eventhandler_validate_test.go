@@ -13,7 +13,7 @@ import (
 // the resource block for attributes nested in objects; TestProblemDiagPaths checks the exact paths.)
 func TestAccEventHandler_invalid(t *testing.T) {
 	b := memBackend(t)
-	src := sourceDir(t, "exports.handler = async () => ({})")
+	src := sourceDir(t)
 	long := strings.Repeat("x", 4000)
 	cases := []struct {
 		name, top, function, want string

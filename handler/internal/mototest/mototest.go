@@ -56,9 +56,9 @@ func SetDummyCredentials() {
 		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 	} {
 		if v == "" {
-			os.Unsetenv(k)
+			_ = os.Unsetenv(k) // fails only for an invalid name
 		} else {
-			os.Setenv(k, v)
+			_ = os.Setenv(k, v)
 		}
 	}
 }
@@ -129,7 +129,7 @@ func (s *Server) wait(exited <-chan struct{}) error {
 		}
 		resp, err := http.Get(s.Endpoint + "/moto-api/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -151,8 +151,12 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	defer func() { _ = l.Close() }()
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("listener address %v is not TCP", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 // Client returns a DynamoDB client for the server with static dummy

@@ -62,7 +62,9 @@ func checkNoWildcards(t *testing.T, p policy) {
 			}
 		}
 		for _, r := range s.Resource {
-			if strings.Contains(r, "*") && !(s.Sid == "Logs" && strings.HasSuffix(r, ":log-group:/aws/lambda/orders:*")) {
+			// The log streams of its own group are the one wildcard the policy needs.
+			ownStreams := s.Sid == "Logs" && strings.HasSuffix(r, ":log-group:/aws/lambda/orders:*")
+			if strings.Contains(r, "*") && !ownStreams {
 				t.Errorf("statement %s: wildcard resource %q", s.Sid, r)
 			}
 		}
