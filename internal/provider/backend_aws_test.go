@@ -4,20 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // awsBackend runs the real provider, with its real AWS driver, against moto through the provider's
@@ -120,3 +124,28 @@ func TestAccEventHandlerAWS_wiring(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestAccEventHandlerAWS_nameTaken: a component whose name is taken by something this state does
+// not hold fails the create on that component, says how to import, and leaves nothing behind.
+func TestAccEventHandlerAWS_nameTaken(t *testing.T) {
+	b := awsBackend(t)
+	c := b.Harness.(*awstest.Harness).C
+	ctx := context.Background()
+	role := spec.NamesOf("taken", awstest.Region).Identity
+	if _, err := c.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: ptr(role), AssumeRolePolicyDocument: ptr(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy: func(s *terraform.State) error {
+			if _, err := c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: ptr(role)}); err != nil {
+				return fmt.Errorf("the role made before the test: %v", err)
+			}
+			return b.checkNoLeftovers(s)
+		},
+		Steps: []resource.TestStep{{
+			Config:      b.config("taken", sourceDir(t), "", ""),
+			ExpectError: regexp.MustCompile(`(?s)Creating identity \(taken--us-east-1\).*import\s+the\s+handler.*already\s+exists`),
+		}},
+	})
+}

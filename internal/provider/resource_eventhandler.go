@@ -67,13 +67,15 @@ func (r *eventHandlerResource) Create(ctx context.Context, req resource.CreateRe
 	if err != nil {
 		// Roll back so that a failed create leaves nothing Terraform does not know about.
 		left, rerr := drv.Delete(context.WithoutCancel(ctx), st)
-		resp.Diagnostics.Append(errorDiag(err, "Nothing was left behind: every component this apply created was deleted again. Fix the cause and apply again."))
-		if rerr != nil {
-			resp.Diagnostics.Append(errorDiag(rerr, "Rolling back the failed create left the components listed in `components`; they are recorded in state, so the next apply deletes or reuses them."))
-			plan.setOutputs(drv.ImportID(h.Name), driver.Outputs{}, left, nil)
-			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-			resp.Diagnostics.Append(setPrivate(ctx, resp.Private, left)...)
+		if rerr == nil {
+			resp.Diagnostics.Append(errorDiags(err, "Nothing was left behind: every component this apply created was deleted again. Fix the cause and apply again.")...)
+			return
 		}
+		resp.Diagnostics.Append(errorDiags(err, "Fix the cause and apply again.")...)
+		resp.Diagnostics.Append(errorDiags(rerr, "Rolling back the failed create left the components listed in `components`; they are recorded in state, so the next apply deletes or reuses them.")...)
+		plan.setOutputs(drv.ImportID(h.Name), driver.Outputs{}, left, nil)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, left)...)
 		return
 	}
 	plan.setOutputs(drv.ImportID(h.Name), out, st, nil)
@@ -101,7 +103,7 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 			resp.State.RemoveResource(ctx)
 			return
 		} else if err != nil {
-			resp.Diagnostics.Append(errorDiag(err, ""))
+			resp.Diagnostics.Append(errorDiags(err, "")...)
 			return
 		}
 	}
@@ -110,7 +112,7 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	obs, err := drv.Read(ctx, st)
 	if err != nil {
-		resp.Diagnostics.Append(errorDiag(err, ""))
+		resp.Diagnostics.Append(errorDiags(err, "")...)
 		return
 	}
 	if !hasAnyComponent(obs.State) {
@@ -163,7 +165,7 @@ func (r *eventHandlerResource) Update(ctx context.Context, req resource.UpdateRe
 		// that exists now.
 		state.setOutputs(state.ID.ValueString(), outputsOf(state), st, nil)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-		resp.Diagnostics.Append(errorDiag(err, "The components updated before the failure keep their new settings; apply again to converge."))
+		resp.Diagnostics.Append(errorDiags(err, "The components updated before the failure keep their new settings; apply again to converge.")...)
 		return
 	}
 	plan.setOutputs(drv.ImportID(h.Name), out, st, nil)
@@ -189,7 +191,7 @@ func (r *eventHandlerResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 	if left, err := drv.Delete(ctx, st); err != nil {
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, left)...)
-		resp.Diagnostics.Append(errorDiag(err, "The components deleted before the failure stay deleted; apply or destroy again to finish."))
+		resp.Diagnostics.Append(errorDiags(err, "The components deleted before the failure stay deleted; apply or destroy again to finish.")...)
 	}
 }
 
@@ -212,7 +214,7 @@ func (r *eventHandlerResource) ImportState(ctx context.Context, req resource.Imp
 	}
 	st, err := drv.Locate(ctx, name)
 	if err != nil {
-		resp.Diagnostics.Append(errorDiag(err, "Check the handler's name and the provider's region."))
+		resp.Diagnostics.Append(errorDiags(err, "Check the handler's name and the provider's region.")...)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -148,24 +149,49 @@ func problemDiags(ps []spec.Problem) diag.Diagnostics {
 	return diags
 }
 
-// errorDiag turns a driver error into a diagnostic whose summary names the component and whose
+// errorDiags turns a driver error into diagnostics, one per component that failed (components are
+// worked on concurrently, so several can fail at once). Each summary names the component; each
 // detail says what to do, then what the cloud said.
-func errorDiag(err error, advice string) diag.Diagnostic {
-	summary, cause := "Event handler operation failed", err.Error()
-	var de *driver.Error
-	if errors.As(err, &de) {
-		summary = de.Action + " " + driver.DisplayName(de.Component)
-		if de.ID != "" {
-			summary += " (" + de.ID + ")"
+func errorDiags(err error, advice string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, e := range leaves(err) {
+		summary, cause, detail := "Event handler operation failed", e.Error(), advice
+		var de *driver.Error
+		if errors.As(e, &de) {
+			summary = de.Action + " " + driver.DisplayName(de.Component)
+			if de.ID != "" {
+				summary += " (" + de.ID + ")"
+			}
+			summary = capitalise(summary)
+			cause = de.Err.Error()
+			if de.Code == driver.AlreadyExists {
+				detail = strings.TrimSpace(alreadyExists + " " + advice)
+			}
 		}
-		summary = capitalise(summary)
-		cause = de.Err.Error()
+		if detail != "" {
+			cause = detail + "\n\n" + cause
+		}
+		diags.AddError(summary, cause)
 	}
-	detail := cause
-	if advice != "" {
-		detail = advice + "\n\n" + cause
+	return diags
+}
+
+const alreadyExists = "A component of that name exists already and this handler's state does not hold it: it was " +
+	"made by hand, by another Terraform state, or by an apply that was interrupted before it could record it. If it " +
+	"is this handler's, import the handler (see the Import section of the resource's docs) instead of creating it; " +
+	"otherwise delete it or give the handler another name."
+
+// leaves flattens errors.Join trees into the errors they hold.
+func leaves(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
 	}
-	return diag.NewErrorDiagnostic(summary, detail)
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leaves(e)...)
+	}
+	return out
 }
 
 func capitalise(s string) string {
