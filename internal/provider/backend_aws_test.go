@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
@@ -148,4 +152,38 @@ func TestAccEventHandlerAWS_nameTaken(t *testing.T) {
 			ExpectError: regexp.MustCompile(`(?s)Creating identity \(taken--us-east-1\).*import\s+the\s+handler.*already\s+exists`),
 		}},
 	})
+}
+
+// TestAccEventHandlerAWS_secretsNotLogged: with every log at TRACE (the provider's and tofu's), a
+// secret variable's value appears in no log line.
+func TestAccEventHandlerAWS_secretsNotLogged(t *testing.T) {
+	const canary = "s3cret-canary-7f3a9c"
+	logPath := filepath.Join(t.TempDir(), "trace.log")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	b := awsBackend(t)
+	// As users pass secrets: through a variable (the test harness logs the configuration itself).
+	cfg := b.config("secret", sourceDir(t), "", `secret_environment = { API_KEY = var.api_key }`) + `
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigVariables: config.Variables{"api_key": config.StringVariable(canary)}},
+			{Config: cfg, ConfigVariables: config.Variables{"api_key": config.StringVariable(canary + "-2")}},
+		},
+	})
+	log, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) < 10000 {
+		t.Fatalf("trace log holds %d bytes: logging was not on", len(log))
+	}
+	if i := bytes.Index(log, []byte(canary)); i >= 0 {
+		t.Errorf("the secret appears in the trace log: %q", log[max(0, i-300):min(len(log), i+100)])
+	}
 }
