@@ -36,6 +36,22 @@ const (
 // Components lists every component in creation order, which is also the reverse of deletion order.
 var Components = []Component{Identity, Logs, DeadLetter, DedupTable, Topic, Queue, Subscription, Function, Mapping}
 
+// Needs lists, in creation order, the components a handler like h has once applied, on every cloud:
+// a topic only when the handler makes its own, a subscription only for kind topic. (The queue is the
+// handler's own or the adopted one.)
+func Needs(h *spec.Handler) []Component {
+	var cs []Component
+	for _, c := range Components {
+		switch {
+		case c == Topic && (h.Trigger.Kind != spec.Topic || h.Trigger.Source != ""),
+			c == Subscription && h.Trigger.Kind != spec.Topic:
+			continue
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
 // State is what the provider keeps between calls for one handler, verbatim in its private state: the
 // cloud id of each component that exists under its Component name, and driver-private values under
 // other keys (such as the settings an adopted queue had before, to restore on delete).
@@ -123,7 +139,9 @@ type Driver interface {
 	Delete(ctx context.Context, st State) (State, error)
 
 	// Locate finds the components of the handler named name as this driver names them, for import.
-	// It returns a *Error with code NotFound when the handler's function does not exist.
+	// It also finds what an apply killed half-way left (the function may not exist yet), so that
+	// importing it and applying again converges. It returns a *Error with code NotFound when the
+	// handler has no function and no identity that names it.
 	Locate(ctx context.Context, name string) (State, error)
 
 	// ImportID is the id under which the handler named name imports: "<cloud>/<scope...>/<name>".

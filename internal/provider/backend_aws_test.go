@@ -60,6 +60,7 @@ func TestAccEventHandlerAWS_triggerSwap(t *testing.T)  { testTriggerSwap(t, awsB
 func TestAccEventHandlerAWS_replace(t *testing.T)      { testReplace(t, awsBackend(t)) }
 func TestAccEventHandlerAWS_disappears(t *testing.T)   { testDisappears(t, awsBackend(t)) }
 func TestAccEventHandlerAWS_failedCreate(t *testing.T) { testFailedCreate(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_importKilled(t *testing.T) { testImportKilled(t, awsBackend(t)) }
 
 // TestAccEventHandlerAWS_wiring reads the created components back through the AWS SDK: what makes a
 // handler work on AWS is in their settings, not in Terraform's state.

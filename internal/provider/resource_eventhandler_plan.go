@@ -73,11 +73,18 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 		return
 	}
 	prior, _ := state.handler(r.data.defaultTags)
-	// A component deleted out of band, or a trigger swap, changes component ids: show them as known
-	// after apply. Otherwise every id stays what it is.
+	// A component deleted out of band (listed with an empty id), one never made (an import of what a
+	// killed apply left), or a trigger swap changes component ids: show them as known after apply.
+	// Otherwise every id stays what it is.
 	rebuild := !allKnown || h.Trigger.Kind != prior.Trigger.Kind || h.Trigger.Source != prior.Trigger.Source
-	for _, v := range state.Components.Elements() {
+	have := state.Components.Elements()
+	for _, v := range have {
 		if s, _ := v.(types.String); s.ValueString() == "" {
+			rebuild = true
+		}
+	}
+	for _, c := range driver.Needs(h) {
+		if _, ok := have[string(c)]; !ok {
 			rebuild = true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 )
 
 // Each test body runs on every backend: the in-memory driver (the provider's glue alone) and, in
@@ -28,6 +29,8 @@ func TestAccEventHandler_replace(t *testing.T) { testReplace(t, memBackend(t)) }
 func TestAccEventHandler_disappears(t *testing.T) { testDisappears(t, memBackend(t)) }
 
 func TestAccEventHandler_failedCreate(t *testing.T) { testFailedCreate(t, memBackend(t)) }
+
+func TestAccEventHandler_importKilled(t *testing.T) { testImportKilled(t, memBackend(t)) }
 
 func at(names ...string) tfjsonpath.Path {
 	p := tfjsonpath.New(names[0])
@@ -234,4 +237,54 @@ func testFailedCreate(t *testing.T, b *backend) {
 			}
 		})
 	}
+}
+
+// testImportKilled: an apply killed after some components and before the function leaves them in no
+// state. Importing the handler picks them up, and the next apply makes the rest.
+func testImportKilled(t *testing.T, b *backend) {
+	// An import that persists its state runs in the test's working directory without a new init, on
+	// the configuration as written: it names its provider itself.
+	const providers = `terraform {
+  required_providers {
+    threefactor = { source = "threefactor/threefactor" }
+  }
+}
+`
+	cfg := providers + b.config("killed", sourceDir(t), "", "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{
+			{
+				// The driver alone, as a killed apply would leave the cloud: no rollback, no state.
+				// (An import cannot be a test's first step: this one initialises the working directory.)
+				Config: providers + b.provider,
+				PreConfig: func() {
+					h := drivertest.Handler("killed", b.Cloud())
+					h.Function.SourceHash = b.Code().Hash
+					b.FailCreate(driver.Function)
+					if _, _, err := b.Driver().Apply(context.Background(), h, b.Code(), nil); err == nil {
+						t.Fatal("Apply with the function failing: no error")
+					}
+				},
+			},
+			{
+				Config:             cfg,
+				ResourceName:       resourceAddr,
+				ImportState:        true,
+				ImportStateId:      "aws/us-east-1/killed",
+				ImportStatePersist: true,
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function_id"), knownvalue.NotNull()),
+				},
+			},
+		},
+	})
 }

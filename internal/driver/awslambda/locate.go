@@ -17,21 +17,34 @@ import (
 // Locate implements driver.Driver. From the function it follows the links the cloud keeps: the role
 // from the function, the queue from the mapping's event source, the topic from the queue's policy
 // (which names the one topic allowed to send), the subscription from the topic's list. The log
-// group, dead-letter queue and table are found by name. An adopted queue's prior settings cannot be
-// known: Delete then leaves its redrive policy and visibility timeout as they are.
+// group, dead-letter queue and table are found by name. Without a function (an apply killed before
+// it made one) the role found by name stands in for it, if its tag names this handler. An adopted
+// queue's prior settings cannot be known: Delete then leaves its redrive policy and visibility
+// timeout as they are.
 func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) {
 	names := d.names(name)
 	fn, err := d.readFunction(ctx, names.Function)
 	if err != nil {
 		return nil, err
 	}
-	if fn == nil {
-		return nil, driver.Errorf(driver.Function, "finding", name, driver.NotFound, errors.New("no such function in "+d.region))
+	l := &ledger{st: driver.State{}}
+	var account, fnARN string
+	if fn != nil {
+		fnARN = aws.ToString(fn.cfg.FunctionArn)
+		account = accountOf(fnARN)
+		l.set(string(driver.Function), fnARN)
+		l.set(string(driver.Identity), aws.ToString(fn.cfg.Role))
+	} else {
+		role, err := d.readRole(ctx, names.Identity)
+		if err != nil {
+			return nil, err
+		}
+		if role == nil || role.tags[spec.HandlerTag] != name {
+			return nil, driver.Errorf(driver.Function, "finding", name, driver.NotFound, errors.New("no such function in "+d.region))
+		}
+		account = accountOf(role.arn)
+		l.set(string(driver.Identity), role.arn)
 	}
-	l := &ledger{st: driver.State{
-		string(driver.Function): aws.ToString(fn.cfg.FunctionArn),
-		string(driver.Identity): aws.ToString(fn.cfg.Role),
-	}}
 	err = concurrently(
 		func() error {
 			g, err := d.readLogGroup(ctx, logGroupName(names.Function))
@@ -52,35 +65,37 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			return nil
 		},
 		func() error {
-			url, err := d.queueURL(ctx, driver.DeadLetter, d.ownQueueARN(fn, names.DeadLetter))
+			url, err := d.queueURL(ctx, driver.DeadLetter, d.ownQueueARN(account, names.DeadLetter))
 			if isNotFound(err) {
 				return nil
 			}
 			l.set(string(driver.DeadLetter), url)
 			return err
 		},
-		func() error { return d.locateTrigger(ctx, l, fn, names) },
+		func() error { return d.locateTrigger(ctx, l, fnARN, account, names) },
 	)
 	return l.snapshot(), err
 }
 
-func (d *Driver) ownQueueARN(fn *fnSeen, name string) string {
-	return "arn:" + d.partition + ":sqs:" + d.region + ":" + accountOf(aws.ToString(fn.cfg.FunctionArn)) + ":" + name
+func (d *Driver) ownQueueARN(account, name string) string {
+	return "arn:" + d.partition + ":sqs:" + d.region + ":" + account + ":" + name
 }
 
 // locateTrigger finds the mapping, the queue it reads, and for a topic-fed queue the topic and the
 // subscription.
-func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fn *fnSeen, names spec.Names) error {
-	out, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: fn.cfg.FunctionArn})
-	if err != nil {
-		return fail(driver.Mapping, "finding", names.Function, err)
-	}
-	queueARN := d.ownQueueARN(fn, names.Queue)
-	for _, m := range out.EventSourceMappings {
-		if a, ok := spec.ParseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
-			l.set(string(driver.Mapping), aws.ToString(m.UUID))
-			queueARN = aws.ToString(m.EventSourceArn)
-			break
+func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account string, names spec.Names) error {
+	queueARN := d.ownQueueARN(account, names.Queue)
+	if fnARN != "" {
+		out, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: &fnARN})
+		if err != nil {
+			return fail(driver.Mapping, "finding", names.Function, err)
+		}
+		for _, m := range out.EventSourceMappings {
+			if a, ok := spec.ParseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
+				l.set(string(driver.Mapping), aws.ToString(m.UUID))
+				queueARN = aws.ToString(m.EventSourceArn)
+				break
+			}
 		}
 	}
 	url, err := d.queueURL(ctx, driver.Queue, queueARN)

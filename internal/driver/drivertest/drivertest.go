@@ -347,6 +347,29 @@ func testLocate(ctx context.Context, t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
+	// What an apply killed before the function leaves: Locate finds it, and applying that converges.
+	want := Handler("loc-killed", h.Cloud())
+	want.Function.SourceHash = h.Code().Hash
+	h.FailCreate(driver.Function)
+	partial, _, err := h.Driver().Apply(ctx, want, h.Code(), nil)
+	if err == nil || partial.Has(driver.Function) || !partial.Has(driver.Identity) {
+		t.Fatalf("Apply with the function failing = %v, %v; want an error and a state without it", partial, err)
+	}
+	got, err := h.Driver().Locate(ctx, want.Name)
+	if err != nil {
+		t.Fatalf("Locate of a handler without its function: %v", err)
+	}
+	for _, c := range driver.Components {
+		if got.Get(c) != partial.Get(c) {
+			t.Errorf("Locate of a handler without its function: %s = %q, want %q", c, got.Get(c), partial.Get(c))
+		}
+	}
+	st, _ := apply(ctx, t, h, want, got)
+	checkObserved(t, read(ctx, t, h, st), want)
+	if _, err := h.Driver().Delete(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+
 	if _, err := h.Driver().Locate(ctx, "nobody"); driver.CodeOf(err) != driver.NotFound {
 		t.Errorf("Locate of a missing handler: error %v, want code NotFound", err)
 	}

@@ -85,18 +85,6 @@ func componentID(c driver.Component, h *spec.Handler) string {
 	return id(c, h.Name)
 }
 
-// wanted lists the components h needs.
-func wanted(h *spec.Handler) []driver.Component {
-	cs := []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Queue, driver.Function, driver.Mapping}
-	if h.Trigger.Kind == spec.Topic {
-		cs = append(cs, driver.Subscription)
-		if h.Trigger.Source == "" {
-			cs = append(cs, driver.Topic)
-		}
-	}
-	return cs
-}
-
 func (d *Driver) Check(_ context.Context, h *spec.Handler) []spec.Problem {
 	if h.Trigger.Source != "" && !d.cloud.hasSource(h.Trigger.Source) {
 		return []spec.Problem{{Path: []string{"trigger", "source"}, Summary: "Trigger source not found", Detail: fmt.Sprintf("%q does not exist.", h.Trigger.Source)}}
@@ -115,7 +103,7 @@ func (d *Driver) Apply(_ context.Context, desired *spec.Handler, code *driver.Co
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st = st.Clone()
-	want := wanted(desired)
+	want := driver.Needs(desired)
 	for _, comp := range driver.Components {
 		if st.Has(comp) && !slices.Contains(want, comp) {
 			delete(c.components, st.Get(comp))
@@ -233,13 +221,17 @@ func (d *Driver) Locate(_ context.Context, name string) (driver.State, error) {
 	c := d.cloud
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fn, ok := c.components[id(driver.Function, name)]
+	// Without a function (an apply killed before it), the role stands in for it, as on a cloud.
+	h, ok := c.components[id(driver.Function, name)]
+	if !ok {
+		h, ok = c.components[id(driver.Identity, name)]
+	}
 	if !ok {
 		return nil, driver.Errorf(driver.Function, "reading", name, driver.NotFound, fmt.Errorf("function %s not found", name))
 	}
 	st := driver.State{}
-	for _, comp := range wanted(fn) {
-		cid := componentID(comp, fn)
+	for _, comp := range driver.Needs(h) {
+		cid := componentID(comp, h)
 		if _, ok := c.components[cid]; ok {
 			st[string(comp)] = cid
 		}
