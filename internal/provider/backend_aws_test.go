@@ -55,12 +55,13 @@ func awsBackend(t *testing.T) *backend {
 
 func TestAccEventHandlerAWS_basic(t *testing.T) { testBasic(t, awsBackend(t)) }
 
-func TestAccEventHandlerAWS_update(t *testing.T)       { testUpdate(t, awsBackend(t)) }
-func TestAccEventHandlerAWS_triggerSwap(t *testing.T)  { testTriggerSwap(t, awsBackend(t)) }
-func TestAccEventHandlerAWS_replace(t *testing.T)      { testReplace(t, awsBackend(t)) }
-func TestAccEventHandlerAWS_disappears(t *testing.T)   { testDisappears(t, awsBackend(t)) }
-func TestAccEventHandlerAWS_failedCreate(t *testing.T) { testFailedCreate(t, awsBackend(t)) }
-func TestAccEventHandlerAWS_importKilled(t *testing.T) { testImportKilled(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_update(t *testing.T)        { testUpdate(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_triggerSwap(t *testing.T)   { testTriggerSwap(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_replace(t *testing.T)       { testReplace(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_disappears(t *testing.T)    { testDisappears(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_failedCreate(t *testing.T)  { testFailedCreate(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_importKilled(t *testing.T)  { testImportKilled(t, awsBackend(t)) }
+func TestAccEventHandlerAWS_unknownAtPlan(t *testing.T) { testUnknownAtPlan(t, awsBackend(t)) }
 
 // TestAccEventHandlerAWS_wiring reads the created components back through the AWS SDK: what makes a
 // handler work on AWS is in their settings, not in Terraform's state.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // Each test body runs on every backend: the in-memory driver (the provider's glue alone) and, in
@@ -31,6 +33,8 @@ func TestAccEventHandler_disappears(t *testing.T) { testDisappears(t, memBackend
 func TestAccEventHandler_failedCreate(t *testing.T) { testFailedCreate(t, memBackend(t)) }
 
 func TestAccEventHandler_importKilled(t *testing.T) { testImportKilled(t, memBackend(t)) }
+
+func TestAccEventHandler_unknownAtPlan(t *testing.T) { testUnknownAtPlan(t, memBackend(t)) }
 
 func at(names ...string) tfjsonpath.Path {
 	p := tfjsonpath.New(names[0])
@@ -286,5 +290,44 @@ func testImportKilled(t *testing.T, b *backend) {
 				},
 			},
 		},
+	})
+}
+
+// testUnknownAtPlan feeds settings from another resource being created in the same apply, so they are
+// unknown when the handler is planned: validation and planning must wait for them, not fail.
+func testUnknownAtPlan(t *testing.T, b *backend) {
+	source, err := b.ExistingSource(context.Background(), spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.config("later", sourceDir(t), `
+  trigger = { source = terraform_data.upstream.output.queue }
+  tags    = { team = terraform_data.upstream.output.team }`, `
+    memory_mb   = terraform_data.upstream.output.memory
+    environment = { TABLE = terraform_data.upstream.output.table }`) + fmt.Sprintf(`
+resource "terraform_data" "upstream" {
+  input = { queue = %q, team = "orders", memory = 512, table = "orders" }
+}
+`, source)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionCreate),
+					plancheck.ExpectUnknownValue(resourceAddr, at("trigger", "source")),
+					plancheck.ExpectUnknownValue(resourceAddr, at("source_hash")),
+				},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(resourceAddr, at("trigger_source_id"), knownvalue.StringExact(source)),
+				statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(512)),
+				statecheck.ExpectKnownValue(resourceAddr, at("function", "environment"), knownvalue.MapExact(map[string]knownvalue.Check{"TABLE": knownvalue.StringExact("orders")})),
+				statecheck.ExpectKnownValue(resourceAddr, at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("orders")})),
+				statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(180)),
+			},
+		}},
 	})
 }

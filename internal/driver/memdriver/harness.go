@@ -30,7 +30,7 @@ func (h *Harness) Leftovers(context.Context) ([]string, error) { return h.Mem.Le
 func (h *Harness) FailCreate(c driver.Component) { h.Mem.FailCreate(c) }
 
 func (h *Harness) ExistingSource(_ context.Context, kind spec.TriggerKind) (string, error) {
-	return h.Mem.AddSource(kind, "existing"), nil
+	return h.Mem.AddSource(kind, "us-east-1", "existing"), nil
 }
 
 func (h *Harness) Close() {}

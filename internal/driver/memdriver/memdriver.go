@@ -58,11 +58,14 @@ func (c *Cloud) Leftovers() []string {
 	return ids
 }
 
-// AddSource makes a queue or topic that belongs to no handler.
-func (c *Cloud) AddSource(kind spec.TriggerKind, name string) string {
+// AddSource makes a queue or topic in region that belongs to no handler. Its id is shaped like the
+// AWS ARN that plan-time validation asks of a source for cloud "aws", the cloud the provider's tests
+// give this driver's handlers.
+func (c *Cloud) AddSource(kind spec.TriggerKind, region, name string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id := fmt.Sprintf("mem:%s:%s", kind, name)
+	service := map[spec.TriggerKind]string{spec.Queue: "sqs", spec.Topic: "sns"}[kind]
+	id := fmt.Sprintf("arn:aws:%s:%s:000000000000:%s", service, region, name)
 	c.sources[id] = true
 	return id
 }
