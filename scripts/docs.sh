@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+command -v python3 >/dev/null || { echo "docs: python3 is missing (it rekeys the schema JSON)" >&2; exit 1; }
 tofu=$(scripts/install-tofu.sh)
 . scripts/devprovider.sh
 trap 'rm -rf "$work"' EXIT
