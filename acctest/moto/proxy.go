@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
@@ -30,6 +31,10 @@ type Fault struct {
 	Times int
 	// Code and Message default to "InjectedFault" and a note saying who failed the call.
 	Code, Message string
+	// LoseResponse lets the request reach moto and then drops the connection instead of answering, as
+	// when a response is lost on the way back: the call took effect, and the client sees a transport
+	// error. Code and Message are unused.
+	LoseResponse bool
 }
 
 type proxy struct {
@@ -110,11 +115,18 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	service, action := identify(r, body)
-	if f := p.take(service, action, r.URL.Path+" "+string(body)); f != nil {
+	f := p.take(service, action, r.URL.Path+" "+string(body))
+	switch {
+	case f == nil:
+		p.rp.ServeHTTP(w, r)
+	case f.LoseResponse:
+		p.rp.ServeHTTP(httptest.NewRecorder(), r)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	default:
 		writeError(w, r, f)
-		return
 	}
-	p.rp.ServeHTTP(w, r)
 }
 
 // take counts the request and returns the fault it triggers, if any.

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -663,4 +664,69 @@ func harness(t *testing.T, s *moto.Server) *awstest.Harness {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestLostCreateResponse: a create that takes effect but whose response is lost is retried by the
+// SDK, which then meets what the first attempt made. The driver must take it as its own: the apply
+// succeeds, records it, and a delete leaves nothing.
+func TestLostCreateResponse(t *testing.T) {
+	ctx := context.Background()
+	creates := map[driver.Component]string{
+		driver.Identity: "iam:CreateRole", driver.Logs: "logs:CreateLogGroup", driver.DeadLetter: "sqs:CreateQueue",
+		driver.DedupTable: "dynamodb:CreateTable", driver.Topic: "sns:CreateTopic", driver.Queue: "sqs:CreateQueue",
+		driver.Subscription: "sns:Subscribe", driver.Function: "lambda:CreateFunction", driver.Mapping: "lambda:CreateEventSourceMapping",
+	}
+	for _, c := range driver.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
+		t.Run(string(c), func(t *testing.T) {
+			s := emulator(t)
+			h := harness(t, s)
+			want := handler("lost", spec.Topic)
+			h.LoseCreateResponse(c)
+			st, _, err := h.D.Apply(ctx, want, awstest.Code, nil)
+			if err != nil {
+				t.Errorf("Apply with the response to creating %s lost: %v", c, err)
+			}
+			// One call per create (two for the queues), and the retry of the lost one.
+			wantCalls := 2
+			if creates[c] == "sqs:CreateQueue" {
+				wantCalls = 3
+			}
+			if got := s.Calls()[creates[c]]; got != wantCalls {
+				t.Errorf("%s called %d times, want %d: the lost response was not retried", creates[c], got, wantCalls)
+			}
+			for _, need := range driver.Needs(want) {
+				if !st.Has(need) {
+					t.Errorf("state lacks %s: %v", need, st)
+				}
+			}
+			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+				t.Fatalf("Delete = %v, %v", left, err)
+			}
+			if left, err := h.Leftovers(ctx); err != nil || len(left) != 0 {
+				t.Errorf("left in moto: %v, %v", left, err)
+			}
+		})
+	}
+}
+
+// TestExistingComponentNotTaken: a component that exists before the apply, even tagged for a handler
+// of the same name (another state's), is never taken over when no attempt of this apply made it.
+func TestExistingComponentNotTaken(t *testing.T) {
+	s := emulator(t)
+	h := harness(t, s)
+	ctx := context.Background()
+	if _, err := h.C.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("other--" + region), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`),
+		Tags: []iamtypes.Tag{{Key: aws.String(spec.HandlerTag), Value: aws.String("other")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := h.D.Apply(ctx, handler("other", spec.Queue), awstest.Code, nil)
+	var de *driver.Error
+	if !errors.As(err, &de) || de.Component != driver.Identity || de.Code != driver.AlreadyExists || st.Has(driver.Identity) {
+		t.Errorf("Apply beside another state's role = %v, %v; want AlreadyExists on the identity, not recorded", st, err)
+	}
+	if _, err := h.D.Delete(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if ac.Region == "" {
 		return nil, errors.New("no AWS region: set region in the provider's aws block, or AWS_REGION")
 	}
+	ac.APIOptions = append(ac.APIOptions, recordActed)
 	// Explicit endpoints win over AWS_ENDPOINT_URL*, which the clients resolve themselves otherwise.
 	endpoint := func(service string) *string {
 		if u := cfg.Endpoints[service]; u != "" {

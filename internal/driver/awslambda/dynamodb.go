@@ -8,6 +8,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // The dedup table's key and expiry attributes, which the handler runtime library writes.
@@ -31,6 +32,7 @@ func (d *Driver) dedupStoreURL(table string) string {
 
 // createTable creates the on-demand table with the default encryption at rest (an AWS-owned key).
 func (d *Driver) createTable(ctx context.Context, name string, tags map[string]string) (string, error) {
+	ctx, acted := trackActed(ctx)
 	out, err := d.dynamodb.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
@@ -38,6 +40,11 @@ func (d *Driver) createTable(ctx context.Context, name string, tags map[string]s
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(dedupKey), KeyType: ddbtypes.KeyTypeHash}},
 		Tags:                 ddbTags(tags),
 	})
+	if ownRetry(err, acted) {
+		if t, rerr := d.readTable(ctx, name); rerr == nil && t != nil && t.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+			return t.arn, d.waitTableActive(ctx, name)
+		}
+	}
 	if err != nil {
 		return "", fail(driver.DedupTable, "creating", name, err)
 	}

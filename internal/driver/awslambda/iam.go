@@ -22,12 +22,18 @@ type roleSeen struct {
 }
 
 func (d *Driver) createRole(ctx context.Context, name string, tags map[string]string) (string, error) {
+	ctx, acted := trackActed(ctx)
 	out, err := d.iam.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String(name),
 		AssumeRolePolicyDocument: aws.String(trustPolicy()),
 		Description:              aws.String("Runs the threefactor handler " + tags[spec.HandlerTag] + "."),
 		Tags:                     iamTags(tags),
 	})
+	if ownRetry(err, acted) {
+		if r, rerr := d.readRole(ctx, name); rerr == nil && r != nil && r.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+			return r.arn, nil
+		}
+	}
 	if err != nil {
 		return "", fail(driver.Identity, "creating", name, err)
 	}

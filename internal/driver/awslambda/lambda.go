@@ -79,6 +79,7 @@ func neutralRuntime(r lambdatypes.Runtime) string {
 // createFunction creates the function, retrying while its new role cannot be assumed yet. Callers
 // record the ARN, then wait with settle on the configuration returned.
 func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tags map[string]string) (string, *lambdatypes.FunctionConfiguration, error) {
+	ctx, acted := trackActed(ctx)
 	var out *lambda.CreateFunctionOutput
 	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 		out, err = d.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
@@ -97,8 +98,13 @@ func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tag
 		})
 		return err
 	})
+	if ownRetry(err, acted) {
+		if f, rerr := d.readFunction(ctx, w.name); rerr == nil && f != nil && f.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+			return aws.ToString(f.cfg.FunctionArn), f.cfg, nil
+		}
+	}
 	if err != nil {
-		return "", nil, fail(driver.Function, "creating", w.name, err)
+		return "", nil, createFailed(driver.Function, w.name, err)
 	}
 	return aws.ToString(out.FunctionArn), &lambdatypes.FunctionConfiguration{
 		FunctionArn: out.FunctionArn, State: out.State, StateReason: out.StateReason, LastUpdateStatus: out.LastUpdateStatus,
@@ -258,6 +264,7 @@ var reportFailures = []lambdatypes.FunctionResponseType{lambdatypes.FunctionResp
 // createMapping creates the mapping, retrying while the role cannot read the queue yet. Callers
 // record the UUID, then wait with waitMapping unless the state returned is final already.
 func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m mappingSettings, tags map[string]string) (uuid, state string, _ error) {
+	ctx, acted := trackActed(ctx)
 	in := &lambda.CreateEventSourceMappingInput{
 		FunctionName: &fnARN, EventSourceArn: &queueARN, Enabled: aws.Bool(true),
 		BatchSize: &m.batchSize, MaximumBatchingWindowInSeconds: &m.window,
@@ -271,10 +278,43 @@ func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m ma
 		out, err = d.lambda.CreateEventSourceMapping(ctx, in)
 		return err
 	})
+	if acted.Load() && (err == nil || isConflict(err)) {
+		created := ""
+		if err == nil {
+			created = aws.ToString(out.UUID)
+		}
+		return d.keepOneMapping(ctx, fnARN, queueARN, created)
+	}
+	if err != nil {
+		return "", "", createFailed(driver.Mapping, queueARN, err)
+	}
+	return aws.ToString(out.UUID), aws.ToString(out.State), nil
+}
+
+// keepOneMapping settles a create that was retried after an attempt that may have taken effect.
+// AWS refuses a second mapping of the same queue to the same function (the retry then reads as a
+// conflict), an emulator may make one: either way the mapping the call returned (else the first
+// listed) stays, any other is deleted, since two would deliver every event twice. A mapping from
+// this handler's function to its queue is this handler's.
+func (d *Driver) keepOneMapping(ctx context.Context, fnARN, queueARN, created string) (uuid, state string, _ error) {
+	list, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: &fnARN, EventSourceArn: &queueARN})
 	if err != nil {
 		return "", "", fail(driver.Mapping, "creating", queueARN, err)
 	}
-	return aws.ToString(out.UUID), aws.ToString(out.State), nil
+	for _, m := range list.EventSourceMappings {
+		id := aws.ToString(m.UUID)
+		if uuid == "" && (created == "" || id == created) {
+			uuid, state = id, aws.ToString(m.State)
+			continue
+		}
+		if err := d.deleteMapping(ctx, id); err != nil {
+			return uuid, state, err
+		}
+	}
+	if uuid == "" {
+		return "", "", driver.Errorf(driver.Mapping, "creating", queueARN, driver.NotFound, errors.New("the mapping a retried create reported does not exist"))
+	}
+	return uuid, state, nil
 }
 
 // mappingReady: Enabled or Disabled, not Creating, Enabling, Updating or Disabling.

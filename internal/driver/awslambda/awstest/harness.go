@@ -98,6 +98,14 @@ var createActions = map[driver.Component]moto.Fault{
 
 func (h *Harness) FailCreate(c driver.Component) { h.S.Fail(createActions[c]) }
 
+// LoseCreateResponse makes the next create of component c take effect in moto while its response
+// is lost: the SDK sees a dropped connection and retries.
+func (h *Harness) LoseCreateResponse(c driver.Component) {
+	f := createActions[c]
+	f.LoseResponse = true
+	h.S.Fail(f)
+}
+
 func (h *Harness) Remove(ctx context.Context, st driver.State, c driver.Component) error {
 	id := st.Get(c)
 	var err error
