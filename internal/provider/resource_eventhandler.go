@@ -274,9 +274,11 @@ func hasAnyComponent(st driver.State) bool {
 	return false
 }
 
+// componentMissing reports whether component c is absent from the components attribute (never
+// made) or listed with an empty id (gone or drifted out of band).
 func componentMissing(m types.Map, c driver.Component) bool {
-	v, ok := m.Elements()[string(c)].(types.String)
-	return ok && v.ValueString() == ""
+	v, _ := m.Elements()[string(c)].(types.String)
+	return v.ValueString() == ""
 }
 
 // stateFromComponents rebuilds a driver state from the components attribute, for a resource whose

@@ -77,14 +77,13 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 	// killed apply left), or a trigger swap changes component ids: show them as known after apply.
 	// Otherwise every id stays what it is.
 	rebuild := !allKnown || h.Trigger.Kind != prior.Trigger.Kind || h.Trigger.Source != prior.Trigger.Source
-	have := state.Components.Elements()
-	for _, v := range have {
+	for _, v := range state.Components.Elements() {
 		if s, _ := v.(types.String); s.ValueString() == "" {
-			rebuild = true
+			rebuild = true // gone or drifted, whether still needed or not: its entry changes
 		}
 	}
 	for _, c := range driver.Needs(h) {
-		if _, ok := have[string(c)]; !ok {
+		if componentMissing(state.Components, c) {
 			rebuild = true
 		}
 	}
