@@ -671,28 +671,23 @@ func harness(t *testing.T, s *moto.Server) *awstest.Harness {
 // succeeds, records it, and a delete leaves nothing.
 func TestLostCreateResponse(t *testing.T) {
 	ctx := context.Background()
-	creates := map[driver.Component]string{
-		driver.Identity: "iam:CreateRole", driver.Logs: "logs:CreateLogGroup", driver.DeadLetter: "sqs:CreateQueue",
-		driver.DedupTable: "dynamodb:CreateTable", driver.Topic: "sns:CreateTopic", driver.Queue: "sqs:CreateQueue",
-		driver.Subscription: "sns:Subscribe", driver.Function: "lambda:CreateFunction", driver.Mapping: "lambda:CreateEventSourceMapping",
-	}
 	for _, c := range driver.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
 		t.Run(string(c), func(t *testing.T) {
 			s := emulator(t)
 			h := harness(t, s)
 			want := handler("lost", spec.Topic)
-			h.LoseCreateResponse(c)
+			call := h.LoseCreateResponse(c)
 			st, _, err := h.D.Apply(ctx, want, awstest.Code, nil)
 			if err != nil {
 				t.Errorf("Apply with the response to creating %s lost: %v", c, err)
 			}
 			// One call per create (two for the queues), and the retry of the lost one.
 			wantCalls := 2
-			if creates[c] == "sqs:CreateQueue" {
+			if call == "sqs:CreateQueue" {
 				wantCalls = 3
 			}
-			if got := s.Calls()[creates[c]]; got != wantCalls {
-				t.Errorf("%s called %d times, want %d: the lost response was not retried", creates[c], got, wantCalls)
+			if got := s.Calls()[call]; got != wantCalls {
+				t.Errorf("%s called %d times, want %d: the lost response was not retried", call, got, wantCalls)
 			}
 			for _, need := range driver.Needs(want) {
 				if !st.Has(need) {

@@ -99,11 +99,13 @@ var createActions = map[driver.Component]moto.Fault{
 func (h *Harness) FailCreate(c driver.Component) { h.S.Fail(createActions[c]) }
 
 // LoseCreateResponse makes the next create of component c take effect in moto while its response
-// is lost: the SDK sees a dropped connection and retries.
-func (h *Harness) LoseCreateResponse(c driver.Component) {
+// is lost: the SDK sees a dropped connection and retries. It returns the call's name as moto.Server's
+// Calls counts it ("iam:CreateRole").
+func (h *Harness) LoseCreateResponse(c driver.Component) string {
 	f := createActions[c]
 	f.LoseResponse = true
 	h.S.Fail(f)
+	return f.Service + ":" + f.Action
 }
 
 func (h *Harness) Remove(ctx context.Context, st driver.State, c driver.Component) error {
