@@ -130,14 +130,24 @@ func (s *Store) Claim(ctx context.Context, rec store.Record, now time.Time) (*st
 	return s.conditionalPut(ctx, rec, now)
 }
 
-func (s *Store) conditionalPut(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+// claimPut writes rec unless a live record holds its key; a refusal returns the holder.
+func (s *Store) claimPut(rec store.Record, now time.Time) *types.Put {
+	return &types.Put{
 		TableName:                           aws.String(s.opts.Table),
 		Item:                                recordItem(rec),
 		ConditionExpression:                 aws.String(claimCondition),
 		ExpressionAttributeNames:            claimNames(),
 		ExpressionAttributeValues:           claimValues(now),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+}
+
+func (s *Store) conditionalPut(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
+	p := s.claimPut(rec, now)
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
+		ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: p.ReturnValuesOnConditionCheckFailure,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -312,17 +322,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	}
 	state.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{
-				TableName:                           aws.String(s.opts.Table),
-				Item:                                recordItem(rec),
-				ConditionExpression:                 aws.String(claimCondition),
-				ExpressionAttributeNames:            claimNames(),
-				ExpressionAttributeValues:           claimValues(now),
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			}},
-			{Put: state},
-		},
+		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Put: state}},
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
