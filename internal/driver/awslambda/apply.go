@@ -333,10 +333,12 @@ func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, c
 		return d.updateMapping(ctx, cur.mapping, fnARN, m, tags)
 	}
 	uuid, state, err := d.createMapping(ctx, fnARN, queueARN, m, tags)
+	if uuid != "" {
+		l.set(string(driver.Mapping), uuid) // made, even if settling a retried create failed after
+	}
 	if err != nil {
 		return err
 	}
-	l.set(string(driver.Mapping), uuid)
 	if mappingReady(state) {
 		return nil
 	}

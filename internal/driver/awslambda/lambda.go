@@ -279,11 +279,11 @@ func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m ma
 		return err
 	})
 	if acted.Load() && (err == nil || isConflict(err)) {
-		created := ""
+		var uuid, state string
 		if err == nil {
-			created = aws.ToString(out.UUID)
+			uuid, state = aws.ToString(out.UUID), aws.ToString(out.State)
 		}
-		return d.keepOneMapping(ctx, fnARN, queueARN, created)
+		return d.keepOneMapping(ctx, fnARN, queueARN, uuid, state)
 	}
 	if err != nil {
 		return "", "", createFailed(driver.Mapping, queueARN, err)
@@ -293,22 +293,23 @@ func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m ma
 
 // keepOneMapping settles a create that was retried after an attempt that may have taken effect.
 // AWS refuses a second mapping of the same queue to the same function (the retry then reads as a
-// conflict), an emulator may make one: either way the mapping the call returned (else the first
-// listed) stays, any other is deleted, since two would deliver every event twice. A mapping from
-// this handler's function to its queue is this handler's.
-func (d *Driver) keepOneMapping(ctx context.Context, fnARN, queueARN, created string) (uuid, state string, _ error) {
+// conflict), an emulator may make one: either way the mapping the call returned (uuid, when it
+// returned one; else the first listed) stays, any other is deleted, since two would deliver every
+// event twice. A mapping from this handler's function to its queue is this handler's.
+func (d *Driver) keepOneMapping(ctx context.Context, fnARN, queueARN, uuid, state string) (string, string, error) {
 	list, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: &fnARN, EventSourceArn: &queueARN})
 	if err != nil {
-		return "", "", fail(driver.Mapping, "creating", queueARN, err)
+		return uuid, state, fail(driver.Mapping, "creating", queueARN, err)
 	}
 	for _, m := range list.EventSourceMappings {
-		id := aws.ToString(m.UUID)
-		if uuid == "" && (created == "" || id == created) {
+		switch id := aws.ToString(m.UUID); {
+		case id == uuid:
+		case uuid == "":
 			uuid, state = id, aws.ToString(m.State)
-			continue
-		}
-		if err := d.deleteMapping(ctx, id); err != nil {
-			return uuid, state, err
+		default:
+			if err := d.deleteMapping(ctx, id); err != nil {
+				return uuid, state, err
+			}
 		}
 	}
 	if uuid == "" {
