@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -46,7 +47,7 @@ func Dir(dir string) (*Package, error) {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s contains no files", dir)
+		return nil, errors.New("the directory contains no files")
 	}
 	slices.Sort(files)
 
@@ -104,7 +105,7 @@ func Zip(path string) (*Package, error) {
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a zip file: %w", path, err)
+		return nil, fmt.Errorf("not a zip file (%w)", err)
 	}
 	var unzipped int64
 	for _, f := range zr.File {
