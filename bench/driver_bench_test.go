@@ -45,7 +45,7 @@ func BenchmarkCreate(b *testing.B) {
 			ctx := context.Background()
 			calls := 0
 			for i := range b.N {
-				h := drivertest.Handler(fmt.Sprintf("bench-%d", i), spec.AWS)
+				h := drivertest.Handler(fmt.Sprintf("bench-%d", i), awslambda.Cloud)
 				h.Trigger.Kind = kind
 				srv.ResetCalls()
 				st, _, err := drv.Apply(ctx, h, code, nil)
@@ -70,7 +70,7 @@ func BenchmarkRefresh(b *testing.B) {
 		b.Run(string(kind), func(b *testing.B) {
 			srv, drv, code := setup(b)
 			ctx := context.Background()
-			h := drivertest.Handler("refresh", spec.AWS)
+			h := drivertest.Handler("refresh", awslambda.Cloud)
 			h.Trigger.Kind = kind
 			st, _, err := drv.Apply(ctx, h, code, nil)
 			if err != nil {

@@ -14,10 +14,10 @@ variable "endpoint" {
 }
 
 provider "threefactor" {
+  default_tags = { project = "quickstart" }
   aws = {
-    region       = "us-east-1"
-    endpoint     = var.endpoint
-    default_tags = { project = "quickstart" }
+    region   = "us-east-1"
+    endpoint = var.endpoint
   }
 }
 

@@ -9,7 +9,8 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
-// Component names one part of a handler. Not every cloud or trigger kind has every component.
+// Component names one part of a handler. These are the parts most clouds share; a cloud may declare
+// others (Component values of its own) and lacks some: its Cloud description lists its set.
 type Component string
 
 const (
@@ -32,25 +33,6 @@ const (
 	// DedupTable is the table handlers use to drop duplicates.
 	DedupTable Component = "dedup_table"
 )
-
-// Components lists every component in creation order, which is also the reverse of deletion order.
-var Components = []Component{Identity, Logs, DeadLetter, DedupTable, Topic, Queue, Subscription, Function, Mapping}
-
-// Needs lists, in creation order, the components a handler like h has once applied, on every cloud:
-// a topic only when the handler makes its own, a subscription only for kind topic. (The queue is the
-// handler's own or the adopted one.)
-func Needs(h *spec.Handler) []Component {
-	var cs []Component
-	for _, c := range Components {
-		switch {
-		case c == Topic && (h.Trigger.Kind != spec.Topic || h.Trigger.Source != ""),
-			c == Subscription && h.Trigger.Kind != spec.Topic:
-			continue
-		}
-		cs = append(cs, c)
-	}
-	return cs
-}
 
 // State is what the provider keeps between calls for one handler, verbatim in its private state: the
 // cloud id of each component that exists under its Component name, and driver-private values under
@@ -122,9 +104,8 @@ type Driver interface {
 	// Apply makes the cloud match desired, starting from the components recorded in st (none on
 	// create). It creates missing components, independent ones concurrently; updates settings in place;
 	// and deletes components desired no longer uses (after a trigger kind swap). Code is uploaded when
-	// code is non-nil; callers pass it on create and whenever Function.SourceHash or
-	// Function.Architecture changes (Lambda takes a new architecture only with code), and a driver that
-	// needs code it was not given returns InvalidArgument. It returns the state of every component that
+	// code is non-nil; callers pass it on create and whenever the cloud's Plan says Change.Code, and a
+	// driver that needs code it was not given returns InvalidArgument. It returns the state of every component that
 	// exists when it returns, on error too, so the caller can roll back or record them: nothing it
 	// created is ever unknown to the caller.
 	Apply(ctx context.Context, desired *spec.Handler, code *Code, st State) (State, Outputs, error)
@@ -150,38 +131,14 @@ type Driver interface {
 
 // Settled returns the observed handler with the settings of missing components taken from prior, so
 // that a deleted component shows in the plan as recreated rather than as every one of its settings
-// changing to zero. Settings the cloud cannot know are taken from prior too.
-func (o *Observed) Settled(prior *spec.Handler) spec.Handler {
+// changing to zero. holds is the cloud's Cloud.Holds. Settings the cloud cannot know are taken from
+// prior too.
+func (o *Observed) Settled(prior *spec.Handler, holds map[Component][]string) spec.Handler {
 	h := o.Handler
-	gone := map[Component]bool{}
 	for _, c := range o.Missing {
-		gone[c] = true
-	}
-	if gone[Function] {
-		h.Function.Runtime, h.Function.EntryPoint, h.Function.SourceHash = prior.Function.Runtime, prior.Function.EntryPoint, prior.Function.SourceHash
-		h.Function.MemoryMB, h.Function.TimeoutS, h.Function.Architecture = prior.Function.MemoryMB, prior.Function.TimeoutS, prior.Function.Architecture
-		h.Function.Environment, h.Function.SecretEnvironment = prior.Function.Environment, prior.Function.SecretEnvironment
-		h.Tags = prior.Tags
-	}
-	if gone[Logs] {
-		h.Function.LogRetentionDays = prior.Function.LogRetentionDays
-	}
-	if gone[Mapping] {
-		h.Function.MaxConcurrency = prior.Function.MaxConcurrency
-		h.Trigger.BatchSize, h.Trigger.BatchWindowS = prior.Trigger.BatchSize, prior.Trigger.BatchWindowS
-	}
-	if gone[Queue] {
-		h.Trigger.VisibilityTimeoutS, h.Retry.MaxAttempts = prior.Trigger.VisibilityTimeoutS, prior.Retry.MaxAttempts
-	}
-	if gone[Queue] || gone[Topic] || gone[Subscription] {
-		h.Trigger.Kind, h.Trigger.Source = prior.Trigger.Kind, prior.Trigger.Source
-	}
-	if gone[DeadLetter] {
-		h.DeadLetter.RetentionDays = prior.DeadLetter.RetentionDays
-	}
-	// Drivers may read the TTL from the function's injected environment rather than from the table.
-	if gone[DedupTable] || gone[Function] {
-		h.Dedup.TTLS = prior.Dedup.TTLS
+		for _, path := range holds[c] {
+			spec.CopySetting(&h, prior, path)
+		}
 	}
 	h.Name, h.Cloud = prior.Name, prior.Cloud
 	h.Function.SourceDir, h.Function.SourceZip = prior.Function.SourceDir, prior.Function.SourceZip

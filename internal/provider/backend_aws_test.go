@@ -25,7 +25,6 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
-	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // awsBackend runs the real provider, with its real AWS driver, against moto through the provider's
@@ -71,7 +70,7 @@ func TestAccEventHandlerAWS_wiring(t *testing.T) {
 	ctx := context.Background()
 	src := sourceDir(t)
 	checkWiring := func(s *terraformState) error {
-		st, err := stateOf(s)
+		st, err := b.stateOf(s)
 		if err != nil {
 			return err
 		}
@@ -137,7 +136,7 @@ func TestAccEventHandlerAWS_nameTaken(t *testing.T) {
 	b := awsBackend(t)
 	c := b.Harness.(*awstest.Harness).C
 	ctx := context.Background()
-	role := spec.NamesOf("taken", awstest.Region).Identity
+	role := "taken--" + awstest.Region
 	if _, err := c.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: ptr(role), AssumeRolePolicyDocument: ptr(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +150,7 @@ func TestAccEventHandlerAWS_nameTaken(t *testing.T) {
 		},
 		Steps: []resource.TestStep{{
 			Config:      b.config("taken", sourceDir(t), "", ""),
-			ExpectError: regexp.MustCompile(`(?s)Creating identity \(taken--us-east-1\).*import\s+the\s+handler.*already\s+exists`),
+			ExpectError: regexp.MustCompile(`(?s)Creating IAM role \(taken--us-east-1\).*import\s+the\s+handler.*already\s+exists`),
 		}},
 	})
 }

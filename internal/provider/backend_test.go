@@ -28,21 +28,29 @@ type backend struct {
 
 const resourceAddr = "threefactor_eventhandler.test"
 
-// memBackend runs the provider's glue on the in-memory driver.
+// memBackend runs the provider's glue on the in-memory driver, registered as the test-only cloud
+// "mem" beside the clouds the provider ships.
 func memBackend(t *testing.T) *backend {
 	acctest.Setup(t)
 	h := memdriver.NewHarness()
-	open := func(context.Context, spec.Cloud, *providerModel) (driver.Driver, error) { return h.Driver(), nil }
 	return &backend{
 		Harness: h,
 		factories: map[string]func() (tfprotov6.ProviderServer, error){
-			"threefactor": providerserver.NewProtocol6WithError(NewWithDrivers("test", open)()),
+			"threefactor": providerserver.NewProtocol6WithError(NewWithClouds("test", append(Clouds(), h.Cloud())...)()),
 		},
-		provider: `provider "threefactor" {
-  aws = { region = "us-east-1" }
+		provider: fmt.Sprintf(`provider "threefactor" {
+  mem = { scope = %q }
 }
-`,
+`, memdriver.Scope),
 	}
+}
+
+// importID is the id the backend's handler named name imports under.
+func (b *backend) importID(name string) string { return b.Driver().ImportID(name) }
+
+// components is how many components a handler of kind (with no existing source) has on the backend's cloud.
+func (b *backend) components(kind spec.TriggerKind) int {
+	return len(b.Cloud().Needs(&spec.Handler{Trigger: spec.Trigger{Kind: kind}}))
 }
 
 // sourceDir writes a small Node.js handler and returns its directory.
@@ -63,7 +71,7 @@ func (b *backend) config(name, src, top, function string) string {
 	return b.provider + fmt.Sprintf(`
 resource "threefactor_eventhandler" "test" {
   name  = %[1]q
-  cloud = "aws"
+  cloud = %[5]q
   function = {
     runtime    = "nodejs22"
     source_dir = %[2]q
@@ -71,17 +79,17 @@ resource "threefactor_eventhandler" "test" {
   }
   %[3]s
 }
-`, name, src, top, function)
+`, name, src, top, function, b.Cloud().Name)
 }
 
 // stateOf reads the driver state back from the components attribute in tofu's state.
-func stateOf(s *terraform.State) (driver.State, error) {
+func (b *backend) stateOf(s *terraform.State) (driver.State, error) {
 	rs, ok := s.RootModule().Resources[resourceAddr]
 	if !ok {
 		return nil, fmt.Errorf("%s not in state", resourceAddr)
 	}
 	st := driver.State{}
-	for _, c := range driver.Components {
+	for _, c := range b.Cloud().Order() {
 		if v := rs.Primary.Attributes["components."+string(c)]; v != "" {
 			st[string(c)] = v
 		}
@@ -102,9 +110,9 @@ func (b *backend) checkNoLeftovers(*terraform.State) error {
 }
 
 // capture returns a check that records the handler's driver state into st, for a later step's PreConfig.
-func capture(st *driver.State) func(*terraform.State) error {
+func (b *backend) capture(st *driver.State) func(*terraform.State) error {
 	return func(s *terraform.State) error {
-		got, err := stateOf(s)
+		got, err := b.stateOf(s)
 		*st = got
 		return err
 	}
@@ -113,12 +121,12 @@ func capture(st *driver.State) func(*terraform.State) error {
 type terraformState = terraform.State
 
 // sameComponents checks that an update kept every component of before.
-func sameComponents(s *terraform.State, before driver.State) error {
-	return sameComponentsOf(s, before, driver.Components...)
+func (b *backend) sameComponents(s *terraform.State, before driver.State) error {
+	return b.sameComponentsOf(s, before, b.Cloud().Order()...)
 }
 
-func sameComponentsOf(s *terraform.State, before driver.State, cs ...driver.Component) error {
-	now, err := stateOf(s)
+func (b *backend) sameComponentsOf(s *terraform.State, before driver.State, cs ...driver.Component) error {
+	now, err := b.stateOf(s)
 	if err != nil {
 		return err
 	}

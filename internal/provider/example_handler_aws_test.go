@@ -27,12 +27,12 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
 )
 
-// TestAccExamples_handlerGo deploys examples/handler-go (the handler library's example, a go-runtime
+// TestAccExamplesAWS_handlerGo deploys examples/handler-go (the handler library's example, a go-runtime
 // bootstrap) with the provider, then runs that bootstrap on this machine with exactly the environment
 // Lambda holds for it, behind a stand-in of the Lambda runtime API, against the dedup table the
 // provider made. It is the contract between the provider and the library: variable names, the store
 // URL, the table's key and TTL attribute.
-func TestAccExamples_handlerGo(t *testing.T) {
+func TestAccExamplesAWS_handlerGo(t *testing.T) {
 	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
 	if runtime.GOOS != "linux" || arch == "" {
 		t.Skipf("the bootstrap runs here only on linux/amd64 or linux/arm64, not %s/%s", runtime.GOOS, runtime.GOARCH)

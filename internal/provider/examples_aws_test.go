@@ -64,7 +64,7 @@ func examplesBackend(t *testing.T) *backend {
 	return b
 }
 
-func TestAccExamples_resource(t *testing.T) {
+func TestAccExamplesAWS_resource(t *testing.T) {
 	b := examplesBackend(t)
 	addr, id := exampleImportID(t)
 	resource.Test(t, resource.TestCase{
@@ -92,7 +92,7 @@ func TestAccExamples_resource(t *testing.T) {
 	})
 }
 
-func TestAccExamples_existingSource(t *testing.T) {
+func TestAccExamplesAWS_existingSource(t *testing.T) {
 	b := examplesBackend(t)
 	arn, err := b.ExistingSource(context.Background(), spec.Queue)
 	if err != nil {

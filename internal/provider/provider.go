@@ -1,12 +1,16 @@
 // Package provider is the Terraform glue: schemas, plan-time validation and the resource's CRUD, each
-// of which translates between Terraform values and a spec.Handler and calls one cloud's driver.
+// of which translates between Terraform values and a spec.Handler and calls one cloud's driver. What
+// it knows of a cloud comes from that cloud's driver.Cloud description (see Clouds).
 package provider
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -17,24 +21,20 @@ import (
 
 var _ provider.Provider = &threefactorProvider{}
 
-// DriverFactory opens the driver of one cloud from the provider's configuration.
-type DriverFactory func(ctx context.Context, c spec.Cloud, cfg *providerModel) (driver.Driver, error)
-
 type threefactorProvider struct {
-	version    string
-	newDrivers DriverFactory
+	version string
+	clouds  clouds
 }
 
-// New returns the provider that opens each cloud's real driver.
+// New returns the provider with the clouds it ships.
 func New(version string) func() provider.Provider {
-	return NewWithDrivers(version, openDriver)
+	return NewWithClouds(version, Clouds()...)
 }
 
-// NewWithDrivers returns a provider whose drivers come from open, so tests can run the glue on an
-// in-memory driver.
-func NewWithDrivers(version string, open DriverFactory) func() provider.Provider {
+// NewWithClouds returns a provider for the clouds given, so tests can add the in-memory one.
+func NewWithClouds(version string, cs ...*driver.Cloud) func() provider.Provider {
 	return func() provider.Provider {
-		return &threefactorProvider{version: version, newDrivers: open}
+		return &threefactorProvider{version: version, clouds: cs}
 	}
 }
 
@@ -44,49 +44,126 @@ func (p *threefactorProvider) Metadata(_ context.Context, _ provider.MetadataReq
 }
 
 func (p *threefactorProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
-	var cfg providerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	data := &providerData{cfg: &cfg, open: p.newDrivers, drivers: map[spec.Cloud]driver.Driver{}}
-	if cfg.AWS != nil {
-		data.defaultTags = stringMap(cfg.AWS.DefaultTags)
+	data := &providerData{settings: map[spec.Cloud]driver.Settings{}, drivers: map[spec.Cloud]driver.Driver{}}
+	var tags types.Map
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("default_tags"), &tags)...)
+	data.defaultTags = stringMap(tags)
+	for _, c := range p.clouds {
+		var block types.Object
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(string(c.Name)), &block)...)
+		data.settings[c.Name] = settingsOf(block)
 	}
 	resp.ResourceData = data
 }
 
 func (p *threefactorProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewEventHandlerResource}
+	return []func() resource.Resource{func() resource.Resource { return &eventHandlerResource{clouds: p.clouds} }}
 }
 
 func (p *threefactorProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return nil
 }
 
+// clouds are the clouds a provider serves.
+type clouds []*driver.Cloud
+
+// lookup returns the cloud named name, or an error that says what is allowed.
+func (cs clouds) lookup(name spec.Cloud) (*driver.Cloud, error) {
+	for _, c := range cs {
+		if c.Name != name {
+			continue
+		}
+		if c.Planned {
+			return nil, fmt.Errorf("cloud %q is planned but its driver is not in this version of the provider; use %s", name, cs.available())
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("cloud must be %s, got %q", cs.available(), name)
+}
+
+// available lists the clouds with a driver, for diagnostics.
+func (cs clouds) available() string {
+	var names []string
+	for _, c := range cs {
+		if !c.Planned {
+			names = append(names, fmt.Sprintf("%q", c.Name))
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+// importForms lists the import id forms of the clouds with a driver, for diagnostics.
+func (cs clouds) importForms() string {
+	var forms []string
+	for _, c := range cs {
+		if !c.Planned {
+			forms = append(forms, c.ImportID)
+		}
+	}
+	return strings.Join(forms, " or ")
+}
+
+// names lists every cloud for the schema's docs: those with a driver, then the planned ones.
+func (cs clouds) names() string {
+	var have, planned []string
+	for _, c := range cs {
+		if c.Planned {
+			planned = append(planned, "`"+string(c.Name)+"`")
+		} else {
+			have = append(have, "`"+string(c.Name)+"`")
+		}
+	}
+	s := strings.Join(have, ", ")
+	if len(planned) > 0 {
+		s += " (" + strings.Join(planned, " and ") + " are planned)"
+	}
+	return s
+}
+
 // providerData is what Configure hands the resources: drivers are opened on first use, so a
 // configuration that uses one cloud never needs credentials for another.
 type providerData struct {
-	cfg         *providerModel
-	open        DriverFactory
+	settings    map[spec.Cloud]driver.Settings
 	defaultTags map[string]string
 
 	mu      sync.Mutex
 	drivers map[spec.Cloud]driver.Driver
 }
 
-func (d *providerData) driver(ctx context.Context, c spec.Cloud) (driver.Driver, error) {
+func (d *providerData) driver(ctx context.Context, c *driver.Cloud) (driver.Driver, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if drv, ok := d.drivers[c]; ok {
+	if drv, ok := d.drivers[c.Name]; ok {
 		return drv, nil
 	}
-	drv, err := d.open(ctx, c, d.cfg)
+	drv, err := c.Open(ctx, d.settings[c.Name])
 	if err != nil {
 		return nil, err
 	}
-	d.drivers[c] = drv
+	d.drivers[c.Name] = drv
 	return drv, nil
+}
+
+// settingsOf reads a cloud's provider block.
+func settingsOf(block types.Object) driver.Settings {
+	s := driver.Settings{}
+	for name, v := range block.Attributes() {
+		switch v := v.(type) {
+		case types.String:
+			if !v.IsNull() && !v.IsUnknown() {
+				s[name] = v.ValueString()
+			}
+		case types.Int64:
+			if !v.IsNull() && !v.IsUnknown() {
+				s[name] = v.ValueInt64()
+			}
+		case types.Map:
+			if !v.IsNull() && !v.IsUnknown() {
+				s[name] = stringMap(v)
+			}
+		}
+	}
+	return s
 }
 
 func stringMap(m types.Map) map[string]string {

@@ -12,104 +12,64 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
-	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 )
 
-// awsServices are the keys aws.endpoints accepts.
-var awsServices = []string{"dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs"}
-
-type providerModel struct {
-	AWS   *awsModel   `tfsdk:"aws"`
-	GCP   *gcpModel   `tfsdk:"gcp"`
-	Azure *azureModel `tfsdk:"azure"`
-}
-
-type awsModel struct {
-	Region      types.String `tfsdk:"region"`
-	Profile     types.String `tfsdk:"profile"`
-	Endpoint    types.String `tfsdk:"endpoint"`
-	Endpoints   types.Map    `tfsdk:"endpoints"`
-	MaxRetries  types.Int64  `tfsdk:"max_retries"`
-	DefaultTags types.Map    `tfsdk:"default_tags"`
-}
-
-type gcpModel struct {
-	Project     types.String `tfsdk:"project"`
-	Region      types.String `tfsdk:"region"`
-	Credentials types.String `tfsdk:"credentials"`
-	Endpoints   types.Map    `tfsdk:"endpoints"`
-}
-
-type azureModel struct {
-	SubscriptionID types.String `tfsdk:"subscription_id"`
-	ResourceGroup  types.String `tfsdk:"resource_group"`
-	Location       types.String `tfsdk:"location"`
-	Endpoint       types.String `tfsdk:"endpoint"`
-}
-
 func (p *threefactorProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		Description: "Provisions event handlers (function, trigger, dead-letter queue and dedup table) from one cloud-neutral spec.",
-		Attributes: map[string]schema.Attribute{
-			"aws": schema.SingleNestedAttribute{
-				Optional:    true,
-				Description: "Settings for handlers with `cloud = \"aws\"`. Without this block the AWS SDK's defaults apply (environment, shared config, default credential chain).",
-				Attributes: map[string]schema.Attribute{
-					"region": schema.StringAttribute{
-						Optional:    true,
-						Description: "AWS region. Defaults to `AWS_REGION` or the shared config.",
-					},
-					"profile": schema.StringAttribute{
-						Optional:    true,
-						Description: "Named profile of the shared config and credentials files. Defaults to the SDK's default credential chain.",
-					},
-					"endpoint": schema.StringAttribute{
-						Optional:    true,
-						Description: "One URL for every AWS service, such as `http://127.0.0.1:5000` for moto or LocalStack. `AWS_ENDPOINT_URL` is honoured too.",
-					},
-					"endpoints": schema.MapAttribute{
-						Optional:    true,
-						ElementType: types.StringType,
-						Description: "Per-service endpoint URLs, overriding `endpoint`. Keys: " + quoted(awsServices) + ".",
-						Validators:  []validator.Map{mapvalidator.KeysAre(stringvalidator.OneOf(awsServices...))},
-					},
-					"max_retries": schema.Int64Attribute{
-						Optional:    true,
-						Description: fmt.Sprintf("Retries per AWS API call on throttling and transient errors, %d by default (the SDK's own default of 3 fails large applies under throttling).", awslambda.DefaultMaxRetries),
-						Validators:  []validator.Int64{int64validator.Between(1, 100)},
-					},
-					"default_tags": schema.MapAttribute{
-						Optional:    true,
-						ElementType: types.StringType,
-						Description: "Tags applied to every component of every AWS handler, under the handler's own `tags`.",
-						Validators:  []validator.Map{mapvalidator.KeysAre(notPrefixed(spec.TagPrefix))},
-					},
-				},
-			},
-			"gcp": schema.SingleNestedAttribute{
-				Optional:    true,
-				Description: "Settings for handlers with `cloud = \"gcp\"` (driver not implemented in this version).",
-				Attributes: map[string]schema.Attribute{
-					"project":     schema.StringAttribute{Optional: true, Description: "Google Cloud project id."},
-					"region":      schema.StringAttribute{Optional: true, Description: "Google Cloud region."},
-					"credentials": schema.StringAttribute{Optional: true, Sensitive: true, Description: "Service account key JSON. Defaults to Application Default Credentials."},
-					"endpoints": schema.MapAttribute{
-						Optional: true, ElementType: types.StringType,
-						Description: "Per-service endpoint overrides (emulators, private endpoints).",
-					},
-				},
-			},
-			"azure": schema.SingleNestedAttribute{
-				Optional:    true,
-				Description: "Settings for handlers with `cloud = \"azure\"` (driver not implemented in this version).",
-				Attributes: map[string]schema.Attribute{
-					"subscription_id": schema.StringAttribute{Optional: true, Description: "Azure subscription id."},
-					"resource_group":  schema.StringAttribute{Optional: true, Description: "Resource group that holds the handlers' resources."},
-					"location":        schema.StringAttribute{Optional: true, Description: "Azure location, such as `westeurope`."},
-					"endpoint":        schema.StringAttribute{Optional: true, Description: "Azure Resource Manager endpoint, for sovereign clouds and emulators."},
-				},
-			},
+	attrs := map[string]schema.Attribute{
+		"default_tags": schema.MapAttribute{
+			Optional: true, ElementType: types.StringType,
+			Description: "Tags applied to every component of every handler of this provider, on every cloud, under each handler's own `tags`. " +
+				"Each key and value is checked against the rules of the cloud of the handler that uses it.",
 		},
 	}
+	for _, c := range p.clouds {
+		desc := fmt.Sprintf("Settings for handlers with `cloud = %q`. Without this block the %s SDK's defaults apply (environment, shared configuration, default credentials).", c.Name, c.Title)
+		if c.Planned {
+			desc = fmt.Sprintf("Settings for handlers with `cloud = %q` (planned: the driver is not in this version).", c.Name)
+		}
+		block := map[string]schema.Attribute{}
+		for _, s := range c.Settings {
+			block[s.Name] = settingAttribute(s)
+		}
+		attrs[string(c.Name)] = schema.SingleNestedAttribute{Optional: true, Description: desc, Attributes: block}
+	}
+	resp.Schema = schema.Schema{
+		Description: "Provisions event handlers (function, trigger, dead-letter queue and dedup table) from one cloud-neutral spec.",
+		Attributes:  attrs,
+	}
+}
+
+// settingAttribute is the schema of one setting of a cloud's provider block.
+func settingAttribute(s driver.Setting) schema.Attribute {
+	desc := s.Description
+	if s.Removed != "" {
+		desc = "Removed: " + s.Removed
+	}
+	switch s.Type {
+	case driver.Int:
+		var vs []validator.Int64
+		if s.Max > 0 {
+			vs = append(vs, int64validator.Between(s.Min, s.Max))
+		}
+		if s.Removed != "" {
+			vs = append(vs, removed(s.Removed))
+		}
+		return schema.Int64Attribute{Optional: true, Description: desc, Validators: vs}
+	case driver.StringMap:
+		var vs []validator.Map
+		if len(s.Keys) > 0 {
+			vs = append(vs, mapvalidator.KeysAre(stringvalidator.OneOf(s.Keys...)))
+			desc += " Keys: " + quoted(s.Keys) + "."
+		}
+		if s.Removed != "" {
+			vs = append(vs, removed(s.Removed))
+		}
+		return schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: desc, Validators: vs}
+	}
+	var vs []validator.String
+	if s.Removed != "" {
+		vs = append(vs, removed(s.Removed))
+	}
+	return schema.StringAttribute{Optional: true, Sensitive: s.Sensitive, Description: desc, Validators: vs}
 }

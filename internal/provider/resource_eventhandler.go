@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -29,6 +28,8 @@ func NewEventHandlerResource() resource.Resource {
 }
 
 type eventHandlerResource struct {
+	clouds clouds
+	// data is nil until the provider is configured (configuration validation comes before).
 	data *providerData
 }
 
@@ -54,13 +55,16 @@ func (r *eventHandlerResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, _ := plan.handler(r.data.defaultTags)
-	drv, code, diags := r.prepare(ctx, h, plan.SourceHash.ValueString())
+	c, h := r.handlerOf(&plan, &resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	drv, code, diags := r.prepare(ctx, c, h, plan.SourceHash.ValueString())
 	resp.Diagnostics.Append(diags...)
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := withTimeout(ctx, plan.timeout("create"))
+	ctx, cancel := context.WithTimeout(ctx, plan.timeout("create", c))
 	defer cancel()
 
 	st, out, err := drv.Apply(ctx, h, code, nil)
@@ -68,17 +72,17 @@ func (r *eventHandlerResource) Create(ctx context.Context, req resource.CreateRe
 		// Roll back so that a failed create leaves nothing Terraform does not know about.
 		left, rerr := drv.Delete(context.WithoutCancel(ctx), st)
 		if rerr == nil {
-			resp.Diagnostics.Append(errorDiags(err, "Nothing was left behind: every component this apply created was deleted again. Fix the cause and apply again.")...)
+			resp.Diagnostics.Append(errorDiags(c, err, "Nothing was left behind: every component this apply created was deleted again. Fix the cause and apply again.")...)
 			return
 		}
-		resp.Diagnostics.Append(errorDiags(err, "Fix the cause and apply again.")...)
-		resp.Diagnostics.Append(errorDiags(rerr, "Rolling back the failed create left the components listed in `components`; they are recorded in state, so the next apply deletes or reuses them.")...)
-		plan.setOutputs(drv.ImportID(h.Name), driver.Outputs{}, left, nil)
+		resp.Diagnostics.Append(errorDiags(c, err, "Fix the cause and apply again.")...)
+		resp.Diagnostics.Append(errorDiags(c, rerr, "Rolling back the failed create left the components listed in `components`; they are recorded in state, so the next apply deletes or reuses them.")...)
+		plan.setOutputs(c, drv.ImportID(h.Name), driver.Outputs{}, left, nil)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, left)...)
 		return
 	}
-	plan.setOutputs(drv.ImportID(h.Name), out, st, nil)
+	plan.setOutputs(c, drv.ImportID(h.Name), out, st, nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, st)...)
 }
@@ -89,8 +93,11 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior, _ := state.handler(r.data.defaultTags)
-	drv := r.openDriver(ctx, prior.Cloud, &resp.Diagnostics)
+	c, prior := r.handlerOf(&state, &resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	drv := r.openDriver(ctx, c, &resp.Diagnostics)
 	if drv == nil {
 		return
 	}
@@ -103,7 +110,7 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 			resp.State.RemoveResource(ctx)
 			return
 		} else if err != nil {
-			resp.Diagnostics.Append(errorDiags(err, "")...)
+			resp.Diagnostics.Append(errorDiags(c, err, "")...)
 			return
 		}
 	}
@@ -112,22 +119,22 @@ func (r *eventHandlerResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	obs, err := drv.Read(ctx, st)
 	if err != nil {
-		resp.Diagnostics.Append(errorDiags(err, "")...)
+		resp.Diagnostics.Append(errorDiags(c, err, "")...)
 		return
 	}
-	if !hasAnyComponent(obs.State) {
+	if !hasAnyComponent(c, obs.State) {
 		resp.Diagnostics.AddWarning("Event handler deleted outside Terraform",
 			fmt.Sprintf("None of the components of handler %q exist any more; it is removed from state and the next apply creates it again.", prior.Name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	h := obs.Settled(prior)
+	h := obs.Settled(prior, c.Holds)
 	if !slices.Contains(obs.Missing, driver.Function) {
 		h.Function.Environment, h.Function.SecretEnvironment = splitSecrets(obs.Handler.Function.Environment, state.secretKeys())
 	}
-	state.setHandler(&h, userTags(h.Tags, r.data.defaultTags, state.userTags()))
+	state.setHandler(&h, c, userTags(h.Tags, r.data.defaultTags, state.userTags()), known)
 	// Drifted components keep their ids in private state, so the update puts them right in place.
-	state.setOutputs(drv.ImportID(h.Name), obs.Outputs, obs.State, append(obs.Missing, obs.Drifted...))
+	state.setOutputs(c, drv.ImportID(h.Name), obs.Outputs, obs.State, append(obs.Missing, obs.Drifted...))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, obs.State)...)
 }
@@ -141,21 +148,23 @@ func (r *eventHandlerResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, _ := plan.handler(r.data.defaultTags)
-	// Upload code only when the function needs it: new code, a new architecture (Lambda takes one only
-	// with code), or a function to recreate.
-	prior, _ := state.handler(r.data.defaultTags)
+	c, h := r.handlerOf(&plan, &resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	// Upload code only when the function needs it: the cloud says when (new code, and on some clouds
+	// other changes), or a function to recreate.
+	_, prior := r.handlerOf(&state, &resp.Diagnostics)
 	wantHash := ""
-	if h.Function.SourceHash != prior.Function.SourceHash || h.Function.Architecture != prior.Function.Architecture ||
-		componentMissing(state.Components, driver.Function) {
+	if c.Plan(prior, h).Code || componentMissing(state.Components, driver.Function) {
 		wantHash = h.Function.SourceHash
 	}
-	drv, code, diags := r.prepare(ctx, h, wantHash)
+	drv, code, diags := r.prepare(ctx, c, h, wantHash)
 	resp.Diagnostics.Append(diags...)
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := withTimeout(ctx, plan.timeout("update"))
+	ctx, cancel := context.WithTimeout(ctx, plan.timeout("update", c))
 	defer cancel()
 
 	st, out, err := drv.Apply(ctx, h, code, st)
@@ -163,12 +172,12 @@ func (r *eventHandlerResource) Update(ctx context.Context, req resource.UpdateRe
 	if err != nil {
 		// Keep the prior settings, so the next plan shows the change again, but record every component
 		// that exists now.
-		state.setOutputs(state.ID.ValueString(), outputsOf(state), st, nil)
+		state.setOutputs(c, state.ID.ValueString(), outputsOf(state), st, nil)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-		resp.Diagnostics.Append(errorDiags(err, "The components updated before the failure keep their new settings; apply again to converge.")...)
+		resp.Diagnostics.Append(errorDiags(c, err, "The components updated before the failure keep their new settings; apply again to converge.")...)
 		return
 	}
-	plan.setOutputs(drv.ImportID(h.Name), out, st, nil)
+	plan.setOutputs(c, drv.ImportID(h.Name), out, st, nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -180,54 +189,76 @@ func (r *eventHandlerResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	drv := r.openDriver(ctx, spec.Cloud(state.Cloud.ValueString()), &resp.Diagnostics)
+	c, _ := r.handlerOf(&state, &resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	drv := r.openDriver(ctx, c, &resp.Diagnostics)
 	if drv == nil {
 		return
 	}
 	if st == nil {
 		st = stateFromComponents(state.Components)
 	}
-	ctx, cancel := withTimeout(ctx, state.timeout("delete"))
+	ctx, cancel := context.WithTimeout(ctx, state.timeout("delete", c))
 	defer cancel()
 	if left, err := drv.Delete(ctx, st); err != nil {
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, left)...)
-		resp.Diagnostics.Append(errorDiags(err, "The components deleted before the failure stay deleted; apply or destroy again to finish.")...)
+		resp.Diagnostics.Append(errorDiags(c, err, "The components deleted before the failure stay deleted; apply or destroy again to finish.")...)
 	}
 }
 
 func (r *eventHandlerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	parts := strings.Split(req.ID, "/")
-	if len(parts) < 2 {
-		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Expected <cloud>/<region>/<name> (for example aws/us-east-1/order-placed), got %q.", req.ID))
+	c, err := r.clouds.lookup(spec.Cloud(parts[0]))
+	if err != nil || len(parts) < 2 {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Expected <cloud>/<scope>/<name>, such as %s, got %q.", r.clouds.importForms(), req.ID))
 		return
 	}
-	c, name := spec.Cloud(parts[0]), parts[len(parts)-1]
-	drv, err := r.data.driver(ctx, c)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Cloud %q of import id %q: %v.", c, req.ID, err))
+	name := parts[len(parts)-1]
+	drv := r.openDriver(ctx, c, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	if want := drv.ImportID(name); want != req.ID {
 		resp.Diagnostics.AddError("Invalid import id",
-			fmt.Sprintf("This provider's %s settings import handler %q as %q, got %q: check the region.", c, name, want, req.ID))
+			fmt.Sprintf("This provider's %s settings import handler %q as %q (%s), got %q: check the provider's %s block.", c.Name, name, want, c.ImportID, req.ID, c.Name))
 		return
 	}
 	st, err := drv.Locate(ctx, name)
 	if err != nil {
-		resp.Diagnostics.Append(errorDiags(err, "Check the handler's name and the provider's region.")...)
+		resp.Diagnostics.Append(errorDiags(c, err, "Check the handler's name and the provider's "+string(c.Name)+" block.")...)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("cloud"), string(c))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("cloud"), string(c.Name))...)
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, st)...)
+}
+
+// handlerOf looks up m's cloud and converts m for it, reporting an unknown cloud on the cloud attribute.
+func (r *eventHandlerResource) handlerOf(m *eventHandlerModel, diags *diag.Diagnostics) (*driver.Cloud, *spec.Handler) {
+	c, err := r.clouds.lookup(spec.Cloud(m.Cloud.ValueString()))
+	if err != nil {
+		diags.AddAttributeError(path.Root("cloud"), "Unsupported cloud", err.Error()+".")
+		return nil, nil
+	}
+	h, _ := m.handler(c, r.defaultTags())
+	return c, h
+}
+
+func (r *eventHandlerResource) defaultTags() map[string]string {
+	if r.data == nil {
+		return nil
+	}
+	return r.data.defaultTags
 }
 
 // prepare opens the handler's driver and, when hash is set, packs its code and checks that the
 // package is the one planned.
-func (r *eventHandlerResource) prepare(ctx context.Context, h *spec.Handler, hash string) (driver.Driver, *driver.Code, diag.Diagnostics) {
+func (r *eventHandlerResource) prepare(ctx context.Context, c *driver.Cloud, h *spec.Handler, hash string) (driver.Driver, *driver.Code, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	drv := r.openDriver(ctx, h.Cloud, &diags)
+	drv := r.openDriver(ctx, c, &diags)
 	if drv == nil {
 		return nil, nil, diags
 	}
@@ -248,26 +279,19 @@ func (r *eventHandlerResource) prepare(ctx context.Context, h *spec.Handler, has
 }
 
 // openDriver opens the driver of cloud c, reporting a failure on the cloud attribute.
-func (r *eventHandlerResource) openDriver(ctx context.Context, c spec.Cloud, diags *diag.Diagnostics) driver.Driver {
+func (r *eventHandlerResource) openDriver(ctx context.Context, c *driver.Cloud, diags *diag.Diagnostics) driver.Driver {
 	drv, err := r.data.driver(ctx, c)
 	if err != nil {
-		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(c)+" driver", err.Error())
+		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(c.Name)+" driver",
+			fmt.Sprintf("%v. Check the provider's %s block.", err, c.Name))
 		return nil
 	}
 	return drv
 }
 
-func withTimeout(ctx context.Context, s string) (context.Context, context.CancelFunc) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		d, _ = time.ParseDuration(defaultTimeout)
-	}
-	return context.WithTimeout(ctx, d)
-}
-
-func hasAnyComponent(st driver.State) bool {
-	for _, c := range driver.Components {
-		if st.Has(c) {
+func hasAnyComponent(c *driver.Cloud, st driver.State) bool {
+	for _, comp := range c.Order() {
+		if st.Has(comp) {
 			return true
 		}
 	}

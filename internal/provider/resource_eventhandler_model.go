@@ -3,6 +3,7 @@ package provider
 import (
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -33,10 +34,12 @@ type eventHandlerModel struct {
 	Components      types.Map    `tfsdk:"components"`
 }
 
-// values reads a model into a spec.Handler, filling what is null with the schema's defaults (the
-// configuration seen by ValidateConfig has none applied yet) and recording what is unknown.
+// values reads a model into a spec.Handler, filling what is null with the cloud's defaults (the
+// configuration seen by ValidateConfig and ModifyPlan has none applied) and recording which paths
+// are unknown and which the configuration sets.
 type values struct {
 	unknown map[string]bool
+	set     map[string]bool
 }
 
 func (v *values) known(path ...string) bool {
@@ -58,20 +61,31 @@ func (v *values) object(o types.Object, name string) map[string]attr.Value {
 	return o.Attributes()
 }
 
-func (v *values) str(attrs map[string]attr.Value, path ...string) string {
+// note records whether the value at path is unknown or set, and reports whether it is null.
+func (v *values) note(val attr.Value, path []string) (null bool) {
+	p := strings.Join(path, ".")
+	switch {
+	case val == nil || val.IsNull():
+		return true
+	case val.IsUnknown():
+		v.unknown[p] = true
+	default:
+		v.set[p] = true
+	}
+	return false
+}
+
+func (v *values) str(attrs map[string]attr.Value, def string, path ...string) string {
 	s, _ := attrs[path[len(path)-1]].(types.String)
-	if s.IsUnknown() {
-		v.unknown[strings.Join(path, ".")] = true
+	if v.note(s, path) {
+		return def
 	}
 	return s.ValueString()
 }
 
 func (v *values) int(attrs map[string]attr.Value, def int64, path ...string) int64 {
 	i, _ := attrs[path[len(path)-1]].(types.Int64)
-	switch {
-	case i.IsUnknown():
-		v.unknown[strings.Join(path, ".")] = true
-	case i.IsNull():
+	if v.note(i, path) {
 		return def
 	}
 	return i.ValueInt64()
@@ -79,8 +93,8 @@ func (v *values) int(attrs map[string]attr.Value, def int64, path ...string) int
 
 func (v *values) strMap(m attr.Value, path ...string) map[string]string {
 	mv, _ := m.(types.Map)
+	v.note(mv, path)
 	if mv.IsUnknown() {
-		v.unknown[strings.Join(path, ".")] = true
 		return nil
 	}
 	out := map[string]string{}
@@ -94,51 +108,54 @@ func (v *values) strMap(m attr.Value, path ...string) map[string]string {
 	return out
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// handler converts m to the neutral spec, deriving entry_point and visibility_timeout_s where they
-// are null. defaultTags go under the handler's own tags.
-func (m *eventHandlerModel) handler(defaultTags map[string]string) (*spec.Handler, *values) {
-	v := &values{unknown: map[string]bool{}}
-	if m.Name.IsUnknown() {
-		v.unknown["name"] = true
-	}
-	if m.Cloud.IsUnknown() {
-		v.unknown["cloud"] = true
+// handler converts m to the neutral spec for cloud c, filling nulls from its defaults and deriving
+// entry_point and visibility_timeout_s where they are null. Settings c lacks stay zero. defaultTags
+// go under the handler's own tags.
+func (m *eventHandlerModel) handler(c *driver.Cloud, defaultTags map[string]string) (*spec.Handler, *values) {
+	v := &values{unknown: map[string]bool{}, set: map[string]bool{}}
+	v.note(m.Name, []string{"name"})
+	v.note(m.Cloud, []string{"cloud"})
+	r := c.Rules
+	d := r.Defaults
+	// def is a setting's default on c, or zero where c lacks it.
+	def := func(path string, x int64) int64 {
+		if !r.Supports(path) {
+			return 0
+		}
+		return x
 	}
 	fn := v.object(m.Function, "function")
 	tr := v.object(m.Trigger, "trigger")
+	arch := ""
+	if r.Supports("function.architecture") {
+		arch = d.Architecture
+	}
 	h := &spec.Handler{
 		Name:  m.Name.ValueString(),
-		Cloud: spec.Cloud(m.Cloud.ValueString()),
+		Cloud: c.Name,
 		Function: spec.Function{
-			Runtime:           v.str(fn, "function", "runtime"),
-			EntryPoint:        v.str(fn, "function", "entry_point"),
-			SourceDir:         v.str(fn, "function", "source_dir"),
-			SourceZip:         v.str(fn, "function", "source_zip"),
+			Runtime:           v.str(fn, "", "function", "runtime"),
+			EntryPoint:        v.str(fn, "", "function", "entry_point"),
+			SourceDir:         v.str(fn, "", "function", "source_dir"),
+			SourceZip:         v.str(fn, "", "function", "source_zip"),
 			SourceHash:        m.SourceHash.ValueString(),
-			MemoryMB:          v.int(fn, spec.DefaultMemoryMB, "function", "memory_mb"),
-			TimeoutS:          v.int(fn, spec.DefaultTimeoutS, "function", "timeout_s"),
-			Architecture:      orDefault(v.str(fn, "function", "architecture"), spec.DefaultArchitecture),
+			MemoryMB:          v.int(fn, d.MemoryMB, "function", "memory_mb"),
+			TimeoutS:          v.int(fn, d.TimeoutS, "function", "timeout_s"),
+			Architecture:      v.str(fn, arch, "function", "architecture"),
 			Environment:       v.strMap(fn["environment"], "function", "environment"),
 			SecretEnvironment: v.strMap(fn["secret_environment"], "function", "secret_environment"),
 			MaxConcurrency:    v.int(fn, 0, "function", "max_concurrency"),
-			LogRetentionDays:  v.int(fn, spec.DefaultLogRetentionDays, "function", "log_retention_days"),
+			LogRetentionDays:  v.int(fn, def("function.log_retention_days", d.LogRetentionDays), "function", "log_retention_days"),
 		},
 		Trigger: spec.Trigger{
-			Kind:         spec.TriggerKind(orDefault(v.str(tr, "trigger", "kind"), string(spec.Queue))),
-			Source:       v.str(tr, "trigger", "source"),
-			BatchSize:    v.int(tr, spec.DefaultBatchSize, "trigger", "batch_size"),
-			BatchWindowS: v.int(tr, spec.DefaultBatchWindowS, "trigger", "batch_window_s"),
+			Kind:         spec.TriggerKind(v.str(tr, string(spec.Queue), "trigger", "kind")),
+			Source:       v.str(tr, "", "trigger", "source"),
+			BatchSize:    v.int(tr, def("trigger.batch_size", d.BatchSize), "trigger", "batch_size"),
+			BatchWindowS: v.int(tr, def("trigger.batch_window_s", d.BatchWindowS), "trigger", "batch_window_s"),
 		},
-		Retry:      spec.Retry{MaxAttempts: v.int(v.object(m.Retry, "retry"), spec.DefaultMaxAttempts, "retry", "max_attempts")},
-		DeadLetter: spec.DeadLetter{RetentionDays: v.int(v.object(m.DeadLetter, "dead_letter"), spec.DefaultRetentionDays, "dead_letter", "retention_days")},
-		Dedup:      spec.Dedup{TTLS: v.int(v.object(m.Dedup, "dedup"), spec.DefaultDedupTTLS, "dedup", "ttl_s")},
+		Retry:      spec.Retry{MaxAttempts: v.int(v.object(m.Retry, "retry"), d.MaxAttempts, "retry", "max_attempts")},
+		DeadLetter: spec.DeadLetter{RetentionDays: v.int(v.object(m.DeadLetter, "dead_letter"), d.RetentionDays, "dead_letter", "retention_days")},
+		Dedup:      spec.Dedup{TTLS: v.int(v.object(m.Dedup, "dedup"), d.DedupTTLS, "dedup", "ttl_s")},
 		Tags:       maps.Clone(defaultTags),
 	}
 	if h.Tags == nil {
@@ -146,76 +163,158 @@ func (m *eventHandlerModel) handler(defaultTags map[string]string) (*spec.Handle
 	}
 	maps.Copy(h.Tags, v.strMap(m.Tags, "tags"))
 
-	limits, _ := spec.LimitsFor(h.Cloud)
-	if h.Function.EntryPoint == "" && v.known("function", "runtime") {
-		h.Function.EntryPoint = limits.Runtimes[h.Function.Runtime].EntryPoint
+	if h.Function.EntryPoint == "" {
+		if v.known("function", "runtime") && v.known("function", "entry_point") {
+			h.Function.EntryPoint = r.Runtimes[h.Function.Runtime].EntryPoint
+		} else {
+			v.unknown["function.entry_point"] = true
+		}
 	}
 	vis, _ := tr["visibility_timeout_s"].(types.Int64)
 	switch {
-	case vis.IsUnknown():
-		v.unknown["trigger.visibility_timeout_s"] = true
-	case !vis.IsNull():
+	case !v.note(vis, []string{"trigger", "visibility_timeout_s"}):
 		h.Trigger.VisibilityTimeoutS = vis.ValueInt64()
 	case !v.known("function", "timeout_s") || !v.known("trigger", "batch_window_s"):
 		v.unknown["trigger.visibility_timeout_s"] = true
 	default:
-		h.Trigger.VisibilityTimeoutS = limits.VisibilityDefault(h.Function.TimeoutS, h.Trigger.BatchWindowS)
+		h.Trigger.VisibilityTimeoutS = r.VisibilityDefault(h.Function.TimeoutS, h.Trigger.BatchWindowS)
 	}
 	return h, v
 }
 
-// setHandler writes every setting of h into m. Which variables are secret is the caller's choice:
-// h.Function.SecretEnvironment holds them. Code locations are kept from m, since no cloud knows them.
-func (m *eventHandlerModel) setHandler(h *spec.Handler, userTags map[string]string) {
+// setHandler writes every setting of h into m: null where cloud c lacks the setting, and pending's
+// value wherever it returns one (at plan, what the configuration holds for a value not known yet).
+// Which variables are secret is the caller's choice: h.Function.SecretEnvironment holds them. Code
+// locations are kept from m, since no cloud knows them.
+func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTags map[string]string, pending func(path string, typ attr.Type) attr.Value) {
 	fnAttrs := m.Function.Attributes()
-	fn := h.Function
-	maxConc := types.Int64Null()
-	if fn.MaxConcurrency != 0 {
-		maxConc = types.Int64Value(fn.MaxConcurrency)
+	fn, tr := h.Function, h.Trigger
+	i64 := func(path string, x int64) attr.Value {
+		if v := pending(path, types.Int64Type); v != nil {
+			return v
+		}
+		if !c.Rules.Supports(path) || (x == 0 && path == "function.max_concurrency") {
+			return types.Int64Null()
+		}
+		return types.Int64Value(x)
+	}
+	str := func(path, x string) attr.Value {
+		if v := pending(path, types.StringType); v != nil {
+			return v
+		}
+		if !c.Rules.Supports(path) || (x == "" && path == "trigger.source") {
+			return types.StringNull()
+		}
+		return types.StringValue(x)
+	}
+	strMap := func(path string, x map[string]string) types.Map {
+		if v := pending(path, types.MapType{ElemType: types.StringType}); v != nil {
+			return v.(types.Map)
+		}
+		return mapValue(x)
 	}
 	m.Name = types.StringValue(h.Name)
 	m.Cloud = types.StringValue(string(h.Cloud))
 	m.Function = types.ObjectValueMust(functionAttrTypes, map[string]attr.Value{
-		"runtime":            types.StringValue(fn.Runtime),
-		"entry_point":        types.StringValue(fn.EntryPoint),
+		"runtime":            str("function.runtime", fn.Runtime),
+		"entry_point":        str("function.entry_point", fn.EntryPoint),
 		"source_dir":         stringOrNull(fnAttrs["source_dir"]),
 		"source_zip":         stringOrNull(fnAttrs["source_zip"]),
-		"memory_mb":          types.Int64Value(fn.MemoryMB),
-		"timeout_s":          types.Int64Value(fn.TimeoutS),
-		"architecture":       types.StringValue(fn.Architecture),
-		"environment":        mapValue(fn.Environment),
-		"secret_environment": mapValue(fn.SecretEnvironment),
-		"max_concurrency":    maxConc,
-		"log_retention_days": types.Int64Value(fn.LogRetentionDays),
+		"memory_mb":          i64("function.memory_mb", fn.MemoryMB),
+		"timeout_s":          i64("function.timeout_s", fn.TimeoutS),
+		"architecture":       str("function.architecture", fn.Architecture),
+		"environment":        strMap("function.environment", fn.Environment),
+		"secret_environment": strMap("function.secret_environment", fn.SecretEnvironment),
+		"max_concurrency":    i64("function.max_concurrency", fn.MaxConcurrency),
+		"log_retention_days": i64("function.log_retention_days", fn.LogRetentionDays),
 	})
-	source := types.StringNull()
-	if h.Trigger.Source != "" {
-		source = types.StringValue(h.Trigger.Source)
-	}
 	m.Trigger = types.ObjectValueMust(triggerAttrTypes, map[string]attr.Value{
-		"kind":                 types.StringValue(string(h.Trigger.Kind)),
-		"source":               source,
-		"batch_size":           types.Int64Value(h.Trigger.BatchSize),
-		"batch_window_s":       types.Int64Value(h.Trigger.BatchWindowS),
-		"visibility_timeout_s": types.Int64Value(h.Trigger.VisibilityTimeoutS),
+		"kind":                 str("trigger.kind", string(tr.Kind)),
+		"source":               str("trigger.source", tr.Source),
+		"batch_size":           i64("trigger.batch_size", tr.BatchSize),
+		"batch_window_s":       i64("trigger.batch_window_s", tr.BatchWindowS),
+		"visibility_timeout_s": i64("trigger.visibility_timeout_s", tr.VisibilityTimeoutS),
 	})
-	m.Retry = types.ObjectValueMust(retryAttrTypes, map[string]attr.Value{"max_attempts": types.Int64Value(h.Retry.MaxAttempts)})
-	m.DeadLetter = types.ObjectValueMust(deadLetterAttrTypes, map[string]attr.Value{"retention_days": types.Int64Value(h.DeadLetter.RetentionDays)})
-	m.Dedup = types.ObjectValueMust(dedupAttrTypes, map[string]attr.Value{"ttl_s": types.Int64Value(h.Dedup.TTLS)})
+	m.Retry = types.ObjectValueMust(retryAttrTypes, map[string]attr.Value{"max_attempts": i64("retry.max_attempts", h.Retry.MaxAttempts)})
+	m.DeadLetter = types.ObjectValueMust(deadLetterAttrTypes, map[string]attr.Value{"retention_days": i64("dead_letter.retention_days", h.DeadLetter.RetentionDays)})
+	m.Dedup = types.ObjectValueMust(dedupAttrTypes, map[string]attr.Value{"ttl_s": i64("dedup.ttl_s", h.Dedup.TTLS)})
 	m.TagsAll = mapValue(h.Tags)
-	if userTags == nil {
+	switch {
+	case pending("tags", nil) != nil:
+		m.Tags = pending("tags", types.MapType{ElemType: types.StringType}).(types.Map)
+		m.TagsAll = types.MapUnknown(types.StringType)
+	case userTags == nil:
 		m.Tags = types.MapNull(types.StringType)
-	} else {
+	default:
 		m.Tags = mapValue(userTags)
 	}
 	m.SourceHash = types.StringValue(fn.SourceHash)
-	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
-		m.Timeouts = defaultTimeouts
+	if v := pending("source_hash", types.StringType); v != nil {
+		m.SourceHash = v.(types.String)
+	}
+	m.Timeouts = m.timeoutsOr(c.Timeouts)
+}
+
+// pendingIn returns setHandler's pending at plan: for each path v does not know, the configuration's
+// value when it sets one (partly unknown, which the plan must keep), else unknown.
+func pendingIn(cfg *eventHandlerModel, v *values) func(path string, typ attr.Type) attr.Value {
+	return func(p string, typ attr.Type) attr.Value {
+		if v.known(strings.Split(p, ".")...) {
+			return nil
+		}
+		if c := cfg.valueAt(p); c != nil && !c.IsNull() {
+			return c
+		}
+		if typ == nil {
+			return types.StringUnknown() // only its presence is asked
+		}
+		switch typ {
+		case types.Int64Type:
+			return types.Int64Unknown()
+		case types.StringType:
+			return types.StringUnknown()
+		}
+		return types.MapUnknown(types.StringType)
 	}
 }
 
-// setOutputs writes the computed ids.
-func (m *eventHandlerModel) setOutputs(id string, out driver.Outputs, st driver.State, stale []driver.Component) {
+// valueAt is the value at an attribute path of m, or nil.
+func (m *eventHandlerModel) valueAt(p string) attr.Value {
+	objects := map[string]types.Object{"function": m.Function, "trigger": m.Trigger, "retry": m.Retry, "dead_letter": m.DeadLetter, "dedup": m.Dedup}
+	top, name, nested := strings.Cut(p, ".")
+	if !nested {
+		if top == "tags" {
+			return m.Tags
+		}
+		return nil
+	}
+	o, ok := objects[top]
+	if !ok || o.IsNull() || o.IsUnknown() {
+		return nil
+	}
+	return o.Attributes()[name]
+}
+
+// known is setHandler's pending for a handler whose every value is known.
+func known(string, attr.Type) attr.Value { return nil }
+
+// timeoutsOr returns m's timeouts with the cloud's defaults where they are unset.
+func (m *eventHandlerModel) timeoutsOr(t driver.Timeouts) types.Object {
+	attrs := m.Timeouts.Attributes()
+	val := func(op string, d time.Duration) attr.Value {
+		s, ok := attrs[op].(types.String)
+		if ok && !s.IsNull() {
+			return s
+		}
+		return types.StringValue(d.String())
+	}
+	return types.ObjectValueMust(timeoutsAttrTypes, map[string]attr.Value{
+		"create": val("create", t.Create), "update": val("update", t.Update), "delete": val("delete", t.Delete),
+	})
+}
+
+// setOutputs writes the computed ids; c orders the components.
+func (m *eventHandlerModel) setOutputs(c *driver.Cloud, id string, out driver.Outputs, st driver.State, stale []driver.Component) {
 	m.ID = types.StringValue(id)
 	m.FunctionID = types.StringValue(out.FunctionID)
 	m.TriggerSourceID = types.StringValue(out.TriggerSourceID)
@@ -224,9 +323,9 @@ func (m *eventHandlerModel) setOutputs(id string, out driver.Outputs, st driver.
 	m.DedupTableID = types.StringValue(out.DedupTableID)
 	m.IdentityID = types.StringValue(out.IdentityID)
 	comps := map[string]string{}
-	for _, c := range driver.Components {
-		if st.Has(c) {
-			comps[string(c)] = st.Get(c)
+	for _, comp := range c.Order() {
+		if st.Has(comp) {
+			comps[string(comp)] = st.Get(comp)
 		}
 	}
 	// A component gone or drifted out of band is listed with an empty id, so the plan shows it being
@@ -256,9 +355,13 @@ func (m *eventHandlerModel) secretKeys() map[string]bool {
 	return keys
 }
 
-func (m *eventHandlerModel) timeout(op string) string {
-	s, _ := m.Timeouts.Attributes()[op].(types.String)
-	return orDefault(s.ValueString(), defaultTimeout)
+// timeout is how long op may take: the resource's setting, else the cloud's default.
+func (m *eventHandlerModel) timeout(op string, c *driver.Cloud) time.Duration {
+	s, _ := m.timeoutsOr(c.Timeouts).Attributes()[op].(types.String)
+	if d, err := time.ParseDuration(s.ValueString()); err == nil && d > 0 {
+		return d
+	}
+	return map[string]time.Duration{"create": c.Timeouts.Create, "update": c.Timeouts.Update, "delete": c.Timeouts.Delete}[op]
 }
 
 func stringOrNull(v attr.Value) types.String {

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -22,45 +25,61 @@ import (
 func (r *eventHandlerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg eventHandlerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || cfg.Cloud.IsUnknown() || cfg.Cloud.IsNull() {
 		return
 	}
-	h, conv := cfg.handler(nil)
-	resp.Diagnostics.Append(problemDiags(spec.Validate(h, conv.known))...)
+	c, err := r.clouds.lookup(spec.Cloud(cfg.Cloud.ValueString()))
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("cloud"), "Unsupported cloud", err.Error()+".")
+		return
+	}
+	h, conv := cfg.handler(c, nil)
+	for _, p := range slices.Sorted(maps.Keys(c.Rules.Unsupported)) {
+		if conv.set[p] {
+			resp.Diagnostics.AddAttributeError(attrPath(strings.Split(p, ".")), "Setting not available on "+string(c.Name),
+				fmt.Sprintf("%s cannot be set on %s: %s. Remove it.", p, c.Name, c.Rules.Unsupported[p]))
+		}
+	}
+	resp.Diagnostics.Append(problemDiags(spec.Validate(h, c.Rules, conv.known))...)
 }
 
-// ModifyPlan fills what depends on other attributes or on files: the derived defaults, the code's
-// hash, tags_all, and the ids a change makes unknown.
+// ModifyPlan fills what depends on the cloud, on other attributes or on files: the cloud's defaults,
+// the derived settings, the code's hash, tags_all, and the ids a change makes unknown.
 func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var cfg, plan eventHandlerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if resp.Diagnostics.HasError() || cfg.Cloud.IsUnknown() {
 		return
 	}
-	// The configuration, with its nulls filled, is the desired handler; the plan only adds the
-	// framework's defaults, which the conversion applies too.
-	h, conv := cfg.handler(r.data.defaultTags)
-	allKnown := conv.allKnown()
-	if allKnown {
+	c, err := r.clouds.lookup(spec.Cloud(cfg.Cloud.ValueString()))
+	if err != nil {
+		return // ValidateConfig said so
+	}
+	defaultTags := r.defaultTags()
+	// The configuration, with its nulls filled from the cloud's defaults, is the desired handler.
+	h, conv := cfg.handler(c, defaultTags)
+	resp.Diagnostics.Append(problemDiags(spec.CheckTags(&spec.Handler{Cloud: c.Name, Tags: defaultTags}, c.Rules, "default_tags"))...)
+	if conv.known("function", "source_dir") && conv.known("function", "source_zip") {
 		h.Function.SourceHash = ""
 		if pkg, at, err := packSource(h); err != nil {
 			resp.Diagnostics.AddAttributeError(at, "Packing the function's code", err.Error())
 		} else {
 			h.Function.SourceHash = pkg.Hash
-			resp.Diagnostics.Append(packageDiags(h, pkg, at)...)
-		}
-		plan.setHandler(h, cfg.userTags())
-		if drv := r.openDriver(ctx, h.Cloud, &resp.Diagnostics); drv != nil {
-			resp.Diagnostics.Append(problemDiags(drv.Check(ctx, h))...)
+			resp.Diagnostics.Append(packageDiags(c, pkg, at)...)
 		}
 	} else {
-		// Leave what is unknown to the framework; derive only what can be derived.
-		plan.SourceHash = types.StringUnknown()
-		plan.TagsAll = types.MapUnknown(types.StringType)
+		conv.unknown["source_hash"] = true
+	}
+	plan.setHandler(h, c, cfg.userTags(), pendingIn(&cfg, conv))
+	allKnown := conv.allKnown()
+	if allKnown && r.data != nil {
+		if drv := r.openDriver(ctx, c, &resp.Diagnostics); drv != nil {
+			resp.Diagnostics.Append(problemDiags(drv.Check(ctx, h))...)
+		}
 	}
 
 	if req.State.Raw.IsNull() {
@@ -72,18 +91,23 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior, _ := state.handler(r.data.defaultTags)
-	// A component deleted out of band (listed with an empty id), one never made (an import of what a
-	// killed apply left), or a trigger swap changes component ids: show them as known after apply.
-	// Otherwise every id stays what it is.
-	rebuild := !allKnown || h.Trigger.Kind != prior.Trigger.Kind || h.Trigger.Source != prior.Trigger.Source
+	prior, _ := state.handler(c, defaultTags)
+	// A component the cloud replaces, one deleted out of band (listed with an empty id) or one never
+	// made (an import of what a killed apply left) changes component ids: show them as known after
+	// apply. Otherwise every id stays what it is.
+	rebuild := !allKnown
+	if allKnown {
+		change := c.Plan(prior, h)
+		resp.Diagnostics.Append(problemDiags(change.Warnings)...)
+		rebuild = len(change.Replace) > 0
+	}
 	for _, v := range state.Components.Elements() {
 		if s, _ := v.(types.String); s.ValueString() == "" {
 			rebuild = true // gone or drifted, whether still needed or not: its entry changes
 		}
 	}
-	for _, c := range driver.Needs(h) {
-		if componentMissing(state.Components, c) {
+	for _, comp := range c.Needs(h) {
+		if componentMissing(state.Components, comp) {
 			rebuild = true
 		}
 	}
@@ -104,45 +128,54 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// packSource packs the handler's code and returns the attribute it came from, for diagnostics.
+// packSource packs the handler's code and returns the attribute it came from, for diagnostics. Its
+// errors name that attribute: OpenTofu shows a nested attribute's error on the resource's first line.
 func packSource(h *spec.Handler) (*pack.Package, path.Path, error) {
+	attr, src, packer := "source_dir", h.Function.SourceDir, pack.Dir
 	if h.Function.SourceZip != "" {
-		at := path.Root("function").AtName("source_zip")
-		p, err := pack.Zip(h.Function.SourceZip)
-		return p, at, err
+		attr, src, packer = "source_zip", h.Function.SourceZip, pack.Zip
 	}
-	at := path.Root("function").AtName("source_dir")
-	if h.Function.SourceDir == "" {
-		return nil, at, errors.New("set one of function.source_dir and function.source_zip")
+	at := path.Root("function").AtName(attr)
+	if src == "" {
+		return nil, at, errors.New("set one of function.source_dir (a directory to zip) and function.source_zip (a zip file)")
 	}
-	p, err := pack.Dir(h.Function.SourceDir)
-	return p, at, err
+	p, err := packer(src)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, at, fmt.Errorf("function.%s %q does not exist. Paths are relative to the directory tofu runs in: use \"${path.module}/...\" for a module's own files", attr, src)
+	case err != nil:
+		return nil, at, fmt.Errorf("function.%s %q: %v", attr, src, err)
+	}
+	return p, at, nil
 }
 
-func packageDiags(h *spec.Handler, p *pack.Package, at path.Path) diag.Diagnostics {
+func packageDiags(c *driver.Cloud, p *pack.Package, at path.Path) diag.Diagnostics {
 	var diags diag.Diagnostics
-	l, ok := spec.LimitsFor(h.Cloud)
-	if !ok {
-		return diags
-	}
+	l := c.Rules
 	if int64(len(p.Zip)) > l.ZipBytes {
 		diags.AddAttributeError(at, "Code package too large",
-			fmt.Sprintf("The zipped code is %d bytes; %s allows at most %d bytes (%d MB). Ship large dependencies in a layer or an image.", len(p.Zip), h.Cloud, l.ZipBytes, l.ZipBytes>>20))
+			fmt.Sprintf("%s: the zipped code is %d bytes; %s allows at most %d bytes (%d MB). %s", at, len(p.Zip), c.Name, l.ZipBytes, l.ZipBytes>>20, l.ZipAdvice))
 	}
 	if p.UnzippedBytes > l.UnzippedBytes {
 		diags.AddAttributeError(at, "Code package too large",
-			fmt.Sprintf("The code is %d bytes unzipped; %s allows at most %d bytes (%d MB).", p.UnzippedBytes, h.Cloud, l.UnzippedBytes, l.UnzippedBytes>>20))
+			fmt.Sprintf("%s: the code is %d bytes unzipped; %s allows at most %d bytes (%d MB). %s", at, p.UnzippedBytes, c.Name, l.UnzippedBytes, l.UnzippedBytes>>20, l.ZipAdvice))
 	}
 	return diags
+}
+
+// attrPath is the framework's path of an attribute path.
+func attrPath(names []string) path.Path {
+	at := path.Root(names[0])
+	for _, name := range names[1:] {
+		at = at.AtName(name)
+	}
+	return at
 }
 
 func problemDiags(ps []spec.Problem) diag.Diagnostics {
 	var diags diag.Diagnostics
 	for _, p := range ps {
-		at := path.Root(p.Path[0])
-		for _, name := range p.Path[1:] {
-			at = at.AtName(name)
-		}
+		at := attrPath(p.Path)
 		if p.Key != "" {
 			at = at.AtMapKey(p.Key)
 		}
@@ -156,15 +189,15 @@ func problemDiags(ps []spec.Problem) diag.Diagnostics {
 }
 
 // errorDiags turns a driver error into diagnostics, one per component that failed (components are
-// worked on concurrently, so several can fail at once). Each summary names the component; each
-// detail says what to do, then what the cloud said.
-func errorDiags(err error, advice string) diag.Diagnostics {
+// worked on concurrently, so several can fail at once). Each summary names the component as cloud c
+// calls it; each detail says what to do, then what the cloud said.
+func errorDiags(c *driver.Cloud, err error, advice string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	for _, e := range leaves(err) {
 		summary, cause, detail := "Event handler operation failed", e.Error(), advice
 		var de *driver.Error
 		if errors.As(e, &de) {
-			summary = de.Action + " " + driver.DisplayName(de.Component)
+			summary = de.Action + " " + c.Display(de.Component)
 			if de.ID != "" {
 				summary += " (" + de.ID + ")"
 			}

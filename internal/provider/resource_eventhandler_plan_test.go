@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 )
 
 func TestErrorDiags(t *testing.T) {
@@ -14,9 +15,9 @@ func TestErrorDiags(t *testing.T) {
 		errors.Join(driver.Errorf(driver.DedupTable, "creating", "orders--dedup", driver.Unknown, errors.New("ThrottlingException"))),
 		errors.New("connection reset"),
 	)
-	diags := errorDiags(err, "Fix the cause and apply again.")
+	diags := errorDiags(awslambda.Cloud, err, "Fix the cause and apply again.")
 	want := []struct{ summary, detail string }{
-		{"Creating identity (orders--us-east-1)", "import the handler"},
+		{"Creating IAM role (orders--us-east-1)", "import the handler"},
 		{"Creating dedup table (orders--dedup)", "Fix the cause and apply again.\n\nThrottlingException"},
 		{"Event handler operation failed", "Fix the cause and apply again.\n\nconnection reset"},
 	}

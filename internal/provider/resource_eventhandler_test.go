@@ -17,24 +17,18 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
-// Each test body runs on every backend: the in-memory driver (the provider's glue alone) and, in
-// the AWS tests, the real driver against moto.
+// Each test body runs on every backend: the in-memory test cloud "mem" (the provider's glue alone, on
+// a cloud unlike AWS in its components, defaults, limits and import id) and, in the AWS tests, the
+// real driver against moto.
 
-func TestAccEventHandler_basic(t *testing.T) { testBasic(t, memBackend(t)) }
-
-func TestAccEventHandler_update(t *testing.T) { testUpdate(t, memBackend(t)) }
-
-func TestAccEventHandler_triggerSwap(t *testing.T) { testTriggerSwap(t, memBackend(t)) }
-
-func TestAccEventHandler_replace(t *testing.T) { testReplace(t, memBackend(t)) }
-
-func TestAccEventHandler_disappears(t *testing.T) { testDisappears(t, memBackend(t)) }
-
-func TestAccEventHandler_failedCreate(t *testing.T) { testFailedCreate(t, memBackend(t)) }
-
-func TestAccEventHandler_importKilled(t *testing.T) { testImportKilled(t, memBackend(t)) }
-
-func TestAccEventHandler_unknownAtPlan(t *testing.T) { testUnknownAtPlan(t, memBackend(t)) }
+func TestAccEventHandlerMem_basic(t *testing.T)         { testBasic(t, memBackend(t)) }
+func TestAccEventHandlerMem_update(t *testing.T)        { testUpdate(t, memBackend(t)) }
+func TestAccEventHandlerMem_triggerSwap(t *testing.T)   { testTriggerSwap(t, memBackend(t)) }
+func TestAccEventHandlerMem_replace(t *testing.T)       { testReplace(t, memBackend(t)) }
+func TestAccEventHandlerMem_disappears(t *testing.T)    { testDisappears(t, memBackend(t)) }
+func TestAccEventHandlerMem_failedCreate(t *testing.T)  { testFailedCreate(t, memBackend(t)) }
+func TestAccEventHandlerMem_importKilled(t *testing.T)  { testImportKilled(t, memBackend(t)) }
+func TestAccEventHandlerMem_unknownAtPlan(t *testing.T) { testUnknownAtPlan(t, memBackend(t)) }
 
 func at(names ...string) tfjsonpath.Path {
 	p := tfjsonpath.New(names[0])
@@ -44,8 +38,22 @@ func at(names ...string) tfjsonpath.Path {
 	return p
 }
 
+// int64OrNull checks a setting the cloud may lack: null there, want elsewhere.
+func int64OrNull(r *spec.Rules, path string, want int64) knownvalue.Check {
+	if !r.Supports(path) {
+		return knownvalue.Null()
+	}
+	return knownvalue.Int64Exact(want)
+}
+
 func testBasic(t *testing.T, b *backend) {
 	src := sourceDir(t)
+	r := b.Cloud().Rules
+	d := r.Defaults
+	var arch knownvalue.Check = knownvalue.Null()
+	if r.Supports("function.architecture") {
+		arch = knownvalue.StringExact(d.Architecture)
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
@@ -53,21 +61,23 @@ func testBasic(t *testing.T, b *backend) {
 			{
 				Config: b.config("basic", src, `tags = { team = "orders" }`, `secret_environment = { API_KEY = "s3cret" }`),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact("aws/us-east-1/basic")),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "entry_point"), knownvalue.StringExact("index.handler")),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(256)),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "timeout_s"), knownvalue.Int64Exact(30)),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "log_retention_days"), knownvalue.Int64Exact(30)),
+					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact(b.importID("basic"))),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "entry_point"), knownvalue.StringExact(r.Runtimes["nodejs22"].EntryPoint)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(d.MemoryMB)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "timeout_s"), knownvalue.Int64Exact(d.TimeoutS)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "architecture"), arch),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "log_retention_days"), int64OrNull(r, "function.log_retention_days", d.LogRetentionDays)),
 					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "kind"), knownvalue.StringExact("queue")),
-					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "batch_size"), knownvalue.Int64Exact(10)),
-					// 6 × timeout + batch window.
-					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(180)),
-					statecheck.ExpectKnownValue(resourceAddr, at("retry", "max_attempts"), knownvalue.Int64Exact(5)),
-					statecheck.ExpectKnownValue(resourceAddr, at("dead_letter", "retention_days"), knownvalue.Int64Exact(14)),
-					statecheck.ExpectKnownValue(resourceAddr, at("dedup", "ttl_s"), knownvalue.Int64Exact(86400)),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "batch_size"), knownvalue.Int64Exact(d.BatchSize)),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "batch_window_s"), int64OrNull(r, "trigger.batch_window_s", d.BatchWindowS)),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(r.VisibilityDefault(d.TimeoutS, d.BatchWindowS))),
+					statecheck.ExpectKnownValue(resourceAddr, at("retry", "max_attempts"), knownvalue.Int64Exact(d.MaxAttempts)),
+					statecheck.ExpectKnownValue(resourceAddr, at("dead_letter", "retention_days"), knownvalue.Int64Exact(d.RetentionDays)),
+					statecheck.ExpectKnownValue(resourceAddr, at("dedup", "ttl_s"), knownvalue.Int64Exact(d.DedupTTLS)),
+					statecheck.ExpectKnownValue(resourceAddr, at("timeouts", "create"), knownvalue.StringExact(b.Cloud().Timeouts.Create.String())),
 					statecheck.ExpectKnownValue(resourceAddr, at("source_hash"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
 					statecheck.ExpectKnownValue(resourceAddr, at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("orders")})),
-					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(b.components(spec.Queue))),
 					statecheck.ExpectKnownValue(resourceAddr, at("function_id"), knownvalue.NotNull()),
 					statecheck.ExpectKnownValue(resourceAddr, at("publish_target"), knownvalue.NotNull()),
 					statecheck.ExpectSensitiveValue(resourceAddr, at("function", "secret_environment")),
@@ -76,7 +86,7 @@ func testBasic(t *testing.T, b *backend) {
 			{
 				ResourceName:      resourceAddr,
 				ImportState:       true,
-				ImportStateId:     "aws/us-east-1/basic",
+				ImportStateId:     b.importID("basic"),
 				ImportStateVerify: true,
 				// No cloud knows where the code came from or which variables were secret (they import
 				// into function.environment).
@@ -86,40 +96,59 @@ func testBasic(t *testing.T, b *backend) {
 	})
 }
 
+// changedConfig renders the settings of drivertest.Changed (every setting the cloud has, at another
+// valid value) as the top-level and function attributes of the test configuration.
+func changedConfig(c *driver.Cloud) (w *spec.Handler, top, function string) {
+	w = drivertest.Changed(drivertest.Handler("upd", c), c)
+	r := c.Rules
+	trigger := fmt.Sprintf("batch_size = %d, visibility_timeout_s = %d", w.Trigger.BatchSize, w.Trigger.VisibilityTimeoutS)
+	if r.Supports("trigger.batch_window_s") {
+		trigger += fmt.Sprintf(", batch_window_s = %d", w.Trigger.BatchWindowS)
+	}
+	top = fmt.Sprintf(`
+  trigger     = { %s }
+  retry       = { max_attempts = %d }
+  dead_letter = { retention_days = %d }
+  dedup       = { ttl_s = %d }
+  tags        = { tier = "1" }`, trigger, w.Retry.MaxAttempts, w.DeadLetter.RetentionDays, w.Dedup.TTLS)
+	function = fmt.Sprintf(`memory_mb = %d
+    timeout_s = %d
+    environment = { MODE = "fast" }
+    max_concurrency = %d`, w.Function.MemoryMB, w.Function.TimeoutS, w.Function.MaxConcurrency)
+	if r.Supports("function.architecture") {
+		function += fmt.Sprintf("\n    architecture = %q", w.Function.Architecture)
+	}
+	if r.Supports("function.log_retention_days") {
+		function += fmt.Sprintf("\n    log_retention_days = %d", w.Function.LogRetentionDays)
+	}
+	return w, top, function
+}
+
 func testUpdate(t *testing.T, b *backend) {
 	src := sourceDir(t)
 	var before driver.State
+	w, top, function := changedConfig(b.Cloud())
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
 		Steps: []resource.TestStep{
 			{
 				Config: b.config("upd", src, "", ""),
-				Check:  capture(&before),
+				Check:  b.capture(&before),
 			},
 			{
-				Config: b.config("upd", src, `
-  trigger     = { batch_size = 50, batch_window_s = 2, visibility_timeout_s = 400 }
-  retry       = { max_attempts = 3 }
-  dead_letter = { retention_days = 7 }
-  dedup       = { ttl_s = 3600 }
-  tags        = { tier = "1" }`,
-					`memory_mb = 512
-    timeout_s = 60
-    architecture = "arm64"
-    environment = { MODE = "fast" }
-    max_concurrency = 5
-    log_retention_days = 7`),
+				Config: b.config("upd", src, top, function),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(512)),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "architecture"), knownvalue.StringExact("arm64")),
-					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(400)),
-					statecheck.ExpectKnownValue(resourceAddr, at("function", "max_concurrency"), knownvalue.Int64Exact(5)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(w.Function.MemoryMB)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "log_retention_days"), int64OrNull(b.Cloud().Rules, "function.log_retention_days", w.Function.LogRetentionDays)),
+					statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(w.Trigger.VisibilityTimeoutS)),
+					statecheck.ExpectKnownValue(resourceAddr, at("function", "max_concurrency"), knownvalue.Int64Exact(w.Function.MaxConcurrency)),
+					statecheck.ExpectKnownValue(resourceAddr, at("retry", "max_attempts"), knownvalue.Int64Exact(w.Retry.MaxAttempts)),
 				},
-				Check: func(s *terraformState) error { return sameComponents(s, before) },
+				Check: func(s *terraformState) error { return b.sameComponents(s, before) },
 			},
 			{
 				// New code is uploaded in place too.
@@ -128,7 +157,7 @@ func testUpdate(t *testing.T, b *backend) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
 				},
-				Check: func(s *terraformState) error { return sameComponents(s, before) },
+				Check: func(s *terraformState) error { return b.sameComponents(s, before) },
 			},
 		},
 	})
@@ -141,7 +170,7 @@ func testTriggerSwap(t *testing.T, b *backend) {
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
 		Steps: []resource.TestStep{
-			{Config: b.config("swap", src, "", ""), Check: capture(&before)},
+			{Config: b.config("swap", src, "", ""), Check: b.capture(&before)},
 			{
 				Config: b.config("swap", src, `trigger = { kind = "topic" }`, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -151,16 +180,16 @@ func testTriggerSwap(t *testing.T, b *backend) {
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(9)),
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(b.components(spec.Topic))),
 				},
 				Check: func(s *terraformState) error {
-					return sameComponentsOf(s, before, driver.Function, driver.DedupTable, driver.DeadLetter, driver.Identity)
+					return b.sameComponentsOf(s, before, driver.Function, driver.DedupTable, driver.DeadLetter, driver.Identity)
 				},
 			},
 			{
 				Config: b.config("swap", src, "", ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(b.components(spec.Queue))),
 				},
 			},
 		},
@@ -180,7 +209,7 @@ func testReplace(t *testing.T, b *backend) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact("aws/us-east-1/second")),
+					statecheck.ExpectKnownValue(resourceAddr, at("id"), knownvalue.StringExact(b.importID("second"))),
 				},
 			},
 		},
@@ -193,8 +222,8 @@ func testDisappears(t *testing.T, b *backend) {
 	src := sourceDir(t)
 	cfg := b.config("gone", src, `trigger = { kind = "topic" }`, "")
 	var st driver.State
-	steps := []resource.TestStep{{Config: cfg, Check: capture(&st)}}
-	for _, c := range driver.Components {
+	steps := []resource.TestStep{{Config: cfg, Check: b.capture(&st)}}
+	for _, c := range b.Cloud().Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
 		steps = append(steps, resource.TestStep{
 			PreConfig: func() {
 				if err := b.Remove(context.Background(), st, c); err != nil {
@@ -209,9 +238,9 @@ func testDisappears(t *testing.T, b *backend) {
 				},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(9)),
+				statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(b.components(spec.Topic))),
 			},
-			Check: capture(&st),
+			Check: b.capture(&st),
 		})
 	}
 	resource.Test(t, resource.TestCase{
@@ -225,7 +254,7 @@ func testDisappears(t *testing.T, b *backend) {
 // component and leave nothing behind.
 func testFailedCreate(t *testing.T, b *backend) {
 	src := sourceDir(t)
-	for _, c := range driver.Components {
+	for _, c := range b.Cloud().Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
 		t.Run(string(c), func(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: b.factories,
@@ -233,7 +262,7 @@ func testFailedCreate(t *testing.T, b *backend) {
 				Steps: []resource.TestStep{{
 					PreConfig:   func() { b.FailCreate(c) },
 					Config:      b.config("fails", src, `trigger = { kind = "topic" }`, ""),
-					ExpectError: regexp.MustCompile("(?i)creating " + regexp.QuoteMeta(driver.DisplayName(c))),
+					ExpectError: regexp.MustCompile("(?i)creating " + regexp.QuoteMeta(b.Cloud().Display(c))),
 				}},
 			})
 			if err := b.checkNoLeftovers(nil); err != nil {
@@ -276,7 +305,7 @@ func testImportKilled(t *testing.T, b *backend) {
 				Config:             cfg,
 				ResourceName:       resourceAddr,
 				ImportState:        true,
-				ImportStateId:      "aws/us-east-1/killed",
+				ImportStateId:      b.importID("killed"),
 				ImportStatePersist: true,
 			},
 			{
@@ -285,7 +314,7 @@ func testImportKilled(t *testing.T, b *backend) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(7)),
+					statecheck.ExpectKnownValue(resourceAddr, at("components"), knownvalue.MapSizeExact(b.components(spec.Queue))),
 					statecheck.ExpectKnownValue(resourceAddr, at("function_id"), knownvalue.NotNull()),
 				},
 			},
@@ -300,15 +329,17 @@ func testUnknownAtPlan(t *testing.T, b *backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w, _, _ := changedConfig(b.Cloud())
+	r := b.Cloud().Rules
 	cfg := b.config("later", sourceDir(t), `
   trigger = { source = terraform_data.upstream.output.queue }
   tags    = { team = terraform_data.upstream.output.team }`, `
     memory_mb   = terraform_data.upstream.output.memory
     environment = { TABLE = terraform_data.upstream.output.table }`) + fmt.Sprintf(`
 resource "terraform_data" "upstream" {
-  input = { queue = %q, team = "orders", memory = 512, table = "orders" }
+  input = { queue = %q, team = "orders", memory = %d, table = "orders" }
 }
-`, source)
+`, source, w.Function.MemoryMB)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		CheckDestroy:             b.checkNoLeftovers,
@@ -318,15 +349,18 @@ resource "terraform_data" "upstream" {
 				PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionCreate),
 					plancheck.ExpectUnknownValue(resourceAddr, at("trigger", "source")),
-					plancheck.ExpectUnknownValue(resourceAddr, at("source_hash")),
+					// What does not depend on the unknown values is known at plan: the code's hash, the
+					// cloud's defaults.
+					plancheck.ExpectKnownValue(resourceAddr, at("source_hash"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
+					plancheck.ExpectKnownValue(resourceAddr, at("dedup", "ttl_s"), knownvalue.Int64Exact(r.Defaults.DedupTTLS)),
 				},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(resourceAddr, at("trigger_source_id"), knownvalue.StringExact(source)),
-				statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(512)),
+				statecheck.ExpectKnownValue(resourceAddr, at("function", "memory_mb"), knownvalue.Int64Exact(w.Function.MemoryMB)),
 				statecheck.ExpectKnownValue(resourceAddr, at("function", "environment"), knownvalue.MapExact(map[string]knownvalue.Check{"TABLE": knownvalue.StringExact("orders")})),
 				statecheck.ExpectKnownValue(resourceAddr, at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("orders")})),
-				statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(180)),
+				statecheck.ExpectKnownValue(resourceAddr, at("trigger", "visibility_timeout_s"), knownvalue.Int64Exact(r.VisibilityDefault(r.Defaults.TimeoutS, r.Defaults.BatchWindowS))),
 			},
 		}},
 	})

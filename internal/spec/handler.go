@@ -3,17 +3,8 @@
 // Drivers realise a Handler on one cloud; the provider only translates between it and Terraform.
 package spec
 
-// Cloud names the platform a handler runs on.
+// Cloud names the platform a handler runs on ("aws"); each cloud's driver package declares its own.
 type Cloud string
-
-const (
-	AWS   Cloud = "aws"
-	GCP   Cloud = "gcp"
-	Azure Cloud = "azure"
-)
-
-// Clouds lists every cloud the schema accepts, in documentation order.
-var Clouds = []Cloud{AWS, GCP, Azure}
 
 // TriggerKind says what the handler consumes.
 type TriggerKind string
@@ -35,7 +26,7 @@ type Handler struct {
 	DeadLetter DeadLetter
 	Dedup      Dedup
 	// Tags are applied to every taggable component: the user's tags merged over the provider's defaults.
-	// The reserved threefactor:* tags are added by drivers, never stored here.
+	// The reserved handler tag (Rules.Tags.HandlerKey) is added by drivers, never stored here.
 	Tags map[string]string
 }
 
@@ -50,6 +41,7 @@ type Function struct {
 	SourceHash        string
 	MemoryMB          int64
 	TimeoutS          int64
+	// Architecture and LogRetentionDays are zero on clouds that lack them (Rules.Unsupported).
 	Architecture      string
 	Environment       map[string]string
 	SecretEnvironment map[string]string
@@ -103,10 +95,4 @@ const (
 	EnvDedupStore = "THREEFACTOR_DEDUP_STORE"
 	EnvDedupTTL   = "THREEFACTOR_DEDUP_TTL_S"
 	EnvTimeout    = "THREEFACTOR_TIMEOUT_S"
-)
-
-// TagPrefix marks tags reserved for the provider; HandlerTag names the handler on every component.
-const (
-	TagPrefix  = "threefactor:"
-	HandlerTag = "threefactor:handler"
 )

@@ -1,40 +1,31 @@
 package spec
 
-// Component names derive from the handler name and a suffix after "--". Handler names cannot contain
-// "--" (Validate rejects it), so a name splits at its first "--" into handler and suffix and no two
-// handlers' components can collide: a handler "orders-dlq" owns "orders-dlq--queue", never "orders--dlq".
-const (
-	suffixQueue      = "--queue"
-	suffixDeadLetter = "--dlq"
-	suffixTopic      = "--topic"
-	suffixDedup      = "--dedup"
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
 )
 
-// Names are the cloud names of a handler's components.
-type Names struct {
-	// Function is the handler name itself, as users see it in their console.
-	Function   string
-	Queue      string
-	DeadLetter string
-	Topic      string
-	DedupTable string
-	// Identity carries the region where identities are account-wide (an AWS role name).
-	Identity string
+// Component names derive from the handler name and a suffix after the separator "--". Handler names
+// cannot contain "--" (Validate rejects it), so a name splits at its first "--" into handler and
+// suffix and no two handlers' components can collide: a handler "orders-dlq" owns "orders-dlq--queue",
+// never "orders--dlq".
+const Separator = "--"
+
+// ComponentName is the name of the component of handler name with suffix ("queue" gives
+// "<name>--queue").
+func ComponentName(name, suffix string) string { return name + Separator + suffix }
+
+// HandlerOf returns the handler name a component name derives from.
+func HandlerOf(component string) string {
+	name, _, _ := strings.Cut(component, Separator)
+	return name
 }
 
-// NamesOf returns the component names of handler name in region (which may be empty where the
-// cloud's identities are regional).
-func NamesOf(name, region string) Names {
-	identity := name
-	if region != "" {
-		identity = name + "--" + region
-	}
-	return Names{
-		Function:   name,
-		Queue:      name + suffixQueue,
-		DeadLetter: name + suffixDeadLetter,
-		Topic:      name + suffixTopic,
-		DedupTable: name + suffixDedup,
-		Identity:   identity,
-	}
+// ShortHash is a stable 8-character lowercase hash of parts, for names a cloud requires to be globally
+// unique: hashing the cloud's scope (account, project or subscription, and region) with the handler's
+// name keeps dev and prod apart, and lets import recompute the name.
+func ShortHash(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
 }

@@ -38,41 +38,31 @@ var (
 	envKeyRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
 )
 
-// NameMaxLen keeps every derived component name within its cloud's limit (an AWS role name, the
-// tightest, is <name>--<region> within 64 characters).
-const NameMaxLen = 40
-
-// Validate checks h against its cloud's limits and the invariants between settings. Defaults must
-// have been applied. It returns nothing for a cloud whose driver does not exist yet beyond that fact.
-func Validate(h *Handler, known Known) []Problem {
+// Validate checks h against its cloud's rules and the invariants between settings. Defaults must have
+// been applied. Settings the cloud lacks are not checked here: the provider rejects them when set.
+func Validate(h *Handler, r *Rules, known Known) []Problem {
 	var ps []Problem
 	add := func(path []string, summary, detail string, args ...any) {
 		ps = append(ps, Problem{Path: path, Summary: summary, Detail: fmt.Sprintf(detail, args...)})
 	}
+	// check reports whether a rule on path applies: the value is known and the cloud has the setting.
+	check := func(path ...string) bool { return known(path...) && r.Supports(strings.Join(path, ".")) }
 	if known("name") {
-		if msg := checkName(h.Name); msg != "" {
+		if msg := checkName(h.Name, r.NameMaxLen); msg != "" {
 			add([]string{"name"}, "Invalid handler name", "%s", msg)
 		}
 	}
-	if !known("cloud") {
-		return ps
-	}
-	l, ok := LimitsFor(h.Cloud)
-	if !ok {
-		add([]string{"cloud"}, "Cloud not supported yet",
-			"cloud %q is declared but its driver is not implemented in this version; use %q.", h.Cloud, AWS)
-		return ps
-	}
 	fn, tr := h.Function, h.Trigger
-	ranged := func(path []string, r Range, v int64, unit string) {
-		if known(path...) && !r.Contains(v) {
-			add(path, "Value out of range", "%s must be between %d and %d%s, got %d.", strings.Join(path, "."), r.Min, r.Max, unit, v)
+	ranged := func(path []string, rg Range, v int64, unit string) {
+		if check(path...) && !rg.Contains(v) {
+			add(path, "Value out of range", "%s must be between %d and %d%s on %s%s, got %d.",
+				strings.Join(path, "."), rg.Min, rg.Max, unit, h.Cloud, because(rg.Why), v)
 		}
 	}
 	if known("function", "runtime") {
-		if rt, ok := l.Runtimes[fn.Runtime]; !ok {
+		if rt, ok := r.Runtimes[fn.Runtime]; !ok {
 			add([]string{"function", "runtime"}, "Unsupported runtime",
-				"function.runtime must be one of %s, got %q.", quoteAll(RuntimeNames), fn.Runtime)
+				"function.runtime must be one of %s on %s, got %q.", quoteAll(runtimesOf(r)), h.Cloud, fn.Runtime)
 		} else if rt.EntryPoint == "" && known("function", "entry_point") && fn.EntryPoint == "" {
 			add([]string{"function", "entry_point"}, "Missing entry point",
 				"function.entry_point is required for runtime %s (for example \"com.example.Handler::handleRequest\").", fn.Runtime)
@@ -82,57 +72,56 @@ func Validate(h *Handler, known Known) []Problem {
 		add([]string{"function", "source_dir"}, "Invalid code source",
 			"Set exactly one of function.source_dir (a directory to zip) and function.source_zip (a zip file).")
 	}
-	ranged([]string{"function", "memory_mb"}, l.MemoryMB, fn.MemoryMB, " MB")
-	ranged([]string{"function", "timeout_s"}, l.TimeoutS, fn.TimeoutS, " seconds")
-	if known("function", "architecture") && !slices.Contains(l.Architectures, fn.Architecture) {
+	ranged([]string{"function", "memory_mb"}, r.MemoryMB, fn.MemoryMB, " MB")
+	if check("function", "memory_mb") && r.MemorySizes != nil && r.MemoryMB.Contains(fn.MemoryMB) && !slices.Contains(r.MemorySizes, fn.MemoryMB) {
+		add([]string{"function", "memory_mb"}, "Unsupported memory size",
+			"function.memory_mb must be one of %s on %s, got %d.", joinInts(r.MemorySizes), h.Cloud, fn.MemoryMB)
+	}
+	ranged([]string{"function", "timeout_s"}, r.TimeoutS, fn.TimeoutS, " seconds")
+	if check("function", "architecture") && !slices.Contains(r.Architectures, fn.Architecture) {
 		add([]string{"function", "architecture"}, "Unsupported architecture",
-			"function.architecture must be one of %s, got %q.", quoteAll(l.Architectures), fn.Architecture)
+			"function.architecture must be one of %s on %s, got %q.", quoteAll(r.Architectures), h.Cloud, fn.Architecture)
 	}
-	if known("function", "log_retention_days") && !slices.Contains(l.LogRetention, fn.LogRetentionDays) {
+	if check("function", "log_retention_days") && !slices.Contains(r.LogRetention, fn.LogRetentionDays) {
 		add([]string{"function", "log_retention_days"}, "Unsupported log retention",
-			"function.log_retention_days must be one of %s, got %d.", joinInts(l.LogRetention), fn.LogRetentionDays)
+			"function.log_retention_days must be one of %s on %s, got %d.", joinInts(r.LogRetention), h.Cloud, fn.LogRetentionDays)
 	}
-	if known("function", "max_concurrency") && fn.MaxConcurrency != 0 {
-		ranged([]string{"function", "max_concurrency"}, l.MaxConcurrency, fn.MaxConcurrency, "")
+	if fn.MaxConcurrency != 0 {
+		ranged([]string{"function", "max_concurrency"}, r.MaxConcurrency, fn.MaxConcurrency, "")
 	}
-	ps = append(ps, checkEnv(h, l, known)...)
+	ps = append(ps, checkEnv(h, r, known)...)
 
 	if known("trigger", "kind") && tr.Kind != Queue && tr.Kind != Topic {
 		add([]string{"trigger", "kind"}, "Unsupported trigger kind", "trigger.kind must be \"queue\" or \"topic\", got %q.", tr.Kind)
 	}
-	if known("trigger", "source") && known("trigger", "kind") && tr.Source != "" {
-		if msg := checkSource(h.Cloud, tr.Kind, tr.Source); msg != "" {
+	if known("trigger", "source") && known("trigger", "kind") && tr.Source != "" && r.Source != nil {
+		if msg := r.Source(tr.Kind, tr.Source); msg != "" {
 			add([]string{"trigger", "source"}, "Invalid trigger source", "%s", msg)
 		}
 	}
-	ranged([]string{"trigger", "batch_size"}, l.BatchSize, tr.BatchSize, "")
-	ranged([]string{"trigger", "batch_window_s"}, l.BatchWindowS, tr.BatchWindowS, " seconds")
-	if known("trigger", "batch_size") && known("trigger", "batch_window_s") &&
-		tr.BatchSize > l.BatchSizeNeedsWindow && tr.BatchWindowS < 1 {
+	ranged([]string{"trigger", "batch_size"}, r.BatchSize, tr.BatchSize, "")
+	ranged([]string{"trigger", "batch_window_s"}, r.BatchWindowS, tr.BatchWindowS, " seconds")
+	if r.BatchSizeNeedsWindow > 0 && check("trigger", "batch_size") && check("trigger", "batch_window_s") &&
+		tr.BatchSize > r.BatchSizeNeedsWindow && tr.BatchWindowS < 1 {
 		add([]string{"trigger", "batch_window_s"}, "Batching window required",
-			"trigger.batch_size above %d requires trigger.batch_window_s of at least 1 second.", l.BatchSizeNeedsWindow)
+			"trigger.batch_size above %d requires trigger.batch_window_s of at least 1 second on %s.", r.BatchSizeNeedsWindow, h.Cloud)
 	}
-	ranged([]string{"trigger", "visibility_timeout_s"}, l.VisibilityTimeoutS, tr.VisibilityTimeoutS, " seconds")
-	if known("trigger", "visibility_timeout_s") && known("function", "timeout_s") && tr.VisibilityTimeoutS < fn.TimeoutS {
-		add([]string{"trigger", "visibility_timeout_s"}, "Visibility timeout below function timeout",
-			"trigger.visibility_timeout_s (%d) must be at least function.timeout_s (%d), or a message becomes visible again while it is still being processed.",
-			tr.VisibilityTimeoutS, fn.TimeoutS)
+	ranged([]string{"trigger", "visibility_timeout_s"}, r.VisibilityTimeoutS, tr.VisibilityTimeoutS, " seconds")
+	ranged([]string{"retry", "max_attempts"}, r.MaxAttempts, h.Retry.MaxAttempts, "")
+	ranged([]string{"dead_letter", "retention_days"}, r.RetentionDays, h.DeadLetter.RetentionDays, " days")
+	ranged([]string{"dedup", "ttl_s"}, r.DedupTTLS, h.Dedup.TTLS, " seconds")
+	if known("tags") {
+		ps = append(ps, CheckTags(h, r, "tags")...)
 	}
-	ranged([]string{"retry", "max_attempts"}, l.MaxAttempts, h.Retry.MaxAttempts, "")
-	ranged([]string{"dead_letter", "retention_days"}, l.RetentionDays, h.DeadLetter.RetentionDays, " days")
-	ranged([]string{"dedup", "ttl_s"}, l.DedupTTLS, h.Dedup.TTLS, " seconds")
+	if r.Check != nil {
+		ps = append(ps, r.Check(h, known)...)
+	}
 
-	// The invariant between settings is checked only once each is valid on its own: one error at a time.
-	if known("retry", "max_attempts") && known("trigger", "visibility_timeout_s") && known("dead_letter", "retention_days") &&
-		l.MaxAttempts.Contains(h.Retry.MaxAttempts) && l.RetentionDays.Contains(h.DeadLetter.RetentionDays) {
-		window := h.Retry.MaxAttempts * tr.VisibilityTimeoutS
-		retention := h.DeadLetter.RetentionDays * 86400
-		if window > retention {
-			add([]string{"retry", "max_attempts"}, "Retry budget outlives the queue's retention",
-				"retry.max_attempts (%d) × trigger.visibility_timeout_s (%d) = %d seconds, longer than the source queue's retention of %d seconds (dead_letter.retention_days): messages would expire instead of being dead-lettered. Lower one of them.",
-				h.Retry.MaxAttempts, tr.VisibilityTimeoutS, window, retention)
-		}
-		if known("dedup", "ttl_s") && h.Dedup.TTLS < window {
+	// An event is redelivered for up to max_attempts visibility timeouts; a record that expires sooner
+	// lets a late redelivery run the handler again. Checked once each setting is valid on its own.
+	if known("retry", "max_attempts") && known("trigger", "visibility_timeout_s") && known("dedup", "ttl_s") &&
+		r.MaxAttempts.Contains(h.Retry.MaxAttempts) && r.DedupTTLS.Contains(h.Dedup.TTLS) {
+		if window := h.Retry.MaxAttempts * tr.VisibilityTimeoutS; h.Dedup.TTLS < window {
 			ps = append(ps, Problem{Path: []string{"dedup", "ttl_s"}, Warning: true, Summary: "Dedup TTL shorter than the redelivery window",
 				Detail: fmt.Sprintf("dedup.ttl_s (%d) is below retry.max_attempts × trigger.visibility_timeout_s (%d seconds): a redelivery after the record expires runs the handler again.", h.Dedup.TTLS, window)})
 		}
@@ -140,10 +129,28 @@ func Validate(h *Handler, known Known) []Problem {
 	return ps
 }
 
-func checkName(name string) string {
+// because turns a limit's reason into the tail of a sentence.
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " (" + why + ")"
+}
+
+func runtimesOf(r *Rules) []string {
+	var names []string
+	for _, n := range RuntimeNames {
+		if _, ok := r.Runtimes[n]; ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func checkName(name string, maxLen int) string {
 	switch {
-	case len(name) < 2 || len(name) > NameMaxLen:
-		return fmt.Sprintf("name must be 2-%d characters long, got %d.", NameMaxLen, len(name))
+	case len(name) < 2 || len(name) > maxLen:
+		return fmt.Sprintf("name must be 2-%d characters long on this cloud, got %d.", maxLen, len(name))
 	case !nameRE.MatchString(name):
 		return fmt.Sprintf("name must start with a lowercase letter, contain only lowercase letters, digits and hyphens, and end with a letter or digit, got %q.", name)
 	case strings.Contains(name, "--"):
@@ -152,7 +159,7 @@ func checkName(name string) string {
 	return ""
 }
 
-func checkEnv(h *Handler, l Limits, known Known) []Problem {
+func checkEnv(h *Handler, l *Rules, known Known) []Problem {
 	var ps []Problem
 	size := int64(0)
 	for k, v := range h.Env(strings.Repeat("x", 96)) {
@@ -180,13 +187,36 @@ func checkEnv(h *Handler, l Limits, known Known) []Problem {
 				msg = "this key is also set in function.environment; set it in one map only."
 			}
 			if msg != "" {
-				ps = append(ps, Problem{Path: []string{"function", attr}, Key: k, Summary: "Invalid environment variable", Detail: fmt.Sprintf("%q: %s", k, msg)})
+				ps = append(ps, Problem{Path: []string{"function", attr}, Key: k, Summary: "Invalid environment variable",
+					Detail: fmt.Sprintf("function.%s key %q: %s", attr, k, msg)})
 			}
 		}
 	}
 	if size > l.EnvBytes {
 		ps = append(ps, Problem{Path: []string{"function", "environment"}, Summary: "Environment too large",
 			Detail: fmt.Sprintf("function.environment and function.secret_environment, with the variables the provider injects, take about %d bytes; the limit is %d bytes.", size, l.EnvBytes)})
+	}
+	return ps
+}
+
+// CheckTags checks h's tags against the cloud's key and value rules; from names where they were set
+// ("tags", or the provider's "default_tags"). Problems are reported on the resource's tags.
+func CheckTags(h *Handler, r *Rules, from string) []Problem {
+	var ps []Problem
+	for _, k := range sortedKeys(h.Tags) {
+		var msg string
+		switch {
+		case r.Tags.ReservedPrefix != "" && strings.HasPrefix(k, r.Tags.ReservedPrefix):
+			msg = fmt.Sprintf("keys starting with %q are reserved for the provider.", r.Tags.ReservedPrefix)
+		case r.Tags.Key != nil && r.Tags.Key(k) != "":
+			msg = r.Tags.Key(k)
+		case r.Tags.Value != nil && r.Tags.Value(h.Tags[k]) != "":
+			msg = "its value: " + r.Tags.Value(h.Tags[k])
+		}
+		if msg != "" {
+			ps = append(ps, Problem{Path: []string{"tags"}, Key: k, Summary: "Invalid tag",
+				Detail: fmt.Sprintf("%s key %q is not valid on %s: %s", from, k, h.Cloud, msg)})
+		}
 	}
 	return ps
 }

@@ -24,13 +24,14 @@ import (
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 func handler(name string, kind spec.TriggerKind) *spec.Handler {
-	h := drivertest.Handler(name, spec.AWS)
+	h := drivertest.Handler(name, awslambda.Cloud)
 	h.Trigger.Kind = kind
 	h.Function.SourceHash = awstest.Code.Hash
 	return h
@@ -207,7 +208,7 @@ func checkLocate(t *testing.T, d driver.Driver, name string, st driver.State, ke
 		t.Fatalf("Locate: %v", err)
 	}
 	want := driver.State{}
-	for _, c := range driver.Components {
+	for _, c := range awslambda.Cloud.Order() {
 		if st.Has(c) {
 			want[string(c)] = st.Get(c)
 		}
@@ -330,7 +331,7 @@ func TestCreateOrder(t *testing.T) {
 	}
 }
 
-// TestDeterministicOrder: Missing and Drifted follow driver.Components whatever order the concurrent
+// TestDeterministicOrder: Missing and Drifted follow the creation order whatever order the concurrent
 // reads finish in.
 func TestDeterministicOrder(t *testing.T) {
 	s := emulator(t)
@@ -671,7 +672,7 @@ func harness(t *testing.T, s *moto.Server) *awstest.Harness {
 // succeeds, records it, and a delete leaves nothing.
 func TestLostCreateResponse(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range driver.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
+	for _, c := range awslambda.Cloud.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
 		t.Run(string(c), func(t *testing.T) {
 			s := emulator(t)
 			h := harness(t, s)
@@ -689,7 +690,7 @@ func TestLostCreateResponse(t *testing.T) {
 			if got := s.Calls()[call]; got != wantCalls {
 				t.Errorf("%s called %d times, want %d: the lost response was not retried", call, got, wantCalls)
 			}
-			for _, need := range driver.Needs(want) {
+			for _, need := range awslambda.Cloud.Needs(want) {
 				if !st.Has(need) {
 					t.Errorf("state lacks %s: %v", need, st)
 				}
@@ -712,7 +713,7 @@ func TestExistingComponentNotTaken(t *testing.T) {
 	ctx := context.Background()
 	if _, err := h.C.IAM.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName: aws.String("other--" + region), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`),
-		Tags: []iamtypes.Tag{{Key: aws.String(spec.HandlerTag), Value: aws.String("other")}},
+		Tags: []iamtypes.Tag{{Key: aws.String(awslambda.HandlerTag), Value: aws.String("other")}},
 	}); err != nil {
 		t.Fatal(err)
 	}

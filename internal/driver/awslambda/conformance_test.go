@@ -8,7 +8,7 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 )
 
-func TestConformance(t *testing.T) {
+func TestConformanceAWS(t *testing.T) {
 	drivertest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (drivertest.Harness, error) {
 		return awstest.New(ctx, emulator(t))
 	})

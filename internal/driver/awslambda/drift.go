@@ -69,10 +69,10 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	return sortComponents(slices.Compact(sortComponents(out)))
 }
 
-// sortComponents orders cs as driver.Components does, so results never depend on timing.
+// sortComponents orders cs in creation order, so results never depend on timing.
 func sortComponents(cs []driver.Component) []driver.Component {
 	slices.SortFunc(cs, func(a, b driver.Component) int {
-		return slices.Index(driver.Components, a) - slices.Index(driver.Components, b)
+		return slices.Index(order, a) - slices.Index(order, b)
 	})
 	return cs
 }

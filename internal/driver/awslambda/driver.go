@@ -128,7 +128,7 @@ func (d *Driver) Region() string { return d.region }
 // ImportID implements driver.Driver.
 func (d *Driver) ImportID(name string) string { return "aws/" + d.region + "/" + name }
 
-func (d *Driver) names(name string) spec.Names { return spec.NamesOf(name, d.region) }
+func (d *Driver) names(name string) componentNames { return namesOf(name, d.region) }
 
 func partitionOf(region string) string {
 	switch {
@@ -161,7 +161,7 @@ func lastPart(arn string) string {
 
 // accountOf returns the account of an ARN.
 func accountOf(arn string) string {
-	a, _ := spec.ParseARN(arn)
+	a, _ := parseARN(arn)
 	return a.Account
 }
 
@@ -171,7 +171,7 @@ func tagsFor(h *spec.Handler) map[string]string {
 	for k, v := range h.Tags {
 		t[k] = v
 	}
-	t[spec.HandlerTag] = h.Name
+	t[HandlerTag] = h.Name
 	return t
 }
 

@@ -8,7 +8,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
-	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // The dedup table's key and expiry attributes, which the handler runtime library writes.
@@ -41,7 +40,7 @@ func (d *Driver) createTable(ctx context.Context, name string, tags map[string]s
 		Tags:                 ddbTags(tags),
 	})
 	if ownRetry(err, acted) {
-		if t, rerr := d.readTable(ctx, name); rerr == nil && t != nil && t.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+		if t, rerr := d.readTable(ctx, name); rerr == nil && t != nil && t.tags[HandlerTag] == tags[HandlerTag] {
 			return t.arn, d.waitTableActive(ctx, name)
 		}
 	}

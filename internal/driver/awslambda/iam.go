@@ -8,7 +8,6 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
-	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // rolePolicyName names the role's one inline policy.
@@ -26,11 +25,11 @@ func (d *Driver) createRole(ctx context.Context, name string, tags map[string]st
 	out, err := d.iam.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String(name),
 		AssumeRolePolicyDocument: aws.String(trustPolicy()),
-		Description:              aws.String("Runs the threefactor handler " + tags[spec.HandlerTag] + "."),
+		Description:              aws.String("Runs the threefactor handler " + tags[HandlerTag] + "."),
 		Tags:                     iamTags(tags),
 	})
 	if ownRetry(err, acted) {
-		if r, rerr := d.readRole(ctx, name); rerr == nil && r != nil && r.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+		if r, rerr := d.readRole(ctx, name); rerr == nil && r != nil && r.tags[HandlerTag] == tags[HandlerTag] {
 			return r.arn, nil
 		}
 	}

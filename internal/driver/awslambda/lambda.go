@@ -53,23 +53,21 @@ type fnConfig struct {
 }
 
 func (d *Driver) fnConfig(h *spec.Handler, roleARN string) fnConfig {
-	l, _ := spec.LimitsFor(spec.AWS)
 	env := map[string]string{}
 	maps.Copy(env, h.Function.Environment)
 	maps.Copy(env, h.Function.SecretEnvironment)
 	maps.Copy(env, h.Env(d.dedupStoreURL(d.names(h.Name).DedupTable)))
 	return fnConfig{
 		name: d.names(h.Name).Function, role: roleARN, handler: h.Function.EntryPoint, arch: h.Function.Architecture,
-		runtime: lambdatypes.Runtime(l.Runtimes[h.Function.Runtime].Name),
+		runtime: lambdatypes.Runtime(rules.Runtimes[h.Function.Runtime].Name),
 		memory:  int32(h.Function.MemoryMB), timeout: int32(h.Function.TimeoutS), env: env,
 	}
 }
 
 // neutralRuntime maps Lambda's runtime back to spec's name; one spec does not know stays as Lambda's.
 func neutralRuntime(r lambdatypes.Runtime) string {
-	l, _ := spec.LimitsFor(spec.AWS)
 	for _, n := range spec.RuntimeNames {
-		if l.Runtimes[n].Name == string(r) {
+		if rules.Runtimes[n].Name == string(r) {
 			return n
 		}
 	}
@@ -99,7 +97,7 @@ func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tag
 		return err
 	})
 	if ownRetry(err, acted) {
-		if f, rerr := d.readFunction(ctx, w.name); rerr == nil && f != nil && f.tags[spec.HandlerTag] == tags[spec.HandlerTag] {
+		if f, rerr := d.readFunction(ctx, w.name); rerr == nil && f != nil && f.tags[HandlerTag] == tags[HandlerTag] {
 			return aws.ToString(f.cfg.FunctionArn), f.cfg, nil
 		}
 	}

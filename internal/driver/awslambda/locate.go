@@ -39,7 +39,7 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 		if err != nil {
 			return nil, err
 		}
-		if role == nil || role.tags[spec.HandlerTag] != name {
+		if role == nil || role.tags[HandlerTag] != name {
 			return nil, driver.Errorf(driver.Function, "finding", name, driver.NotFound, errors.New("no such function in "+d.region))
 		}
 		account = accountOf(role.arn)
@@ -83,7 +83,7 @@ func (d *Driver) ownQueueARN(account, name string) string {
 
 // locateTrigger finds the mapping, the queue it reads, and for a topic-fed queue the topic and the
 // subscription.
-func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account string, names spec.Names) error {
+func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account string, names componentNames) error {
 	queueARN := d.ownQueueARN(account, names.Queue)
 	if fnARN != "" {
 		out, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: &fnARN})
@@ -91,7 +91,7 @@ func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account st
 			return fail(driver.Mapping, "finding", names.Function, err)
 		}
 		for _, m := range out.EventSourceMappings {
-			if a, ok := spec.ParseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
+			if a, ok := parseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
 				l.set(string(driver.Mapping), aws.ToString(m.UUID))
 				queueARN = aws.ToString(m.EventSourceArn)
 				break
@@ -139,7 +139,7 @@ func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account st
 // Check implements driver.Driver: an existing trigger source must exist in the driver's region.
 func (d *Driver) Check(ctx context.Context, h *spec.Handler) []spec.Problem {
 	src := h.Trigger.Source
-	a, ok := spec.ParseARN(src)
+	a, ok := parseARN(src)
 	if src == "" || !ok {
 		return nil // spec.Validate reports a malformed source
 	}

@@ -88,7 +88,7 @@ func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, e
 
 // handlerOf rebuilds the handler from what the cloud holds.
 func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
-	h := spec.Handler{Name: d.nameOf(st), Cloud: spec.AWS}
+	h := spec.Handler{Name: d.nameOf(st), Cloud: Name}
 	h.Trigger.Kind = kindOf(st)
 	h.Trigger.Source = sourceOf(st)
 	if f := s.fn; f != nil {
@@ -128,7 +128,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		h.DeadLetter.RetentionDays = retention / 86400
 	}
 	for k, v := range refTags(s.tagSets()) {
-		if !strings.HasPrefix(k, spec.TagPrefix) {
+		if !strings.HasPrefix(k, TagPrefix) {
 			if h.Tags == nil {
 				h.Tags = map[string]string{}
 			}
@@ -144,7 +144,7 @@ func refTags(sets map[driver.Component]map[string]string) map[string]string {
 	if t, ok := sets[driver.Function]; ok {
 		return t
 	}
-	for _, c := range driver.Components {
+	for _, c := range order {
 		if t, ok := sets[c]; ok {
 			return t
 		}

@@ -165,7 +165,7 @@ func (d *Driver) readQueue(ctx context.Context, c driver.Component, url string, 
 
 // queueURL looks up the URL of the queue with ARN arn.
 func (d *Driver) queueURL(ctx context.Context, c driver.Component, arn string) (string, error) {
-	a, _ := spec.ParseARN(arn)
+	a, _ := parseARN(arn)
 	out, err := d.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(a.Resource), QueueOwnerAWSAccountId: aws.String(a.Account)})
 	if err != nil {
 		return "", fail(c, "finding", arn, err)

@@ -19,8 +19,9 @@ import (
 type Harness interface {
 	// Driver returns the driver under test, configured against a clean cloud.
 	Driver() driver.Driver
-	// Cloud is the cloud the driver realises.
-	Cloud() spec.Cloud
+	// Cloud describes the cloud the driver realises: the suite takes its components and its fixture
+	// values from it.
+	Cloud() *driver.Cloud
 	// Code returns a valid code package for spec's runtime "nodejs22".
 	Code() *driver.Code
 	// Remove deletes component c of the handler recorded in st behind the driver's back.
@@ -39,25 +40,71 @@ type Harness interface {
 // HarnessMaker makes a fresh harness for each test.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 
-// Handler returns a valid handler with every default applied, as the provider passes one.
-func Handler(name string, c spec.Cloud) *spec.Handler {
+// Handler returns a valid handler for cloud c with every default applied, as the provider passes one.
+func Handler(name string, c *driver.Cloud) *spec.Handler {
 	h := &spec.Handler{
 		Name:  name,
-		Cloud: c,
+		Cloud: c.Name,
 		Function: spec.Function{
-			Runtime: "nodejs22", EntryPoint: "index.handler", SourceDir: "src",
-			MemoryMB: spec.DefaultMemoryMB, TimeoutS: spec.DefaultTimeoutS, Architecture: spec.DefaultArchitecture,
+			Runtime: "nodejs22", SourceDir: "src",
 			Environment:       map[string]string{"TABLE": "orders"},
 			SecretEnvironment: map[string]string{"API_KEY": "s3cret"},
-			LogRetentionDays:  spec.DefaultLogRetentionDays,
 		},
-		Trigger:    spec.Trigger{Kind: spec.Queue, BatchSize: spec.DefaultBatchSize, BatchWindowS: spec.DefaultBatchWindowS, VisibilityTimeoutS: 180},
-		Retry:      spec.Retry{MaxAttempts: spec.DefaultMaxAttempts},
-		DeadLetter: spec.DeadLetter{RetentionDays: spec.DefaultRetentionDays},
-		Dedup:      spec.Dedup{TTLS: spec.DefaultDedupTTLS},
-		Tags:       map[string]string{"team": "orders"},
+		Trigger: spec.Trigger{Kind: spec.Queue},
+		Tags:    map[string]string{"team": "orders"},
 	}
+	c.Rules.Fill(h)
 	return h
+}
+
+// Changed returns h with every setting the cloud has changed to another valid value, for updates in place.
+func Changed(h *spec.Handler, c *driver.Cloud) *spec.Handler {
+	r := c.Rules
+	w := *h
+	w.Function.MemoryMB = other(r.MemoryMB, r.MemorySizes, h.Function.MemoryMB)
+	w.Function.TimeoutS = other(r.TimeoutS, nil, h.Function.TimeoutS)
+	if r.Supports("function.architecture") {
+		w.Function.Architecture = r.Architectures[(slices.Index(r.Architectures, h.Function.Architecture)+1)%len(r.Architectures)]
+	}
+	if r.Supports("function.log_retention_days") {
+		w.Function.LogRetentionDays = other(spec.Range{Min: r.LogRetention[0], Max: r.LogRetention[len(r.LogRetention)-1]}, r.LogRetention, h.Function.LogRetentionDays)
+	}
+	w.Function.Environment = map[string]string{"TABLE": "orders-v2", "MODE": "fast"}
+	w.Function.SecretEnvironment = nil
+	if r.Supports("function.max_concurrency") {
+		w.Function.MaxConcurrency = r.MaxConcurrency.Min + 3
+	}
+	if r.Supports("trigger.batch_window_s") {
+		w.Trigger.BatchWindowS = other(r.BatchWindowS, nil, h.Trigger.BatchWindowS)
+	}
+	if r.Supports("trigger.batch_size") {
+		w.Trigger.BatchSize = other(r.BatchSize, nil, h.Trigger.BatchSize)
+	}
+	w.Trigger.VisibilityTimeoutS = other(r.VisibilityTimeoutS, nil, h.Trigger.VisibilityTimeoutS)
+	w.Retry.MaxAttempts = other(r.MaxAttempts, nil, h.Retry.MaxAttempts)
+	w.DeadLetter.RetentionDays = other(r.RetentionDays, nil, h.DeadLetter.RetentionDays)
+	w.Dedup.TTLS = other(r.DedupTTLS, nil, h.Dedup.TTLS)
+	w.Tags = map[string]string{"team": "payments", "tier": "1"}
+	return &w
+}
+
+// other returns a value other than v within r (and among sizes, when set): the next size up, or
+// twice v, or the one below when v is at the top.
+func other(r spec.Range, sizes []int64, v int64) int64 {
+	if sizes != nil {
+		i := slices.Index(sizes, v)
+		if i+1 < len(sizes) && r.Contains(sizes[i+1]) {
+			return sizes[i+1]
+		}
+		return sizes[max(i-1, 0)]
+	}
+	switch {
+	case r.Contains(2*v) && v > 0:
+		return 2 * v
+	case r.Contains(v + 1):
+		return v + 1
+	}
+	return v - 1
 }
 
 // RunConformanceTests runs the suite.
@@ -82,19 +129,16 @@ func withHarness(t *testing.T, newHarness HarnessMaker, f func(context.Context, 
 	f(ctx, t, h)
 }
 
-// wantComponents is what a handler of a kind with no existing source is made of.
-func wantComponents(kind spec.TriggerKind) []driver.Component {
-	cs := []driver.Component{driver.Identity, driver.Logs, driver.DeadLetter, driver.DedupTable, driver.Queue, driver.Function, driver.Mapping}
-	if kind == spec.Topic {
-		cs = append(cs, driver.Topic, driver.Subscription)
-	}
+// wantComponents is what a handler of a kind with no existing source is made of on h's cloud.
+func wantComponents(h Harness, kind spec.TriggerKind) []driver.Component {
+	cs := slices.Clone(h.Cloud().Needs(&spec.Handler{Trigger: spec.Trigger{Kind: kind}}))
 	slices.Sort(cs)
 	return cs
 }
 
-func components(st driver.State) []driver.Component {
+func components(h Harness, st driver.State) []driver.Component {
 	var cs []driver.Component
-	for _, c := range driver.Components {
+	for _, c := range h.Cloud().Order() {
 		if st.Has(c) {
 			cs = append(cs, c)
 		}
@@ -162,8 +206,8 @@ func testCreateReadDelete(ctx context.Context, t *testing.T, h Harness) {
 		want.Trigger.Kind = kind
 		want.Function.SourceHash = h.Code().Hash
 		st, out := apply(ctx, t, h, want, nil)
-		if got := components(st); !slices.Equal(got, wantComponents(kind)) {
-			t.Errorf("%s: Apply state has components %v, want %v", kind, got, wantComponents(kind))
+		if got := components(h, st); !slices.Equal(got, wantComponents(h, kind)) {
+			t.Errorf("%s: Apply state has components %v, want %v", kind, got, wantComponents(h, kind))
 		}
 		for name, v := range map[string]string{"FunctionID": out.FunctionID, "TriggerSourceID": out.TriggerSourceID,
 			"PublishTarget": out.PublishTarget, "DeadLetterID": out.DeadLetterID, "DedupTableID": out.DedupTableID, "IdentityID": out.IdentityID} {
@@ -181,8 +225,8 @@ func testCreateReadDelete(ctx context.Context, t *testing.T, h Harness) {
 		}
 		obs = read(ctx, t, h, st)
 		slices.Sort(obs.Missing)
-		if !slices.Equal(obs.Missing, wantComponents(kind)) {
-			t.Errorf("%s: Read after Delete: Missing = %v, want %v", kind, obs.Missing, wantComponents(kind))
+		if !slices.Equal(obs.Missing, wantComponents(h, kind)) {
+			t.Errorf("%s: Read after Delete: Missing = %v, want %v", kind, obs.Missing, wantComponents(h, kind))
 		}
 		checkNoLeftovers(ctx, t, h)
 	}
@@ -193,25 +237,12 @@ func testUpdateInPlace(ctx context.Context, t *testing.T, h Harness) {
 	want.Function.SourceHash = h.Code().Hash
 	st, out := apply(ctx, t, h, want, nil)
 
-	want.Function.MemoryMB = 512
-	want.Function.TimeoutS = 60
-	want.Function.Architecture = "arm64"
-	want.Function.Environment = map[string]string{"TABLE": "orders-v2", "MODE": "fast"}
-	want.Function.SecretEnvironment = nil
-	want.Function.MaxConcurrency = 5
-	want.Function.LogRetentionDays = 7
-	want.Trigger.BatchSize = 50
-	want.Trigger.BatchWindowS = 2
-	want.Trigger.VisibilityTimeoutS = 400
-	want.Retry.MaxAttempts = 3
-	want.DeadLetter.RetentionDays = 7
-	want.Dedup.TTLS = 3600
-	want.Tags = map[string]string{"team": "payments", "tier": "1"}
+	want = Changed(want, h.Cloud())
 	st2, out2 := apply(ctx, t, h, want, st)
 	if out2 != out {
 		t.Errorf("Apply of in-place changes changed outputs: got %+v, want %+v", out2, out)
 	}
-	for _, c := range driver.Components {
+	for _, c := range h.Cloud().Order() {
 		if st2.Get(c) != st.Get(c) {
 			t.Errorf("Apply of in-place changes replaced %s: %q, was %q", c, st2.Get(c), st.Get(c))
 		}
@@ -230,8 +261,8 @@ func testTriggerKindSwap(ctx context.Context, t *testing.T, h Harness) {
 
 	want.Trigger.Kind = spec.Topic
 	st2, _ := apply(ctx, t, h, want, st)
-	if got := components(st2); !slices.Equal(got, wantComponents(spec.Topic)) {
-		t.Errorf("after swap to topic: components %v, want %v", got, wantComponents(spec.Topic))
+	if got := components(h, st2); !slices.Equal(got, wantComponents(h, spec.Topic)) {
+		t.Errorf("after swap to topic: components %v, want %v", got, wantComponents(h, spec.Topic))
 	}
 	for _, c := range []driver.Component{driver.Function, driver.DedupTable, driver.DeadLetter, driver.Identity} {
 		if st2.Get(c) != st.Get(c) {
@@ -242,8 +273,8 @@ func testTriggerKindSwap(ctx context.Context, t *testing.T, h Harness) {
 
 	want.Trigger.Kind = spec.Queue
 	st3, _ := apply(ctx, t, h, want, st2)
-	if got := components(st3); !slices.Equal(got, wantComponents(spec.Queue)) {
-		t.Errorf("after swap back to queue: components %v, want %v", got, wantComponents(spec.Queue))
+	if got := components(h, st3); !slices.Equal(got, wantComponents(h, spec.Queue)) {
+		t.Errorf("after swap back to queue: components %v, want %v", got, wantComponents(h, spec.Queue))
 	}
 	checkObserved(t, read(ctx, t, h, st3), want)
 	if _, err := h.Driver().Delete(ctx, st3); err != nil {
@@ -257,7 +288,7 @@ func testDrift(ctx context.Context, t *testing.T, h Harness) {
 	want.Trigger.Kind = spec.Topic
 	want.Function.SourceHash = h.Code().Hash
 	st, _ := apply(ctx, t, h, want, nil)
-	for _, c := range wantComponents(spec.Topic) {
+	for _, c := range wantComponents(h, spec.Topic) {
 		t.Run(string(c), func(t *testing.T) {
 			if err := h.Remove(ctx, st, c); err != nil {
 				t.Fatalf("Remove(%s): %v", c, err)
@@ -270,10 +301,10 @@ func testDrift(ctx context.Context, t *testing.T, h Harness) {
 				t.Errorf("Read after removing %s: state still records it", c)
 			}
 			st2, _ := apply(ctx, t, h, want, obs.State)
-			if got := components(st2); !slices.Equal(got, wantComponents(spec.Topic)) {
-				t.Errorf("Apply after removing %s: components %v, want %v", c, got, wantComponents(spec.Topic))
+			if got := components(h, st2); !slices.Equal(got, wantComponents(h, spec.Topic)) {
+				t.Errorf("Apply after removing %s: components %v, want %v", c, got, wantComponents(h, spec.Topic))
 			}
-			for _, other := range wantComponents(spec.Topic) {
+			for _, other := range wantComponents(h, spec.Topic) {
 				// Removing the function or the queue takes the mapping and subscription with it on some clouds.
 				if other != c && obs.State.Has(other) && st2.Get(other) != st.Get(other) {
 					t.Errorf("Apply after removing %s replaced %s too", c, other)
@@ -290,7 +321,7 @@ func testDrift(ctx context.Context, t *testing.T, h Harness) {
 }
 
 func testFailedCreate(ctx context.Context, t *testing.T, h Harness) {
-	for _, c := range wantComponents(spec.Topic) {
+	for _, c := range wantComponents(h, spec.Topic) {
 		t.Run(string(c), func(t *testing.T) {
 			want := Handler("fail", h.Cloud())
 			want.Trigger.Kind = spec.Topic
@@ -337,7 +368,7 @@ func testLocate(ctx context.Context, t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatalf("%s: Locate: %v", kind, err)
 		}
-		for _, c := range driver.Components {
+		for _, c := range h.Cloud().Order() {
 			if got.Get(c) != st.Get(c) {
 				t.Errorf("%s: Locate: %s = %q, want %q", kind, c, got.Get(c), st.Get(c))
 			}
@@ -359,7 +390,7 @@ func testLocate(ctx context.Context, t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("Locate of a handler without its function: %v", err)
 	}
-	for _, c := range driver.Components {
+	for _, c := range h.Cloud().Order() {
 		if got.Get(c) != partial.Get(c) {
 			t.Errorf("Locate of a handler without its function: %s = %q, want %q", c, got.Get(c), partial.Get(c))
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 )
 
-func TestConformance(t *testing.T) {
+func TestConformanceMem(t *testing.T) {
 	drivertest.RunConformanceTests(t, func(context.Context, *testing.T) (drivertest.Harness, error) {
 		return NewHarness(), nil
 	})

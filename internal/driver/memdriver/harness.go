@@ -7,16 +7,24 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
+// Scope is the scope the harness's driver works in.
+const Scope = "test"
+
 // Harness is the drivertest.Harness of the in-memory cloud; the provider's tests use it too.
-type Harness struct{ Mem *Cloud }
+type Harness struct {
+	Mem   *Cloud
+	cloud *driver.Cloud
+}
 
-// NewHarness returns a harness on an empty cloud in us-east-1.
-func NewHarness() *Harness { return &Harness{Mem: NewCloud()} }
+// NewHarness returns a harness on an empty cloud.
+func NewHarness() *Harness {
+	c := NewCloud()
+	return &Harness{Mem: c, cloud: Describe(c)}
+}
 
-func (h *Harness) Driver() driver.Driver { return h.Mem.Driver("us-east-1") }
+func (h *Harness) Driver() driver.Driver { return h.Mem.Driver(Scope) }
 
-// Cloud reports spec.AWS: the in-memory cloud stands in for the cloud the provider knows best.
-func (h *Harness) Cloud() spec.Cloud { return spec.AWS }
+func (h *Harness) Cloud() *driver.Cloud { return h.cloud }
 
 func (h *Harness) Code() *driver.Code { return &driver.Code{Zip: []byte("zip"), Hash: "0123abcd"} }
 
@@ -30,7 +38,7 @@ func (h *Harness) Leftovers(context.Context) ([]string, error) { return h.Mem.Le
 func (h *Harness) FailCreate(c driver.Component) { h.Mem.FailCreate(c) }
 
 func (h *Harness) ExistingSource(_ context.Context, kind spec.TriggerKind) (string, error) {
-	return h.Mem.AddSource(kind, "us-east-1", "existing"), nil
+	return h.Mem.AddSource(kind, Scope, "existing"), nil
 }
 
 func (h *Harness) Close() {}

@@ -1,6 +1,8 @@
 // Package memdriver is an in-memory driver.Driver: a cloud that keeps components in maps. It runs the
 // conformance suite in milliseconds and lets the provider's glue be tested through the Terraform CLI
-// without an emulator.
+// without an emulator. It is its own test-only cloud, "mem", unlike any real one on purpose (no log
+// group, no mapping, its own limits, defaults, names and import id): tests of the glue on it prove
+// that the glue holds nothing of another cloud. Only test code registers it.
 package memdriver
 
 import (
@@ -27,8 +29,8 @@ func NewCloud() *Cloud {
 	return &Cloud{components: map[string]*spec.Handler{}, sources: map[string]bool{}, failCreate: map[driver.Component]bool{}}
 }
 
-// Driver returns a driver for c in region.
-func (c *Cloud) Driver(region string) *Driver { return &Driver{cloud: c, region: region} }
+// Driver returns a driver for c in scope (the mem cloud's account and region in one).
+func (c *Cloud) Driver(scope string) *Driver { return &Driver{cloud: c, scope: scope} }
 
 // FailCreate makes the next creation of component comp fail.
 func (c *Cloud) FailCreate(comp driver.Component) {
@@ -58,34 +60,38 @@ func (c *Cloud) Leftovers() []string {
 	return ids
 }
 
-// AddSource makes a queue or topic in region that belongs to no handler. Its id is shaped like the
-// AWS ARN that plan-time validation asks of a source for cloud "aws", the cloud the provider's tests
-// give this driver's handlers.
-func (c *Cloud) AddSource(kind spec.TriggerKind, region, name string) string {
+// AddSource makes a queue or topic in scope that belongs to no handler and returns its id.
+func (c *Cloud) AddSource(kind spec.TriggerKind, scope, name string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	service := map[spec.TriggerKind]string{spec.Queue: "sqs", spec.Topic: "sns"}[kind]
-	id := fmt.Sprintf("arn:aws:%s:%s:000000000000:%s", service, region, name)
+	id := sourceID(kind, scope, name)
 	c.sources[id] = true
 	return id
 }
 
 // Driver realises handlers in a Cloud.
 type Driver struct {
-	cloud  *Cloud
-	region string
+	cloud *Cloud
+	scope string
 }
 
 var _ driver.Driver = (*Driver)(nil)
 
-func id(c driver.Component, name string) string { return fmt.Sprintf("mem:%s:%s", c, name) }
+// id is the id of component c of the handler named name. The dedup table's name is global on this
+// cloud, as a storage account's is on Azure: it carries a hash of the scope and the handler's name.
+func (d *Driver) id(c driver.Component, name string) string {
+	if c == driver.DedupTable {
+		name = spec.ComponentName(name, spec.ShortHash(d.scope, name))
+	}
+	return fmt.Sprintf("mem:%s:%s", c, name)
+}
 
 // componentID is the id of component c of h: an adopted queue keeps its own.
-func componentID(c driver.Component, h *spec.Handler) string {
+func (d *Driver) componentID(c driver.Component, h *spec.Handler) string {
 	if c == driver.Queue && h.Trigger.Kind == spec.Queue && h.Trigger.Source != "" {
 		return h.Trigger.Source
 	}
-	return id(c, h.Name)
+	return d.id(c, h.Name)
 }
 
 func (d *Driver) Check(_ context.Context, h *spec.Handler) []spec.Problem {
@@ -106,18 +112,15 @@ func (d *Driver) Apply(_ context.Context, desired *spec.Handler, code *driver.Co
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st = st.Clone()
-	want := driver.Needs(desired)
-	for _, comp := range driver.Components {
+	want := needs(desired)
+	for _, comp := range order {
 		if st.Has(comp) && !slices.Contains(want, comp) {
 			delete(c.components, st.Get(comp))
 			delete(st, string(comp))
 		}
 	}
-	for _, comp := range driver.Components {
-		if !slices.Contains(want, comp) {
-			continue
-		}
-		cid := componentID(comp, desired)
+	for _, comp := range want {
+		cid := d.componentID(comp, desired)
 		if st.Get(comp) == cid {
 			if _, ok := c.components[cid]; ok {
 				h := *desired
@@ -162,7 +165,7 @@ func (d *Driver) Read(_ context.Context, st driver.State) (*driver.Observed, err
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	obs := &driver.Observed{State: st.Clone()}
-	for _, comp := range driver.Components {
+	for _, comp := range order {
 		if !st.Has(comp) {
 			continue
 		}
@@ -178,32 +181,21 @@ func (d *Driver) Read(_ context.Context, st driver.State) (*driver.Observed, err
 	return obs, nil
 }
 
-// observe copies the settings component comp holds, as a cloud's read of that component would.
+// observe copies the settings component comp holds (Cloud.Holds), as a cloud's read of that
+// component would. Secrets arrive with the other variables, as on every cloud.
 func (d *Driver) observe(o *spec.Handler, comp driver.Component, h *spec.Handler) {
 	o.Name, o.Cloud = h.Name, h.Cloud
-	switch comp {
-	case driver.Function:
+	for _, path := range holds[comp] {
+		spec.CopySetting(o, h, path)
+	}
+	if comp == driver.Function {
 		env := maps.Clone(h.Function.Environment)
 		if env == nil {
 			env = map[string]string{}
 		}
 		maps.Copy(env, h.Function.SecretEnvironment)
-		o.Function.Runtime, o.Function.EntryPoint, o.Function.SourceHash = h.Function.Runtime, h.Function.EntryPoint, h.Function.SourceHash
-		o.Function.MemoryMB, o.Function.TimeoutS, o.Function.Architecture = h.Function.MemoryMB, h.Function.TimeoutS, h.Function.Architecture
-		o.Function.Environment = env
+		o.Function.Environment, o.Function.SecretEnvironment = env, nil
 		o.Tags = maps.Clone(h.Tags)
-	case driver.Logs:
-		o.Function.LogRetentionDays = h.Function.LogRetentionDays
-	case driver.Mapping:
-		o.Function.MaxConcurrency = h.Function.MaxConcurrency
-		o.Trigger.BatchSize, o.Trigger.BatchWindowS = h.Trigger.BatchSize, h.Trigger.BatchWindowS
-	case driver.Queue:
-		o.Trigger.Kind, o.Trigger.Source = h.Trigger.Kind, h.Trigger.Source
-		o.Trigger.VisibilityTimeoutS, o.Retry.MaxAttempts = h.Trigger.VisibilityTimeoutS, h.Retry.MaxAttempts
-	case driver.DeadLetter:
-		o.DeadLetter.RetentionDays = h.DeadLetter.RetentionDays
-	case driver.DedupTable:
-		o.Dedup.TTLS = h.Dedup.TTLS
 	}
 }
 
@@ -211,7 +203,7 @@ func (d *Driver) Delete(_ context.Context, st driver.State) (driver.State, error
 	c := d.cloud
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, comp := range driver.Components {
+	for _, comp := range order {
 		// An adopted queue is the user's: it stays.
 		if cid := st.Get(comp); cid != "" && !c.sources[cid] {
 			delete(c.components, cid)
@@ -225,16 +217,16 @@ func (d *Driver) Locate(_ context.Context, name string) (driver.State, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Without a function (an apply killed before it), the role stands in for it, as on a cloud.
-	h, ok := c.components[id(driver.Function, name)]
+	h, ok := c.components[d.id(driver.Function, name)]
 	if !ok {
-		h, ok = c.components[id(driver.Identity, name)]
+		h, ok = c.components[d.id(driver.Identity, name)]
 	}
 	if !ok {
 		return nil, driver.Errorf(driver.Function, "reading", name, driver.NotFound, fmt.Errorf("function %s not found", name))
 	}
 	st := driver.State{}
-	for _, comp := range driver.Needs(h) {
-		cid := componentID(comp, h)
+	for _, comp := range needs(h) {
+		cid := d.componentID(comp, h)
 		if _, ok := c.components[cid]; ok {
 			st[string(comp)] = cid
 		}
@@ -242,4 +234,4 @@ func (d *Driver) Locate(_ context.Context, name string) (driver.State, error) {
 	return st, nil
 }
 
-func (d *Driver) ImportID(name string) string { return "aws/" + d.region + "/" + name }
+func (d *Driver) ImportID(name string) string { return "mem/" + d.scope + "/" + name }

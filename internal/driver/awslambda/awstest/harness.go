@@ -79,7 +79,7 @@ type Harness struct {
 }
 
 func (h *Harness) Driver() driver.Driver { return h.D }
-func (h *Harness) Cloud() spec.Cloud     { return spec.AWS }
+func (h *Harness) Cloud() *driver.Cloud  { return awslambda.Cloud }
 func (h *Harness) Code() *driver.Code    { return Code }
 func (h *Harness) Close()                {}
 
