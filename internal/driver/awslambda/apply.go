@@ -3,11 +3,11 @@ package awslambda
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -23,7 +23,7 @@ import (
 //
 // then deletes what the handler no longer uses (a topic after a swap to kind queue).
 func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, st driver.State) (driver.State, driver.Outputs, error) {
-	l := &ledger{st: st.Clone()}
+	l := plumbing.NewLedger(st, ownedKeys)
 	cur := &seen{}
 	if len(st) > 0 {
 		var missing []driver.Component
@@ -32,15 +32,15 @@ func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			return st, d.outputs(st), err
 		}
 		for _, c := range missing {
-			l.forget(c)
+			l.Forget(c)
 		}
 	}
 	err := d.apply(ctx, h, code, l, cur)
-	final := l.snapshot()
+	final := l.Snapshot()
 	return final, d.outputs(final), err
 }
 
-func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, l *ledger, cur *seen) error {
+func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, l *plumbing.Ledger, cur *seen) error {
 	names := d.names(h.Name)
 	tags := tagsFor(h)
 	adopt := ""
@@ -55,20 +55,20 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 
 	// A queue other than the one wanted (created versus adopted, or another source) goes first, with
 	// its mapping: a mapping's event source cannot change.
-	if l.get(string(driver.Queue)) != "" && l.get(keyQueueSource) != adopt {
+	if l.Get(string(driver.Queue)) != "" && l.Get(keyQueueSource) != adopt {
 		if err := d.releaseQueue(ctx, l); err != nil {
 			return err
 		}
 		cur.queue, cur.mapping = nil, nil
 	}
 
-	err := concurrently(
+	err := plumbing.Concurrently(
 		func() error {
 			if cur.role != nil {
 				return d.updateRole(ctx, cur.role, tags)
 			}
 			arn, err := d.createRole(ctx, names.Identity, tags)
-			l.set(string(driver.Identity), arn)
+			l.Set(string(driver.Identity), arn)
 			return err
 		},
 		func() error {
@@ -77,7 +77,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				if err := d.createLogGroup(ctx, name, tags); err != nil {
 					return err
 				}
-				l.set(string(driver.Logs), name)
+				l.Set(string(driver.Logs), name)
 				return d.setLogRetention(ctx, name, h.Function.LogRetentionDays)
 			}
 			if cur.logs.retention != h.Function.LogRetentionDays {
@@ -91,7 +91,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			want := dlqAttrs(h)
 			if cur.dlq == nil {
 				url, err := d.createQueue(ctx, driver.DeadLetter, names.DeadLetter, want, tags)
-				l.set(string(driver.DeadLetter), url)
+				l.Set(string(driver.DeadLetter), url)
 				return err
 			}
 			if attrsDiffer(want, cur.dlq.attrs) {
@@ -106,7 +106,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return d.updateTable(ctx, cur.table, tags)
 			}
 			arn, err := d.createTable(ctx, names.DedupTable, tags)
-			l.set(string(driver.DedupTable), arn)
+			l.Set(string(driver.DedupTable), arn)
 			if err != nil {
 				return err
 			}
@@ -120,7 +120,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return d.tagTopic(ctx, cur.topic, tags)
 			}
 			arn, err := d.createTopic(ctx, names.Topic, tags)
-			l.set(string(driver.Topic), arn)
+			l.Set(string(driver.Topic), arn)
 			return err
 		},
 	)
@@ -128,8 +128,8 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 		return err
 	}
 
-	roleARN := l.get(string(driver.Identity))
-	topicARN := l.get(string(driver.Topic))
+	roleARN := l.Get(string(driver.Identity))
+	topicARN := l.Get(string(driver.Topic))
 	if topicSource != "" {
 		topicARN = topicSource
 	}
@@ -141,15 +141,15 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	if err != nil {
 		return err
 	}
-	queueARN := d.queueARN(l.get(string(driver.Queue)))
+	queueARN := d.queueARN(l.Get(string(driver.Queue)))
 
-	err = concurrently(
+	err = plumbing.Concurrently(
 		func() error {
 			doc := rolePolicy(grants{
 				logGroupARN: d.logGroupARN(accountOf(roleARN), logGroupName(names.Function)),
 				queueARN:    queueARN,
-				kmsKeyARN:   l.get(keyQueueKMSKey),
-				tableARN:    l.get(string(driver.DedupTable)),
+				kmsKeyARN:   l.Get(keyQueueKMSKey),
+				tableARN:    l.Get(string(driver.DedupTable)),
 			})
 			if cur.role != nil && sameJSON(cur.role.policy, doc) {
 				return nil
@@ -172,33 +172,33 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 		return err
 	}
 
-	if sub := l.get(string(driver.Subscription)); sub != "" && h.Trigger.Kind != spec.Topic {
+	if sub := l.Get(string(driver.Subscription)); sub != "" && h.Trigger.Kind != spec.Topic {
 		if err := d.unsubscribe(ctx, sub); err != nil {
 			return err
 		}
-		l.forget(driver.Subscription)
+		l.Forget(driver.Subscription)
 	}
-	if topic := l.get(string(driver.Topic)); topic != "" && !wantTopic {
+	if topic := l.Get(string(driver.Topic)); topic != "" && !wantTopic {
 		if err := d.deleteTopic(ctx, topic); err != nil {
 			return err
 		}
-		l.set(string(driver.Topic), "")
+		l.Set(string(driver.Topic), "")
 	}
 	return nil
 }
 
 // applyQueue creates the handler's own queue, or brings it to the handler's settings.
-func (d *Driver) applyQueue(ctx context.Context, h *spec.Handler, l *ledger, cur *seen, account, topicARN string, tags map[string]string) error {
+func (d *Driver) applyQueue(ctx context.Context, h *spec.Handler, l *plumbing.Ledger, cur *seen, account, topicARN string, tags map[string]string) error {
 	name := d.names(h.Name).Queue
 	queueARN := "arn:" + d.partition + ":sqs:" + d.region + ":" + account + ":" + name
 	policy := ""
 	if h.Trigger.Kind == spec.Topic {
 		policy = queuePolicy(queueARN, topicARN)
 	}
-	want := queueAttrs(h, d.queueARN(l.get(string(driver.DeadLetter))), policy)
+	want := queueAttrs(h, d.queueARN(l.Get(string(driver.DeadLetter))), policy)
 	if cur.queue == nil {
 		url, err := d.createQueue(ctx, driver.Queue, name, want, tags)
-		l.set(string(driver.Queue), url)
+		l.Set(string(driver.Queue), url)
 		return err
 	}
 	if attrsDiffer(want, cur.queue.attrs) {
@@ -212,7 +212,7 @@ func (d *Driver) applyQueue(ctx context.Context, h *spec.Handler, l *ledger, cur
 // applyAdoptedQueue consumes the existing queue trigger.source names: it keeps the queue's previous
 // visibility timeout and redrive policy in state (for Delete to restore) and sets the handler's.
 // The queue's tags stay its owner's.
-func (d *Driver) applyAdoptedQueue(ctx context.Context, h *spec.Handler, l *ledger, cur *seen) error {
+func (d *Driver) applyAdoptedQueue(ctx context.Context, h *spec.Handler, l *plumbing.Ledger, cur *seen) error {
 	source := h.Trigger.Source
 	if cur.queue == nil {
 		url, err := d.queueURL(ctx, driver.Queue, source)
@@ -232,14 +232,14 @@ func (d *Driver) applyAdoptedQueue(ctx context.Context, h *spec.Handler, l *ledg
 				return err
 			}
 		}
-		l.set(string(driver.Queue), url)
-		l.set(keyQueueSource, source)
-		l.set(keyQueuePrevVisibility, q.attrs[attrVisibility])
-		l.set(keyQueuePrevRedrive, q.attrs[attrRedrive])
-		l.set(keyQueueKMSKey, key)
+		l.Set(string(driver.Queue), url)
+		l.Set(keyQueueSource, source)
+		l.Set(keyQueuePrevVisibility, q.attrs[attrVisibility])
+		l.Set(keyQueuePrevRedrive, q.attrs[attrRedrive])
+		l.Set(keyQueueKMSKey, key)
 		cur.queue = q
 	}
-	want := adoptedAttrs(h, d.queueARN(l.get(string(driver.DeadLetter))))
+	want := adoptedAttrs(h, d.queueARN(l.Get(string(driver.DeadLetter))))
 	if !attrsDiffer(want, cur.queue.attrs) {
 		return nil
 	}
@@ -251,29 +251,29 @@ func (d *Driver) applyAdoptedQueue(ctx context.Context, h *spec.Handler, l *ledg
 }
 
 // releaseQueue deletes the mapping and the queue recorded in l, or restores an adopted queue.
-func (d *Driver) releaseQueue(ctx context.Context, l *ledger) error {
-	if m := l.get(string(driver.Mapping)); m != "" {
+func (d *Driver) releaseQueue(ctx context.Context, l *plumbing.Ledger) error {
+	if m := l.Get(string(driver.Mapping)); m != "" {
 		if err := d.deleteMapping(ctx, m); err != nil {
 			return err
 		}
-		l.set(string(driver.Mapping), "")
+		l.Set(string(driver.Mapping), "")
 	}
-	url := l.get(string(driver.Queue))
+	url := l.Get(string(driver.Queue))
 	var err error
-	if l.get(keyQueueSource) != "" {
-		err = d.restoreQueue(ctx, url, l.get(keyQueuePrevVisibility), l.get(keyQueuePrevRedrive))
+	if l.Get(keyQueueSource) != "" {
+		err = d.restoreQueue(ctx, url, l.Get(keyQueuePrevVisibility), l.Get(keyQueuePrevRedrive))
 	} else {
 		err = d.deleteQueue(ctx, driver.Queue, url)
 	}
 	if err != nil {
 		return err
 	}
-	l.forget(driver.Queue)
+	l.Forget(driver.Queue)
 	return nil
 }
 
-func (d *Driver) applySubscription(ctx context.Context, l *ledger, cur *seen, topicARN, topicSource, queueARN string) error {
-	if sub := l.get(string(driver.Subscription)); sub != "" {
+func (d *Driver) applySubscription(ctx context.Context, l *plumbing.Ledger, cur *seen, topicARN, topicSource, queueARN string) error {
+	if sub := l.Get(string(driver.Subscription)); sub != "" {
 		if cur.sub != nil && subscriptionTopic(sub) == topicARN && cur.sub.endpoint == queueARN {
 			if cur.sub.raw {
 				return nil
@@ -283,18 +283,18 @@ func (d *Driver) applySubscription(ctx context.Context, l *ledger, cur *seen, to
 		if err := d.unsubscribe(ctx, sub); err != nil {
 			return err
 		}
-		l.forget(driver.Subscription)
+		l.Forget(driver.Subscription)
 	}
 	arn, err := d.subscribe(ctx, topicARN, queueARN)
 	if err != nil {
 		return err
 	}
-	l.set(string(driver.Subscription), arn)
-	l.set(keyTopicSource, topicSource)
+	l.Set(string(driver.Subscription), arn)
+	l.Set(keyTopicSource, topicSource)
 	return nil
 }
 
-func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *driver.Code, l *ledger, cur *seen, roleARN string, tags map[string]string) error {
+func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *driver.Code, l *plumbing.Ledger, cur *seen, roleARN string, tags map[string]string) error {
 	w := d.fnConfig(h, roleARN)
 	if cur.fn != nil {
 		err := d.updateFunction(ctx, cur.fn, w, h.Function.SourceHash, code, tags)
@@ -305,7 +305,7 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 		if err := d.deleteFunction(ctx, aws.ToString(cur.fn.cfg.FunctionArn)); err != nil {
 			return err
 		}
-		l.set(string(driver.Function), "")
+		l.Set(string(driver.Function), "")
 	}
 	if code == nil {
 		return driver.Errorf(driver.Function, "creating", w.name, driver.InvalidArgument, errors.New("no code package was given"))
@@ -314,19 +314,19 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 	if err != nil {
 		return err
 	}
-	l.set(string(driver.Function), arn)
+	l.Set(string(driver.Function), arn)
 	_, err = d.settle(ctx, w.name, cfg)
 	return err
 }
 
-func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, cur *seen, queueARN string, tags map[string]string) error {
-	fnARN := l.get(string(driver.Function))
+func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *plumbing.Ledger, cur *seen, queueARN string, tags map[string]string) error {
+	fnARN := l.Get(string(driver.Function))
 	m := mappingOf(h)
 	if cur.mapping != nil && aws.ToString(cur.mapping.out.EventSourceArn) != queueARN {
 		if err := d.deleteMapping(ctx, aws.ToString(cur.mapping.out.UUID)); err != nil {
 			return err
 		}
-		l.set(string(driver.Mapping), "")
+		l.Set(string(driver.Mapping), "")
 		cur.mapping = nil
 	}
 	if cur.mapping != nil {
@@ -334,7 +334,7 @@ func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, c
 	}
 	uuid, state, err := d.createMapping(ctx, fnARN, queueARN, m, tags)
 	if uuid != "" {
-		l.set(string(driver.Mapping), uuid) // made, even if settling a retried create failed after
+		l.Set(string(driver.Mapping), uuid) // made, even if settling a retried create failed after
 	}
 	if err != nil {
 		return err
@@ -343,16 +343,4 @@ func (d *Driver) applyMapping(ctx context.Context, h *spec.Handler, l *ledger, c
 		return nil
 	}
 	return d.waitMapping(ctx, uuid)
-}
-
-// concurrently runs fs at once and waits for all of them (none is cancelled when another fails, so
-// every create that succeeds is recorded); it returns their errors joined.
-func concurrently(fs ...func() error) error {
-	errs := make([]error, len(fs))
-	var wg sync.WaitGroup
-	for i, f := range fs {
-		wg.Go(func() { errs[i] = f() })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -66,13 +67,5 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	if sub := s.sub; sub != nil {
 		mark(driver.Subscription, !sub.raw || (queueURL != "" && sub.endpoint != queueARN))
 	}
-	return sortComponents(slices.Compact(sortComponents(out)))
-}
-
-// sortComponents orders cs in creation order, so results never depend on timing.
-func sortComponents(cs []driver.Component) []driver.Component {
-	slices.SortFunc(cs, func(a, b driver.Component) int {
-		return slices.Index(order, a) - slices.Index(order, b)
-	})
-	return cs
+	return slices.Compact(plumbing.SortComponents(out, order))
 }

@@ -175,22 +175,6 @@ func tagsFor(h *spec.Handler) map[string]string {
 	return t
 }
 
-// tagDiff returns the tags to set and the keys to remove to turn have into want.
-func tagDiff(want, have map[string]string) (set map[string]string, remove []string) {
-	set = map[string]string{}
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			set[k] = v
-		}
-	}
-	for k := range have {
-		if _, ok := want[k]; !ok {
-			remove = append(remove, k)
-		}
-	}
-	return set, remove
-}
-
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }

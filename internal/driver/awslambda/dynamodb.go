@@ -8,6 +8,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 )
 
 // The dedup table's key and expiry attributes, which the handler runtime library writes.
@@ -56,7 +57,7 @@ func (d *Driver) createTable(ctx context.Context, name string, tags map[string]s
 
 // waitTableActive waits out CREATING: UpdateTimeToLive is refused until the table is active.
 func (d *Driver) waitTableActive(ctx context.Context, name string) error {
-	return fail(driver.DedupTable, "waiting for", name, pollNew(ctx, newResourceGrace, func() (bool, error) {
+	return fail(driver.DedupTable, "waiting for", name, plumbing.PollNew(ctx, newResourceGrace, isNotFound, func() (bool, error) {
 		out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 		if err != nil {
 			return false, err
@@ -91,28 +92,23 @@ func (d *Driver) updateTable(ctx context.Context, cur *tableSeen, tags map[strin
 			return err
 		}
 	}
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: remove}); err != nil {
-			return fail(driver.DedupTable, "updating", cur.arn, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.dynamodb.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: &cur.arn, Tags: ddbTags(set)}); err != nil {
-			return fail(driver.DedupTable, "updating", cur.arn, err)
-		}
-	}
-	return nil
+	err := plumbing.Retag(tags, cur.tags,
+		func(keys []string) error {
+			_, err := d.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.dynamodb.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: &cur.arn, Tags: ddbTags(set)})
+			return err
+		})
+	return fail(driver.DedupTable, "updating", cur.arn, err)
 }
 
 // readTable returns nil when the table is gone: DescribeTable, DescribeTimeToLive and the tags.
 func (d *Driver) readTable(ctx context.Context, arn string) (*tableSeen, error) {
 	name := lastPart(arn)
 	out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.DedupTable, "reading", arn, err)
 	}
 	t := &tableSeen{arn: aws.ToString(out.Table.TableArn), tags: map[string]string{}}
@@ -138,10 +134,7 @@ func (d *Driver) readTable(ctx context.Context, arn string) (*tableSeen, error) 
 
 func (d *Driver) deleteTable(ctx context.Context, arn string) error {
 	_, err := d.dynamodb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(lastPart(arn))})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.DedupTable, "deleting", arn, err)
+	return fail(driver.DedupTable, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 func ddbTags(m map[string]string) []ddbtypes.Tag {

@@ -1,7 +1,6 @@
 package awslambda
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 )
 
 // errorCodes maps the error codes of the services the driver calls to portable codes.
@@ -53,7 +53,10 @@ func codeOf(err error) driver.ErrorCode {
 	return driver.Unknown
 }
 
-func isNotFound(err error) bool { return codeOf(err) == driver.NotFound }
+// codes is codeOf as plumbing's not-found helpers take it.
+var codes = plumbing.Codes(codeOf)
+
+func isNotFound(err error) bool { return codes.NotFound(err) }
 
 // fail wraps err once as the failure of action on component c (id names it).
 func fail(c driver.Component, action, id string, err error) error {
@@ -86,49 +89,3 @@ const (
 	// "not found" for a read that has not caught up yet: the call succeeded, so the resource exists.
 	newResourceGrace = 30 * time.Second
 )
-
-// retryWhile calls f until it succeeds, fails with an error retryable does not accept, or limit (or
-// ctx) runs out; the last error escapes.
-func retryWhile(ctx context.Context, limit time.Duration, retryable func(error) bool, f func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	var err error
-	_ = poll(ctx, func() (bool, error) {
-		err = f()
-		return err == nil || !retryable(err), nil
-	})
-	return err
-}
-
-// poll calls f until it reports done or fails, backing off from 50 ms to 2 s between calls; it
-// returns ctx's error when ctx ends first.
-func poll(ctx context.Context, f func() (bool, error)) error {
-	wait := 50 * time.Millisecond
-	for {
-		done, err := f()
-		if done || err != nil {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, 2*time.Second)
-	}
-}
-
-// pollNew is poll for a resource a call has just created or updated: not-found answers within grace
-// (newResourceGrace in the driver) are eventual consistency, and polling goes on.
-func pollNew(ctx context.Context, grace time.Duration, f func() (bool, error)) error {
-	start := time.Now()
-	return poll(ctx, func() (bool, error) {
-		done, err := f()
-		if isNotFound(err) && time.Since(start) < grace {
-			return false, nil
-		}
-		return done, err
-	})
-}

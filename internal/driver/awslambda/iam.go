@@ -8,6 +8,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 )
 
 // rolePolicyName names the role's one inline policy.
@@ -47,18 +48,16 @@ func (d *Driver) updateRole(ctx context.Context, cur *roleSeen, tags map[string]
 			return fail(driver.Identity, "updating", cur.arn, err)
 		}
 	}
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.iam.UntagRole(ctx, &iam.UntagRoleInput{RoleName: &name, TagKeys: remove}); err != nil {
-			return fail(driver.Identity, "updating", cur.arn, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: &name, Tags: iamTags(set)}); err != nil {
-			return fail(driver.Identity, "updating", cur.arn, err)
-		}
-	}
-	return nil
+	err := plumbing.Retag(tags, cur.tags,
+		func(keys []string) error {
+			_, err := d.iam.UntagRole(ctx, &iam.UntagRoleInput{RoleName: &name, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: &name, Tags: iamTags(set)})
+			return err
+		})
+	return fail(driver.Identity, "updating", cur.arn, err)
 }
 
 func (d *Driver) putRolePolicy(ctx context.Context, roleARN, doc string) error {
@@ -72,10 +71,7 @@ func (d *Driver) putRolePolicy(ctx context.Context, roleARN, doc string) error {
 func (d *Driver) readRole(ctx context.Context, arn string) (*roleSeen, error) {
 	name := lastPart(arn)
 	out, err := d.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Identity, "reading", arn, err)
 	}
 	r := &roleSeen{arn: aws.ToString(out.Role.Arn), trust: aws.ToString(out.Role.AssumeRolePolicyDocument), tags: map[string]string{}}
@@ -95,14 +91,11 @@ func (d *Driver) readRole(ctx context.Context, arn string) (*roleSeen, error) {
 func (d *Driver) deleteRole(ctx context.Context, arn string) error {
 	name := lastPart(arn)
 	_, err := d.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &name, PolicyName: aws.String(rolePolicyName)})
-	if err != nil && !isNotFound(err) {
+	if err := codes.IgnoreNotFound(err); err != nil {
 		return fail(driver.Identity, "deleting", arn, err)
 	}
 	_, err = d.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &name})
-	if err != nil && !isNotFound(err) {
-		return fail(driver.Identity, "deleting", arn, err)
-	}
-	return nil
+	return fail(driver.Identity, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 func iamTags(m map[string]string) []iamtypes.Tag {

@@ -13,6 +13,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -79,7 +80,7 @@ func neutralRuntime(r lambdatypes.Runtime) string {
 func (d *Driver) createFunction(ctx context.Context, w fnConfig, zip []byte, tags map[string]string) (string, *lambdatypes.FunctionConfiguration, error) {
 	ctx, acted := trackActed(ctx)
 	var out *lambda.CreateFunctionOutput
-	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+	err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 		out, err = d.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName:  &w.name,
 			Role:          &w.role,
@@ -117,7 +118,7 @@ func (d *Driver) settle(ctx context.Context, name string, cfg *lambdatypes.Funct
 	if ok, err := settled(cfg); ok || err != nil {
 		return cfg, fail(driver.Function, "waiting for", name, err)
 	}
-	err := pollNew(ctx, newResourceGrace, func() (bool, error) {
+	err := plumbing.PollNew(ctx, newResourceGrace, isNotFound, func() (bool, error) {
 		out, err := d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 		if err != nil {
 			return false, err
@@ -157,7 +158,7 @@ func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wa
 	if aws.ToString(c.Role) != w.role || c.Runtime != w.runtime || aws.ToString(c.Handler) != w.handler ||
 		aws.ToInt32(c.MemorySize) != w.memory || aws.ToInt32(c.Timeout) != w.timeout || !maps.Equal(cur.env(), w.env) {
 		var out *lambda.UpdateFunctionConfigurationOutput
-		err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+		err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 			out, err = d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 				FunctionName: &w.name, Role: &w.role, Runtime: w.runtime, Handler: &w.handler,
 				MemorySize: &w.memory, Timeout: &w.timeout, Environment: &lambdatypes.Environment{Variables: w.env},
@@ -193,18 +194,20 @@ func (d *Driver) updateFunction(ctx context.Context, cur *fnSeen, w fnConfig, wa
 			return errReplace
 		}
 	}
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: &arn, TagKeys: remove}); err != nil {
-			return fail(driver.Function, "updating", arn, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: &arn, Tags: set}); err != nil {
-			return fail(driver.Function, "updating", arn, err)
-		}
-	}
-	return nil
+	return fail(driver.Function, "updating", arn, d.retagLambda(ctx, arn, tags, cur.tags))
+}
+
+// retagLambda turns the tags of the function or mapping arn from have into want.
+func (d *Driver) retagLambda(ctx context.Context, arn string, want, have map[string]string) error {
+	return plumbing.Retag(want, have,
+		func(keys []string) error {
+			_, err := d.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: &arn, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: &arn, Tags: set})
+			return err
+		})
 }
 
 // errReplace says the function must be deleted and created again under its name.
@@ -213,10 +216,7 @@ var errReplace = errors.New("the function kept its previous architecture")
 // readFunction returns nil when the function is gone. GetFunction carries the tags.
 func (d *Driver) readFunction(ctx context.Context, arn string) (*fnSeen, error) {
 	out, err := d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &arn})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Function, "reading", arn, err)
 	}
 	f := &fnSeen{cfg: out.Configuration, tags: out.Tags}
@@ -228,10 +228,7 @@ func (d *Driver) readFunction(ctx context.Context, arn string) (*fnSeen, error) 
 
 func (d *Driver) deleteFunction(ctx context.Context, arn string) error {
 	_, err := d.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: &arn})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Function, "deleting", arn, err)
+	return fail(driver.Function, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 type mappingSeen struct {
@@ -272,7 +269,7 @@ func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m ma
 		in.ScalingConfig = scaling(m.maxConcurrency)
 	}
 	var out *lambda.CreateEventSourceMappingOutput
-	err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+	err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 		out, err = d.lambda.CreateEventSourceMapping(ctx, in)
 		return err
 	})
@@ -321,7 +318,7 @@ func mappingReady(state string) bool { return state == "Enabled" || state == "Di
 
 // waitMapping waits out the Creating, Enabling and Updating states.
 func (d *Driver) waitMapping(ctx context.Context, uuid string) error {
-	return fail(driver.Mapping, "waiting for", uuid, pollNew(ctx, newResourceGrace, func() (bool, error) {
+	return fail(driver.Mapping, "waiting for", uuid, plumbing.PollNew(ctx, newResourceGrace, isNotFound, func() (bool, error) {
 		out, err := d.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: &uuid})
 		if err != nil {
 			return false, err
@@ -340,7 +337,7 @@ func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN stri
 	if aws.ToString(o.FunctionArn) != fnARN || aws.ToInt32(o.BatchSize) != m.batchSize || aws.ToInt32(o.MaximumBatchingWindowInSeconds) != m.window ||
 		have != m.maxConcurrency || !hasReportFailures(o.FunctionResponseTypes) || aws.ToString(o.State) == "Disabled" {
 		var out *lambda.UpdateEventSourceMappingOutput
-		err := retryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
+		err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 			out, err = d.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{
 				UUID: &uuid, FunctionName: &fnARN, Enabled: aws.Bool(true), BatchSize: &m.batchSize,
 				MaximumBatchingWindowInSeconds: &m.window, ScalingConfig: scaling(m.maxConcurrency), FunctionResponseTypes: reportFailures,
@@ -356,18 +353,7 @@ func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN stri
 			}
 		}
 	}
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: &cur.arn, TagKeys: remove}); err != nil {
-			return fail(driver.Mapping, "updating", uuid, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: &cur.arn, Tags: set}); err != nil {
-			return fail(driver.Mapping, "updating", uuid, err)
-		}
-	}
-	return nil
+	return fail(driver.Mapping, "updating", uuid, d.retagLambda(ctx, cur.arn, tags, cur.tags))
 }
 
 func hasReportFailures(ts []lambdatypes.FunctionResponseType) bool {
@@ -377,10 +363,7 @@ func hasReportFailures(ts []lambdatypes.FunctionResponseType) bool {
 // readMapping returns nil when the mapping is gone. GetEventSourceMapping lacks tags.
 func (d *Driver) readMapping(ctx context.Context, uuid string) (*mappingSeen, error) {
 	out, err := d.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: &uuid})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Mapping, "reading", uuid, err)
 	}
 	m := &mappingSeen{out: out, arn: aws.ToString(out.EventSourceMappingArn)}
@@ -388,10 +371,7 @@ func (d *Driver) readMapping(ctx context.Context, uuid string) (*mappingSeen, er
 		m.arn = "arn:" + d.partition + ":lambda:" + d.region + ":" + accountOf(aws.ToString(out.FunctionArn)) + ":event-source-mapping:" + uuid
 	}
 	tags, err := d.lambda.ListTags(ctx, &lambda.ListTagsInput{Resource: &m.arn})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Mapping, "reading the tags of", uuid, err)
 	}
 	m.tags = tags.Tags
@@ -404,8 +384,5 @@ func (d *Driver) readMapping(ctx context.Context, uuid string) (*mappingSeen, er
 // deleteMapping deletes the mapping; Lambda finishes it asynchronously, which nothing here waits for.
 func (d *Driver) deleteMapping(ctx context.Context, uuid string) error {
 	_, err := d.lambda.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: &uuid})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Mapping, "deleting", uuid, err)
+	return fail(driver.Mapping, "deleting", uuid, codes.IgnoreNotFound(err))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -27,13 +28,13 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 	if err != nil {
 		return nil, err
 	}
-	l := &ledger{st: driver.State{}}
+	l := plumbing.NewLedger(nil, ownedKeys)
 	var account, fnARN string
 	if fn != nil {
 		fnARN = aws.ToString(fn.cfg.FunctionArn)
 		account = accountOf(fnARN)
-		l.set(string(driver.Function), fnARN)
-		l.set(string(driver.Identity), aws.ToString(fn.cfg.Role))
+		l.Set(string(driver.Function), fnARN)
+		l.Set(string(driver.Identity), aws.ToString(fn.cfg.Role))
 	} else {
 		role, err := d.readRole(ctx, names.Identity)
 		if err != nil {
@@ -43,25 +44,22 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			return nil, driver.Errorf(driver.Function, "finding", name, driver.NotFound, errors.New("no such function in "+d.region))
 		}
 		account = accountOf(role.arn)
-		l.set(string(driver.Identity), role.arn)
+		l.Set(string(driver.Identity), role.arn)
 	}
-	err = concurrently(
+	err = plumbing.Concurrently(
 		func() error {
 			g, err := d.readLogGroup(ctx, logGroupName(names.Function))
 			if g != nil {
-				l.set(string(driver.Logs), g.name)
+				l.Set(string(driver.Logs), g.name)
 			}
 			return err
 		},
 		func() error {
 			out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &names.DedupTable})
-			if isNotFound(err) {
-				return nil
-			}
-			if err != nil {
+			if ok, err := codes.Exists(err); !ok {
 				return fail(driver.DedupTable, "finding", names.DedupTable, err)
 			}
-			l.set(string(driver.DedupTable), aws.ToString(out.Table.TableArn))
+			l.Set(string(driver.DedupTable), aws.ToString(out.Table.TableArn))
 			return nil
 		},
 		func() error {
@@ -69,12 +67,12 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			if isNotFound(err) {
 				return nil
 			}
-			l.set(string(driver.DeadLetter), url)
+			l.Set(string(driver.DeadLetter), url)
 			return err
 		},
 		func() error { return d.locateTrigger(ctx, l, fnARN, account, names) },
 	)
-	return l.snapshot(), err
+	return l.Snapshot(), err
 }
 
 func (d *Driver) ownQueueARN(account, name string) string {
@@ -83,7 +81,7 @@ func (d *Driver) ownQueueARN(account, name string) string {
 
 // locateTrigger finds the mapping, the queue it reads, and for a topic-fed queue the topic and the
 // subscription.
-func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account string, names componentNames) error {
+func (d *Driver) locateTrigger(ctx context.Context, l *plumbing.Ledger, fnARN, account string, names componentNames) error {
 	queueARN := d.ownQueueARN(account, names.Queue)
 	if fnARN != "" {
 		out, err := d.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: &fnARN})
@@ -92,7 +90,7 @@ func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account st
 		}
 		for _, m := range out.EventSourceMappings {
 			if a, ok := parseARN(aws.ToString(m.EventSourceArn)); ok && a.Service == "sqs" {
-				l.set(string(driver.Mapping), aws.ToString(m.UUID))
+				l.Set(string(driver.Mapping), aws.ToString(m.UUID))
 				queueARN = aws.ToString(m.EventSourceArn)
 				break
 			}
@@ -109,12 +107,12 @@ func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account st
 	if err != nil || q == nil {
 		return err
 	}
-	l.set(string(driver.Queue), url)
+	l.Set(string(driver.Queue), url)
 	if lastPart(queueARN) != names.Queue {
-		l.set(keyQueueSource, queueARN)
+		l.Set(keyQueueSource, queueARN)
 		if k := q.attrs[attrKMSKey]; k != "" {
 			key, err := d.keyARN(ctx, k)
-			l.set(keyQueueKMSKey, key)
+			l.Set(keyQueueKMSKey, key)
 			return err
 		}
 		return nil
@@ -127,11 +125,11 @@ func (d *Driver) locateTrigger(ctx context.Context, l *ledger, fnARN, account st
 	if err != nil || sub == "" {
 		return err
 	}
-	l.set(string(driver.Subscription), sub)
+	l.Set(string(driver.Subscription), sub)
 	if lastPart(topicARN) == names.Topic {
-		l.set(string(driver.Topic), topicARN)
+		l.Set(string(driver.Topic), topicARN)
 	} else {
-		l.set(keyTopicSource, topicARN)
+		l.Set(keyTopicSource, topicARN)
 	}
 	return nil
 }

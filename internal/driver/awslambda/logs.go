@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 )
 
 type logsSeen struct {
@@ -38,18 +39,16 @@ func (d *Driver) setLogRetention(ctx context.Context, name string, days int64) e
 }
 
 func (d *Driver) tagLogGroup(ctx context.Context, cur *logsSeen, tags map[string]string) error {
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.logs.UntagResource(ctx, &cloudwatchlogs.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: remove}); err != nil {
-			return fail(driver.Logs, "updating", cur.name, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.logs.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: &cur.arn, Tags: set}); err != nil {
-			return fail(driver.Logs, "updating", cur.name, err)
-		}
-	}
-	return nil
+	err := plumbing.Retag(tags, cur.tags,
+		func(keys []string) error {
+			_, err := d.logs.UntagResource(ctx, &cloudwatchlogs.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.logs.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: &cur.arn, Tags: set})
+			return err
+		})
+	return fail(driver.Logs, "updating", cur.name, err)
 }
 
 // readLogGroup returns nil when the group is gone. DescribeLogGroups lacks tags.
@@ -64,10 +63,7 @@ func (d *Driver) readLogGroup(ctx context.Context, name string) (*logsSeen, erro
 		}
 		s := &logsSeen{name: name, arn: aws.ToString(g.LogGroupArn), retention: int64(aws.ToInt32(g.RetentionInDays))}
 		tags, err := d.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: &s.arn})
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
+		if ok, err := codes.Exists(err); !ok {
 			return nil, fail(driver.Logs, "reading the tags of", name, err)
 		}
 		s.tags = tags.Tags
@@ -78,8 +74,5 @@ func (d *Driver) readLogGroup(ctx context.Context, name string) (*logsSeen, erro
 
 func (d *Driver) deleteLogGroup(ctx context.Context, name string) error {
 	_, err := d.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: &name})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Logs, "deleting", name, err)
+	return fail(driver.Logs, "deleting", name, codes.IgnoreNotFound(err))
 }

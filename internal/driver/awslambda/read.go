@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -68,8 +69,8 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.sub != nil, err
 	})
 
-	err := concurrently(fs...)
-	return s, sortComponents(missing), err
+	err := plumbing.Concurrently(fs...)
+	return s, plumbing.SortComponents(missing, order), err
 }
 
 // Read implements driver.Driver.
@@ -80,7 +81,7 @@ func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, e
 	}
 	left := st.Clone()
 	for _, c := range missing {
-		forget(left, c)
+		ownedKeys.Forget(left, c)
 	}
 	h := d.handlerOf(left, s)
 	return &driver.Observed{Handler: h, State: left, Missing: missing, Outputs: d.outputs(left), Drifted: d.drifted(left, s, &h)}, nil

@@ -9,6 +9,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 )
 
 type topicSeen struct {
@@ -35,34 +36,26 @@ func (d *Driver) createTopic(ctx context.Context, name string, tags map[string]s
 }
 
 func (d *Driver) tagTopic(ctx context.Context, cur *topicSeen, tags map[string]string) error {
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: remove}); err != nil {
-			return fail(driver.Topic, "updating", cur.arn, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: &cur.arn, Tags: snsTags(set)}); err != nil {
-			return fail(driver.Topic, "updating", cur.arn, err)
-		}
-	}
-	return nil
+	err := plumbing.Retag(tags, cur.tags,
+		func(keys []string) error {
+			_, err := d.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: &cur.arn, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: &cur.arn, Tags: snsTags(set)})
+			return err
+		})
+	return fail(driver.Topic, "updating", cur.arn, err)
 }
 
 // readTopic returns nil when the topic is gone. GetTopicAttributes lacks tags.
 func (d *Driver) readTopic(ctx context.Context, arn string) (*topicSeen, error) {
 	_, err := d.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: &arn})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Topic, "reading", arn, err)
 	}
 	out, err := d.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: &arn})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Topic, "reading the tags of", arn, err)
 	}
 	t := &topicSeen{arn: arn, tags: map[string]string{}}
@@ -74,10 +67,7 @@ func (d *Driver) readTopic(ctx context.Context, arn string) (*topicSeen, error) 
 
 func (d *Driver) deleteTopic(ctx context.Context, arn string) error {
 	_, err := d.sns.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: &arn})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Topic, "deleting", arn, err)
+	return fail(driver.Topic, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 // subscribe subscribes the queue with raw delivery, so the function receives the published body.
@@ -102,10 +92,7 @@ func (d *Driver) setRawDelivery(ctx context.Context, arn string) error {
 // readSubscription returns nil when the subscription is gone.
 func (d *Driver) readSubscription(ctx context.Context, arn string) (*subSeen, error) {
 	out, err := d.sns.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: &arn})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Subscription, "reading", arn, err)
 	}
 	a := out.Attributes
@@ -114,10 +101,7 @@ func (d *Driver) readSubscription(ctx context.Context, arn string) (*subSeen, er
 
 func (d *Driver) unsubscribe(ctx context.Context, arn string) error {
 	_, err := d.sns.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: &arn})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Subscription, "deleting", arn, err)
+	return fail(driver.Subscription, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 // findSubscription finds the subscription of queueARN to topicARN, or returns "".
@@ -125,10 +109,7 @@ func (d *Driver) findSubscription(ctx context.Context, topicARN, queueARN string
 	p := sns.NewListSubscriptionsByTopicPaginator(d.sns, &sns.ListSubscriptionsByTopicInput{TopicArn: &topicARN})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
-		if isNotFound(err) {
-			return "", nil
-		}
-		if err != nil {
+		if ok, err := codes.Exists(err); !ok {
 			return "", fail(driver.Subscription, "finding", topicARN, err)
 		}
 		for _, s := range page.Subscriptions {

@@ -10,6 +10,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -107,7 +108,7 @@ func attrsDiffer(want, have map[string]string) bool {
 func (d *Driver) createQueue(ctx context.Context, c driver.Component, name string, attrs, tags map[string]string) (string, error) {
 	attrs = withoutEmpty(attrs)
 	var out *sqs.CreateQueueOutput
-	err := retryWhile(ctx, queueReuseTimeout, isQueueDeletedRecently, func() (err error) {
+	err := plumbing.RetryWhile(ctx, queueReuseTimeout, isQueueDeletedRecently, func() (err error) {
 		out, err = d.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs, Tags: tags})
 		return err
 	})
@@ -123,36 +124,28 @@ func (d *Driver) setQueueAttrs(ctx context.Context, c driver.Component, url stri
 }
 
 func (d *Driver) tagQueue(ctx context.Context, c driver.Component, cur *queueSeen, tags map[string]string) error {
-	set, remove := tagDiff(tags, cur.tags)
-	if len(remove) > 0 {
-		if _, err := d.sqs.UntagQueue(ctx, &sqs.UntagQueueInput{QueueUrl: &cur.url, TagKeys: remove}); err != nil {
-			return fail(c, "updating", cur.url, err)
-		}
-	}
-	if len(set) > 0 {
-		if _, err := d.sqs.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: &cur.url, Tags: set}); err != nil {
-			return fail(c, "updating", cur.url, err)
-		}
-	}
-	return nil
+	err := plumbing.Retag(tags, cur.tags,
+		func(keys []string) error {
+			_, err := d.sqs.UntagQueue(ctx, &sqs.UntagQueueInput{QueueUrl: &cur.url, TagKeys: keys})
+			return err
+		},
+		func(set map[string]string) error {
+			_, err := d.sqs.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: &cur.url, Tags: set})
+			return err
+		})
+	return fail(c, "updating", cur.url, err)
 }
 
 // readQueue returns nil when the queue is gone; withTags adds ListQueueTags.
 func (d *Driver) readQueue(ctx context.Context, c driver.Component, url string, withTags bool) (*queueSeen, error) {
 	out, err := d.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(c, "reading", url, err)
 	}
 	q := &queueSeen{url: url, arn: d.queueARN(url), attrs: out.Attributes}
 	if withTags {
 		tags, err := d.sqs.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: &url})
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
+		if ok, err := codes.Exists(err); !ok {
 			return nil, fail(c, "reading the tags of", url, err)
 		}
 		q.tags = tags.Tags
@@ -175,10 +168,7 @@ func (d *Driver) queueURL(ctx context.Context, c driver.Component, arn string) (
 
 func (d *Driver) deleteQueue(ctx context.Context, c driver.Component, url string) error {
 	_, err := d.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &url})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(c, "deleting", url, err)
+	return fail(c, "deleting", url, codes.IgnoreNotFound(err))
 }
 
 func withoutEmpty(m map[string]string) map[string]string {
@@ -206,8 +196,5 @@ func (d *Driver) restoreQueue(ctx context.Context, url, visibility, redrive stri
 		attrs[attrPolicy] = p
 	}
 	_, err = d.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: attrs})
-	if isNotFound(err) {
-		return nil
-	}
-	return fail(driver.Queue, "restoring", url, err)
+	return fail(driver.Queue, "restoring", url, codes.IgnoreNotFound(err))
 }

@@ -2,9 +2,9 @@ package awslambda
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -23,54 +23,10 @@ const (
 	keyTopicSource = "topic_source"
 )
 
-// queueKeys are the private keys that live and die with the Queue component.
-var queueKeys = []string{keyQueueSource, keyQueuePrevVisibility, keyQueuePrevRedrive, keyQueueKMSKey}
-
-// ledger is the state Apply builds while components are made concurrently.
-type ledger struct {
-	mu sync.Mutex
-	st driver.State
-}
-
-func (l *ledger) set(k, v string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if v == "" {
-		delete(l.st, k)
-		return
-	}
-	l.st[k] = v
-}
-
-func (l *ledger) get(k string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.st[k]
-}
-
-func (l *ledger) snapshot() driver.State {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.st.Clone()
-}
-
-// forget drops component c and the private keys that belong to it.
-func (l *ledger) forget(c driver.Component) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	forget(l.st, c)
-}
-
-func forget(st driver.State, c driver.Component) {
-	delete(st, string(c))
-	switch c {
-	case driver.Queue:
-		for _, k := range queueKeys {
-			delete(st, k)
-		}
-	case driver.Subscription:
-		delete(st, keyTopicSource)
-	}
+// ownedKeys are the private keys that live and die with a component.
+var ownedKeys = plumbing.OwnedKeys{
+	driver.Queue:        {keyQueueSource, keyQueuePrevVisibility, keyQueuePrevRedrive, keyQueueKMSKey},
+	driver.Subscription: {keyTopicSource},
 }
 
 // kindOf is the trigger kind a state describes.
