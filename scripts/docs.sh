@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v python3 >/dev/null || { echo "docs: python3 is missing (it rekeys the schema JSON)" >&2; exit 1; }
+# The per-cloud table in the resource template comes from the clouds' descriptions.
+go test ./internal/provider -count=1 -run '^TestDocsCloudTable$' -update >/dev/null
 tofu=$(scripts/install-tofu.sh)
 . scripts/devprovider.sh
 trap 'rm -rf "$work"' EXIT

@@ -29,7 +29,7 @@ type Cloud struct {
 	Holds map[Component][]string
 	// Rules are the cloud's defaults and limits.
 	Rules *spec.Rules
-	// Meaning says what some settings become on this cloud ("SQS visibility timeout"), for the docs.
+	// Meaning says what some settings become on this cloud (a queue's visibility timeout), for the docs.
 	Meaning map[string]string
 	// Timeouts are the default bounds of create, update and delete.
 	Timeouts Timeouts

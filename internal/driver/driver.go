@@ -1,6 +1,6 @@
-// Package driver is the contract between the provider and each cloud: a Driver realises a spec.Handler
-// as that cloud's components. Drivers live in their own packages (awslambda, and later gcp and azure
-// ones); all of them pass the conformance suite in drivertest.
+// Package driver is the contract between the provider and each cloud: a Cloud describes one cloud, and
+// its Driver realises a spec.Handler as that cloud's components. Each cloud lives in a package of its
+// own; every driver passes the conformance suite in drivertest and builds on package plumbing.
 package driver
 
 import (
@@ -63,11 +63,11 @@ type Code struct {
 
 // Outputs are the computed attributes every cloud fills in.
 type Outputs struct {
-	// FunctionID is the function's cloud id (an ARN on AWS).
+	// FunctionID is the function's cloud id.
 	FunctionID string
 	// TriggerSourceID is the id of the queue or topic consumed.
 	TriggerSourceID string
-	// PublishTarget is what a producer passes to the cloud's send API: a queue URL, a topic ARN.
+	// PublishTarget is what a producer passes to the cloud's send API: a queue URL, a topic id.
 	PublishTarget string
 	DeadLetterID  string
 	DedupTableID  string
