@@ -207,9 +207,10 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		}
 		return types.StringValue(x)
 	}
+	mapType := types.MapType{ElemType: types.StringType}
 	strMap := func(path string, x map[string]string) types.Map {
-		if v := pending(path, types.MapType{ElemType: types.StringType}); v != nil {
-			return v.(types.Map)
+		if v, ok := pending(path, mapType).(types.Map); ok {
+			return v
 		}
 		return mapValue(x)
 	}
@@ -239,18 +240,16 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 	m.DeadLetter = types.ObjectValueMust(deadLetterAttrTypes, map[string]attr.Value{"retention_days": i64("dead_letter.retention_days", h.DeadLetter.RetentionDays)})
 	m.Dedup = types.ObjectValueMust(dedupAttrTypes, map[string]attr.Value{"ttl_s": i64("dedup.ttl_s", h.Dedup.TTLS)})
 	m.TagsAll = mapValue(h.Tags)
-	switch {
-	case pending("tags", nil) != nil:
-		m.Tags = pending("tags", types.MapType{ElemType: types.StringType}).(types.Map)
-		m.TagsAll = types.MapUnknown(types.StringType)
-	case userTags == nil:
+	if v, ok := pending("tags", mapType).(types.Map); ok {
+		m.Tags, m.TagsAll = v, types.MapUnknown(types.StringType)
+	} else if userTags == nil {
 		m.Tags = types.MapNull(types.StringType)
-	default:
+	} else {
 		m.Tags = mapValue(userTags)
 	}
 	m.SourceHash = types.StringValue(fn.SourceHash)
-	if v := pending("source_hash", types.StringType); v != nil {
-		m.SourceHash = v.(types.String)
+	if v, ok := pending("source_hash", types.StringType).(types.String); ok {
+		m.SourceHash = v
 	}
 	m.Timeouts = m.timeoutsOr(c.Timeouts)
 }
@@ -264,9 +263,6 @@ func pendingIn(cfg *eventHandlerModel, v *values) func(path string, typ attr.Typ
 		}
 		if c := cfg.valueAt(p); c != nil && !c.IsNull() {
 			return c
-		}
-		if typ == nil {
-			return types.StringUnknown() // only its presence is asked
 		}
 		switch typ {
 		case types.Int64Type:

@@ -40,8 +40,8 @@ func testInvalid(t *testing.T, b *backend, cases []invalidCase) {
 	}
 }
 
-func replace(old, new string) func(string) string {
-	return func(cfg string) string { return strings.Replace(cfg, old, new, 1) }
+func replace(old, with string) func(string) string {
+	return func(cfg string) string { return strings.Replace(cfg, old, with, 1) }
 }
 
 var sourceLine = regexp.MustCompile(`source_dir = ".*"`)

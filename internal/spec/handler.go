@@ -36,11 +36,11 @@ type Function struct {
 	EntryPoint string
 	// SourceDir or SourceZip locates the code (exactly one); SourceHash is the hex sha256 of the
 	// deterministic zip built from it (see package pack), which is what drivers compare.
-	SourceDir         string
-	SourceZip         string
-	SourceHash        string
-	MemoryMB          int64
-	TimeoutS          int64
+	SourceDir  string
+	SourceZip  string
+	SourceHash string
+	MemoryMB   int64
+	TimeoutS   int64
 	// Architecture and LogRetentionDays are zero on clouds that lack them (Rules.Unsupported).
 	Architecture      string
 	Environment       map[string]string

@@ -21,8 +21,8 @@ const (
 
 // Cloud describes AWS to the provider.
 var Cloud = &driver.Cloud{
-	Name:  Name,
-	Title: "AWS",
+	Name:       Name,
+	Title:      "AWS",
 	Components: components,
 	Needs:      needs,
 	Holds: map[driver.Component][]string{

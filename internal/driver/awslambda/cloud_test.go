@@ -52,7 +52,9 @@ func TestRulesPaths(t *testing.T) {
 		{"env key reserved", func(h *spec.Handler) { h.Function.Environment = map[string]string{"_HANDLER": "x"} }, "function.environment", "_HANDLER"},
 		{"env key lambda", func(h *spec.Handler) { h.Function.Environment = map[string]string{"LAMBDA_TASK_ROOT": "x"} }, "function.environment", "LAMBDA_TASK_ROOT"},
 		{"secret key injected", func(h *spec.Handler) { h.Function.SecretEnvironment = map[string]string{"THREEFACTOR_X": "x"} }, "function.secret_environment", "THREEFACTOR_X"},
-		{"env too large", func(h *spec.Handler) { h.Function.SecretEnvironment = map[string]string{"BIG": strings.Repeat("x", 4000)} }, "function.environment", ""},
+		{"env too large", func(h *spec.Handler) {
+			h.Function.SecretEnvironment = map[string]string{"BIG": strings.Repeat("x", 4000)}
+		}, "function.environment", ""},
 		{"trigger kind", func(h *spec.Handler) { h.Trigger.Kind = "stream" }, "trigger.kind", ""},
 		{"source not an arn", func(h *spec.Handler) { h.Trigger.Source = "orders" }, "trigger.source", ""},
 		{"topic source for queue", func(h *spec.Handler) { h.Trigger.Source = "arn:aws:sns:us-east-1:1:t" }, "trigger.source", ""},
