@@ -77,12 +77,15 @@ func (c *Cloud) Display(comp Component) string {
 }
 
 // Order returns the cloud's components in creation order.
-func (c *Cloud) Order() []Component {
-	cs := make([]Component, len(c.Components))
-	for i, ci := range c.Components {
-		cs[i] = ci.Component
+func (c *Cloud) Order() []Component { return Order(c.Components) }
+
+// Order returns the components of cs, in their order.
+func Order(cs []ComponentInfo) []Component {
+	out := make([]Component, len(cs))
+	for i, ci := range cs {
+		out[i] = ci.Component
 	}
-	return cs
+	return out
 }
 
 // SettingType is the type of a provider setting.

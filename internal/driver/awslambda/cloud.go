@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -82,31 +83,12 @@ var components = []driver.ComponentInfo{
 }
 
 // order is the components in creation order.
-var order = func() []driver.Component {
-	cs := make([]driver.Component, len(components))
-	for i, c := range components {
-		cs[i] = c.Component
-	}
-	return cs
-}()
+var order = driver.Order(components)
 
 // services are the keys the endpoints setting accepts.
 var services = []string{"dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs"}
 
-// needs lists the components of a handler: a topic only when the handler makes its own, a
-// subscription only for kind topic (the queue is the handler's own or the adopted one).
-func needs(h *spec.Handler) []driver.Component {
-	var cs []driver.Component
-	for _, c := range order {
-		switch {
-		case c == driver.Topic && (h.Trigger.Kind != spec.Topic || h.Trigger.Source != ""),
-			c == driver.Subscription && h.Trigger.Kind != spec.Topic:
-			continue
-		}
-		cs = append(cs, c)
-	}
-	return cs
-}
+func needs(h *spec.Handler) []driver.Component { return plumbing.Needs(order, h) }
 
 // plan: a new trigger kind or source replaces the queue and its mapping (a mapping's event source
 // cannot change), the topic and the subscription; Lambda takes a new architecture only with code.

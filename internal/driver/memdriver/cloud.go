@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -57,26 +58,10 @@ var components = []driver.ComponentInfo{
 	{Component: driver.Function, Display: "function"},
 }
 
-var order = func() []driver.Component {
-	cs := make([]driver.Component, len(components))
-	for i, c := range components {
-		cs[i] = c.Component
-	}
-	return cs
-}()
+// order is the components in creation order.
+var order = driver.Order(components)
 
-func needs(h *spec.Handler) []driver.Component {
-	var cs []driver.Component
-	for _, c := range order {
-		switch {
-		case c == driver.Topic && (h.Trigger.Kind != spec.Topic || h.Trigger.Source != ""),
-			c == driver.Subscription && h.Trigger.Kind != spec.Topic:
-			continue
-		}
-		cs = append(cs, c)
-	}
-	return cs
-}
+func needs(h *spec.Handler) []driver.Component { return plumbing.Needs(order, h) }
 
 // holds is what each component keeps; the driver's reads follow it.
 var holds = map[driver.Component][]string{
