@@ -22,9 +22,9 @@ var (
 	_ resource.ResourceWithValidateConfig = &eventHandlerResource{}
 )
 
-// NewEventHandlerResource returns the threefactor_eventhandler resource.
-func NewEventHandlerResource() resource.Resource {
-	return &eventHandlerResource{}
+// newEventHandlerResource returns the threefactor_eventhandler resource for the clouds cs.
+func newEventHandlerResource(cs clouds) func() resource.Resource {
+	return func() resource.Resource { return &eventHandlerResource{clouds: cs} }
 }
 
 type eventHandlerResource struct {
