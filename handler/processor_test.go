@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -317,6 +318,36 @@ func TestRetriedWriteThatSucceededIsOurs(t *testing.T) {
 		want(t, p.Process(context.Background(), event("e1", 1, "x"), (&counter{}).handle), handler.Applied)
 		if st := stateOf(t, s); st.Version != 1 {
 			t.Errorf("state version = %d; want 1", st.Version)
+		}
+	})
+}
+
+// A panic in the handler fails its own event only: the claim is released and
+// the panic value and stack are in the error (issue 9 bug 1).
+func TestPanicInHandlerFailsOnlyItsEvent(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode handler.Mode) {
+		p, s, _ := setup(mode)
+		boom := func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+			if ev.ID == "bad" {
+				panic("nil map in order " + ev.ID)
+			}
+			return (&counter{}).handle(ctx, ev)
+		}
+		var res handler.Result
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("Process let the handler's panic through: %v", r)
+				}
+			}()
+			res = p.Process(context.Background(), event("bad", 1, "x"), boom)
+		}()
+		want(t, res, handler.Failed)
+		if !strings.Contains(res.Err.Error(), "nil map in order bad") || !strings.Contains(res.Err.Error(), "goroutine") {
+			t.Errorf("error text %q lacks the panic value or the stack", res.Err)
+		}
+		if s.Len() != 0 {
+			t.Errorf("store holds %d records after a panic; want 0 (claim released)", s.Len())
 		}
 	})
 }

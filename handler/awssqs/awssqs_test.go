@@ -95,3 +95,27 @@ func TestHandlerReportsOnlyFailures(t *testing.T) {
 		t.Errorf("response = %s; want an empty batchItemFailures list", b)
 	}
 }
+
+func TestHandlerReportsAPanicAsThatMessagesFailure(t *testing.T) {
+	p := handler.New(memstore.New(), handler.Options{StateTable: "orders", Now: time.Now})
+	h := awssqs.Handler(p, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+		if string(ev.Data) == "poison" {
+			panic("cannot parse")
+		}
+		return handler.Effect{}, nil
+	})
+	batch := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1", Body: "ok"}, {MessageId: "2", Body: "poison"}, {MessageId: "3", Body: "ok"}}}
+	var resp events.SQSEventResponse
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("Handler let the panic through: %v", r)
+			}
+		}()
+		resp, err = h(context.Background(), batch)
+	}()
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "2" {
+		t.Errorf("response = %+v, %v; want only message 2 failed", resp, err)
+	}
+}
