@@ -48,7 +48,11 @@
 //
 // ProcessBatch returns one outcome per message; only failures are reported
 // back (awssqs.Handler turns them into batchItemFailures), so a poison
-// message reaches the dead-letter queue without replaying its batch.
+// message reaches the dead-letter queue without replaying its batch. A panic
+// in the handler is one more failure of its own message (PanicError holds the
+// value and the stack; a claim is released). A panic in a goroutine that the
+// handler starts cannot be recovered by the library: it ends the process,
+// and the whole batch is redelivered. Recover inside such goroutines.
 //
 // # Example: an AWS Lambda SQS handler
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
@@ -190,8 +191,32 @@ var ErrPayloadMismatch = errors.New("dedup key already recorded with a different
 // ErrDeadline is wrapped by Result.Err for DeadlineExceeded.
 var ErrDeadline = errors.New("claim lapsed before the effect was written")
 
-// Process handles one delivery of ev with fn.
-func (p *Processor) Process(ctx context.Context, ev Event, fn Func) Result {
+// PanicError is the error of an event whose handler panicked: the event
+// fails alone (its claim is released) instead of the panic ending the
+// process and its whole batch. Only panics on the goroutine that calls the
+// handler are recovered: a panic in a goroutine that the handler starts
+// cannot be recovered by anyone but that goroutine, and still ends the process.
+type PanicError struct {
+	// Value is what was passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack (runtime/debug.Stack).
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
+}
+
+// Process handles one delivery of ev with fn. A panic in fn (or in a store
+// or Options function it calls) fails this event only: see PanicError.
+func (p *Processor) Process(ctx context.Context, ev Event, fn Func) (res Result) {
+	// A panic outside the handler (a store wrapper, say) fails the event
+	// too; its claim, if any, lapses at its deadline.
+	defer func() {
+		if r := recover(); r != nil {
+			res = Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("processing %s: %w", ev.Key(), &PanicError{Value: r, Stack: debug.Stack()})}
+		}
+	}()
 	ctx = withEvent(ctx, ev)
 	if p.opts.Mode == Transactional {
 		return p.processTransactional(ctx, ev, fn)
@@ -296,10 +321,15 @@ func (p *Processor) processTransactional(ctx context.Context, ev Event, fn Func)
 
 // run calls fn with a context that ends at the claim's deadline and fills in
 // the state write's defaults.
-func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline time.Time) (Effect, error) {
+func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline time.Time) (eff Effect, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			eff, err = Effect{}, fmt.Errorf("handling %s: %w", ev.Key(), &PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	fctx, cancel := context.WithTimeout(ctx, deadline.Sub(now))
 	defer cancel()
-	eff, err := fn(fctx, ev)
+	eff, err = fn(fctx, ev)
 	if err != nil {
 		return eff, fmt.Errorf("handling %s: %w", ev.Key(), err)
 	}

@@ -343,6 +343,10 @@ func TestPanicInHandlerFailsOnlyItsEvent(t *testing.T) {
 			res = p.Process(context.Background(), event("bad", 1, "x"), boom)
 		}()
 		want(t, res, handler.Failed)
+		var pe *handler.PanicError
+		if !errors.As(res.Err, &pe) || pe.Value != "nil map in order bad" || len(pe.Stack) == 0 {
+			t.Fatalf("err = %v; want a *handler.PanicError with the value and a stack", res.Err)
+		}
 		if !strings.Contains(res.Err.Error(), "nil map in order bad") || !strings.Contains(res.Err.Error(), "goroutine") {
 			t.Errorf("error text %q lacks the panic value or the stack", res.Err)
 		}

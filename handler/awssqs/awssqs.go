@@ -28,7 +28,9 @@ import (
 // message with fn through p and reports only the failed ones, so that
 // Lambda deletes the rest and a poison message reaches the dead-letter queue
 // without replaying its batch. The provider always turns on
-// ReportBatchItemFailures on the event source mapping.
+// ReportBatchItemFailures on the event source mapping. A panic in fn fails
+// only its message (see handler.PanicError); a panic in a goroutine that fn
+// starts cannot be recovered and ends the invocation.
 func Handler(p *handler.Processor, fn handler.Func) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 		evs := make([]handler.Event, len(batch.Records))
