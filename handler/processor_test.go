@@ -355,3 +355,23 @@ func TestPanicInHandlerFailsOnlyItsEvent(t *testing.T) {
 		}
 	})
 }
+
+// A TTL shorter than the timeout must not let a duplicate claim while the
+// first delivery still runs (issue 9 bug 2).
+func TestRecordOutlivesItsClaim(t *testing.T) {
+	s, c := memstore.New(), newClock()
+	p := handler.New(s, handler.Options{StateTable: "orders", TTL: time.Minute, Timeout: 15 * time.Minute, Now: c.Now})
+	h := &counter{}
+	ev := event("e1", 1, "x")
+	var dup handler.Result
+	first := p.Process(context.Background(), ev, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+		c.Advance(2 * time.Minute) // the first delivery is still running
+		dup = p.Process(context.Background(), ev, h.handle)
+		return h.handle(ctx, ev)
+	})
+	want(t, first, handler.Applied)
+	want(t, dup, handler.InFlight)
+	if h.runs["e1"] != 1 {
+		t.Errorf("effect ran %d times; want 1", h.runs["e1"])
+	}
+}

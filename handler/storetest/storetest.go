@@ -115,6 +115,22 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		mustClaim(t, s, claim(k, "c", exp), exp)
 	})
+	t.Run("ClaimOutlivesShortTTL", func(t *testing.T) {
+		// A TTL shorter than the claim must not free the key while the
+		// claim runs (issue 9 bug 2).
+		s, _ := h.Store(t)
+		k := key(t)
+		rec := claim(k, "a", base)
+		rec.ExpiresAt, rec.ClaimExpiresAt = base.Add(time.Minute), base.Add(15*time.Minute)
+		mustClaim(t, s, rec, base)
+		at := base.Add(2 * time.Minute)
+		if held, err := s.Claim(ctx, claim(k, "b", at), at); !errors.Is(err, store.ErrHeld) || held == nil || held.Token != "a" {
+			t.Errorf("Claim while the first claim runs = %+v, %v; want record a, ErrHeld", held, err)
+		}
+		if got, err := s.Get(ctx, k, at); err != nil || got.Token != "a" {
+			t.Errorf("Get while the claim runs = %+v, %v; want record a", got, err)
+		}
+	})
 	t.Run("ReleaseFreesKey", func(t *testing.T) {
 		s, _ := h.Store(t)
 		k := key(t)
