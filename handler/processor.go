@@ -230,10 +230,11 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 	deadline := p.deadline(ctx, now)
 	token := newToken()
 	held, err := p.store.Claim(ctx, store.Record{
-		Key:            key,
-		Status:         store.InProgress,
-		Token:          token,
-		ExpiresAt:      now.Add(p.opts.TTL),
+		Key:    key,
+		Status: store.InProgress,
+		Token:  token,
+		// A record lives at least as long as its claim, whatever the TTL.
+		ExpiresAt:      later(now.Add(p.opts.TTL), deadline),
 		ClaimExpiresAt: deadline,
 		PayloadHash:    hash,
 	}, now)
@@ -390,6 +391,13 @@ func (p *Processor) hash(ev Event) string {
 		return ""
 	}
 	return payloadHash(ev)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func newToken() string {

@@ -243,7 +243,7 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Reco
 	if err != nil {
 		return nil, err
 	}
-	if !now.Before(rec.ExpiresAt) {
+	if !now.Before(rec.Expiry()) {
 		return nil, store.ErrNotFound
 	}
 	return rec, nil
@@ -353,7 +353,7 @@ func recordItem(r store.Record) map[string]types.AttributeValue {
 		AttrKey:       &types.AttributeValueMemberS{Value: r.Key},
 		AttrStatus:    &types.AttributeValueMemberS{Value: string(r.Status)},
 		AttrToken:     &types.AttributeValueMemberS{Value: r.Token},
-		AttrExpiresAt: num(r.ExpiresAt.Unix()),
+		AttrExpiresAt: num(expirySeconds(r)),
 	}
 	if r.Status == store.InProgress {
 		item[AttrClaimExpiresMs] = num(r.ClaimExpiresAt.UnixMilli())
@@ -365,6 +365,18 @@ func recordItem(r store.Record) map[string]types.AttributeValue {
 		item[AttrResult] = &types.AttributeValueMemberB{Value: r.Result}
 	}
 	return item
+}
+
+// expirySeconds is the record's expires_at: its Expiry, rounded up to the
+// second for a claim, so that neither a reader's check (expires_at <= now)
+// nor TTL deletion ends a record before its claim.
+func expirySeconds(r store.Record) int64 {
+	exp := r.Expiry()
+	sec := exp.Unix()
+	if r.Status == store.InProgress && exp.After(time.Unix(sec, 0)) {
+		sec++
+	}
+	return sec
 }
 
 func decodeRecord(item map[string]types.AttributeValue) (*store.Record, error) {

@@ -44,6 +44,7 @@ func (s *Store) Claim(_ context.Context, rec store.Record, now time.Time) (*stor
 	if held := s.liveLocked(rec.Key, now); held != nil {
 		return held, store.ErrHeld
 	}
+	rec.ExpiresAt = rec.Expiry()
 	s.records[rec.Key] = cloneRecord(rec)
 	return nil, nil
 }
@@ -83,7 +84,7 @@ func (s *Store) Get(_ context.Context, key string, now time.Time) (*store.Record
 	rec, ok := s.records[key]
 	// An expired record may still be stored (as in the clouds, whose TTL
 	// deletion lags): expiry is decided here, at read time.
-	if !ok || !now.Before(rec.ExpiresAt) {
+	if !ok || !now.Before(rec.Expiry()) {
 		return nil, store.ErrNotFound
 	}
 	r := cloneRecord(rec)
@@ -126,6 +127,7 @@ func (s *Store) Commit(_ context.Context, rec store.Record, now time.Time, w *st
 		}
 		s.putStateLocked(*w)
 	}
+	rec.ExpiresAt = rec.Expiry()
 	s.records[rec.Key] = cloneRecord(rec)
 	return nil, nil
 }

@@ -31,7 +31,9 @@ type Record struct {
 	// the claim holder can complete or release it.
 	Token string
 	// ExpiresAt is when the record stops counting (the store's TTL
-	// attribute). Stores delete late, so readers compare it with now.
+	// attribute). Stores delete late, so readers compare it with now. An
+	// InProgress record lives at least until ClaimExpiresAt, whatever
+	// ExpiresAt says (see Expiry): stores write Expiry().
 	ExpiresAt time.Time
 	// ClaimExpiresAt is when an InProgress claim lapses and another
 	// delivery may claim the key (the holder's deadline).
@@ -43,10 +45,20 @@ type Record struct {
 	Result []byte
 }
 
+// Expiry is when r stops counting: ExpiresAt, or ClaimExpiresAt when r is an
+// InProgress claim whose deadline comes later, so that a record never expires
+// (and is never deleted by the store's TTL) before its claim lapses.
+func (r *Record) Expiry() time.Time {
+	if r.Status == InProgress && r.ClaimExpiresAt.After(r.ExpiresAt) {
+		return r.ClaimExpiresAt
+	}
+	return r.ExpiresAt
+}
+
 // Live reports whether r still holds its key at now: it has not expired and,
 // when in progress, its claim has not lapsed.
 func (r *Record) Live(now time.Time) bool {
-	if !now.Before(r.ExpiresAt) {
+	if !now.Before(r.Expiry()) {
 		return false
 	}
 	return r.Status != InProgress || now.Before(r.ClaimExpiresAt)
