@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/internal/mototest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
@@ -23,12 +28,25 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	srv := mototest.Shared(t)
 	client := srv.Client()
-	storetest.RunConformanceTests(t, storetest.HarnessFunc(func(t *testing.T) (store.Store, string) {
-		dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
-		mototest.CreateDedupTable(t, client, dedup)
-		mototest.CreateStateTable(t, client, state)
-		return dynamodbstore.New(client, dynamodbstore.Options{Table: dedup}), state
-	}))
+	storetest.RunConformanceTests(t, storetest.WithItems{
+		HarnessFunc: func(t *testing.T) (store.Store, string) {
+			dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
+			mototest.CreateDedupTable(t, client, dedup)
+			mototest.CreateStateTable(t, client, state)
+			return dynamodbstore.New(client, dynamodbstore.Options{Table: dedup}), state
+		},
+		// Other code's write: a plain PutItem.
+		Write: func(t *testing.T, _ store.Store, table, key string, attrs map[string]any) {
+			item, err := attributevalue.MarshalMap(attrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			item["id"] = &types.AttributeValueMemberS{Value: key}
+			if _, err := client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+				t.Fatalf("writing %s around the store: %v", key, err)
+			}
+		},
+	})
 }
 
 // The URL the provider injects opens a working store.

@@ -26,6 +26,33 @@ type HarnessFunc func(t *testing.T) (store.Store, string)
 // Store implements Harness.
 func (f HarnessFunc) Store(t *testing.T) (store.Store, string) { return f(t) }
 
+// ItemWriter is implemented by harnesses that can write an entity's item as
+// the user's other code would, around the store: tests that need it are
+// skipped for harnesses without it. The version, when item has one, is under
+// "version"; the store must use that attribute name.
+type ItemWriter interface {
+	WriteItem(t *testing.T, s store.Store, table, key string, item map[string]any)
+}
+
+// WithItems adds an ItemWriter to a HarnessFunc.
+type WithItems struct {
+	HarnessFunc
+	Write func(t *testing.T, s store.Store, table, key string, item map[string]any)
+}
+
+// WriteItem implements ItemWriter.
+func (h WithItems) WriteItem(t *testing.T, s store.Store, table, key string, item map[string]any) {
+	h.Write(t, s, table, key, item)
+}
+
+func itemWriter(t *testing.T, h Harness) ItemWriter {
+	w, ok := h.(ItemWriter)
+	if !ok {
+		t.Skip("the harness cannot write an entity's item around the store")
+	}
+	return w
+}
+
 var seq atomic.Int64
 
 func key(t *testing.T) string {
@@ -182,6 +209,47 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		if st.Version != 7 || st.Attributes["name"] != "seven-again" || fmt.Sprint(st.Attributes["n"]) != "7" {
 			t.Errorf("GetState = %+v; want version 7 named seven-again", st)
+		}
+	})
+	t.Run("ItemWithoutVersionIsOlderThanAnyEvent", func(t *testing.T) {
+		// Other code made the entity without a version: the first guarded
+		// write applies (issue 9 bug 3).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k := key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"notes": "made elsewhere"})
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 1, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("PutState on an item without version: %v; want it applied", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Version != 1 || st.Attributes["status"] != "placed" {
+			t.Errorf("GetState = %+v, %v; want version 1, status placed", st, err)
+		}
+		k2, e2 := key(t), key(t)
+		w.WriteItem(t, s, table, e2, map[string]any{"notes": "made elsewhere"})
+		rec := store.Record{Key: k2, Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: e2, Version: 1, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Errorf("Commit on an item without version: %v; want it applied", err)
+		}
+	})
+	t.Run("VersionOfAnotherTypeIsAnError", func(t *testing.T) {
+		// A version stored as a string is neither older nor newer than a
+		// number: an error, never a silent stale (issue 9 bug 3).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k := key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"version": "7"})
+		err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 9, Attributes: map[string]any{"status": "x"}})
+		if err == nil || errors.Is(err, store.ErrStale) {
+			t.Errorf("PutState over a string version err = %v; want an error that is not ErrStale", err)
+		}
+		k2 := key(t)
+		rec := store.Record{Key: k2, Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		_, err = s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: k, Version: 9, Attributes: map[string]any{"status": "x"}})
+		if err == nil || errors.Is(err, store.ErrStale) {
+			t.Errorf("Commit over a string version err = %v; want an error that is not ErrStale", err)
+		}
+		if _, err := s.Get(ctx, k2, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("dedup record after a refused Commit: err = %v; want ErrNotFound", err)
 		}
 	})
 	t.Run("CommitWritesBothOrNeither", func(t *testing.T) {
