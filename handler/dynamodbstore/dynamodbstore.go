@@ -249,7 +249,8 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Reco
 	return rec, nil
 }
 
-// PutState implements store.Store with one conditional PutItem.
+// PutState implements store.Store with one conditional PutItem. A refused
+// write is classified from the item the refusal returns.
 func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
 	in, err := s.statePut(w)
 	if err != nil {
@@ -258,13 +259,20 @@ func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
 		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: in.ReturnValuesOnConditionCheckFailure,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return store.ErrStale
+		return s.refused(ctx, w, ccf.Item)
 	}
 	return err
 }
+
+// stateCondition admits a write when the entity is missing, has no version
+// (other code made it: older than any event), or has an older or equal
+// version of the same type. The type test comes first so that a version of
+// another type refuses the write instead of being compared with it.
+const stateCondition = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v <= :v)"
 
 func (s *Store) statePut(w store.StateWrite) (*types.Put, error) {
 	item, err := attributevalue.MarshalMap(w.Attributes)
@@ -277,12 +285,45 @@ func (s *Store) statePut(w store.StateWrite) (*types.Put, error) {
 	item[s.opts.StateKeyAttribute] = &types.AttributeValueMemberS{Value: w.Key}
 	item[s.opts.StateVersionAttribute] = num(w.Version)
 	return &types.Put{
-		TableName:                 aws.String(w.Table),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(#k) OR #v <= :v"),
-		ExpressionAttributeNames:  map[string]string{"#k": s.opts.StateKeyAttribute, "#v": s.opts.StateVersionAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(w.Version)},
+		TableName:                           aws.String(w.Table),
+		Item:                                item,
+		ConditionExpression:                 aws.String(stateCondition),
+		ExpressionAttributeNames:            map[string]string{"#v": s.opts.StateVersionAttribute},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(w.Version), ":vt": &types.AttributeValueMemberS{Value: "N"}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil
+}
+
+// refused classifies a refused state write from the entity's item as the
+// refusal returned it (read again only if the service did not return it):
+// never assumed stale.
+func (s *Store) refused(ctx context.Context, w store.StateWrite, item map[string]types.AttributeValue) error {
+	if item == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(w.Table),
+			Key:            map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: w.Key}},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return fmt.Errorf("reading state of %s after a refused write: %w", w.Key, err)
+		}
+		item = out.Item
+	}
+	switch v := item[s.opts.StateVersionAttribute].(type) {
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("state of %s: stored version %s: %w", w.Key, v.Value, store.ErrVersionType)
+		}
+		if n > w.Version {
+			return store.ErrStale
+		}
+		return fmt.Errorf("state write of %s (version %d) refused while the stored version is %d: the entity changed in between; retry", w.Key, w.Version, n)
+	case nil:
+		return fmt.Errorf("state write of %s refused but the entity has no version now: it changed in between; retry", w.Key)
+	default:
+		return fmt.Errorf("state of %s: stored version is of type %T, event version %d is a number: %w", w.Key, v, w.Version, store.ErrVersionType)
+	}
 }
 
 // GetState implements store.Store with one strongly consistent GetItem.
@@ -299,8 +340,10 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 		return nil, store.ErrNotFound
 	}
 	st := &store.State{Key: key}
-	if st.Version, err = intAttr(out.Item, s.opts.StateVersionAttribute); err != nil {
-		return nil, fmt.Errorf("state of %s: %w", key, err)
+	if _, ok := out.Item[s.opts.StateVersionAttribute]; ok {
+		if st.Version, err = intAttr(out.Item, s.opts.StateVersionAttribute); err != nil {
+			return nil, fmt.Errorf("state of %s: %w", key, err)
+		}
 	}
 	delete(out.Item, s.opts.StateKeyAttribute)
 	delete(out.Item, s.opts.StateVersionAttribute)
@@ -320,7 +363,6 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	if err != nil {
 		return nil, err
 	}
-	state.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Put: state}},
 	})
@@ -331,7 +373,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 			return s.holder(ctx, rec.Key, reasons[0].Item)
 		}
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return nil, store.ErrStale
+			return nil, s.refused(ctx, *w, reasons[1].Item)
 		}
 	}
 	return nil, err

@@ -9,6 +9,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/url"
 	"sync"
@@ -25,8 +26,13 @@ func init() {
 type Store struct {
 	mu      sync.Mutex
 	records map[string]store.Record
-	state   map[stateKey]store.State
+	// items are entities as a table holds them: the state's attributes,
+	// the version under VersionAttribute, and whatever other code wrote.
+	items map[stateKey]map[string]any
 }
+
+// VersionAttribute is the item attribute that holds an entity's version.
+const VersionAttribute = "version"
 
 type stateKey struct{ table, key string }
 
@@ -34,7 +40,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{records: map[string]store.Record{}, state: map[stateKey]store.State{}}
+	return &Store{records: map[string]store.Record{}, items: map[stateKey]map[string]any{}}
 }
 
 // Claim implements store.Store.
@@ -95,23 +101,51 @@ func (s *Store) Get(_ context.Context, key string, now time.Time) (*store.Record
 func (s *Store) PutState(_ context.Context, w store.StateWrite) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.staleLocked(w) {
-		return store.ErrStale
+	if err := s.guardLocked(w); err != nil {
+		return err
 	}
 	s.putStateLocked(w)
 	return nil
+}
+
+// WriteItem replaces an entity's whole item, around the version guard, as the
+// user's other code would (a plain PutItem): for tests of tables that other
+// code also writes. Integers are stored as int64; a version, if any, is under
+// VersionAttribute.
+func (s *Store) WriteItem(table, key string, item map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := make(map[string]any, len(item))
+	for k, v := range item {
+		switch n := v.(type) {
+		case int:
+			v = int64(n)
+		case int32:
+			v = int64(n)
+		}
+		cp[k] = v
+	}
+	s.items[stateKey{table, key}] = cp
 }
 
 // GetState implements store.Store.
 func (s *Store) GetState(_ context.Context, table, key string) (*store.State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := s.state[stateKey{table, key}]
+	item, ok := s.items[stateKey{table, key}]
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	st.Attributes = maps.Clone(st.Attributes)
-	return &st, nil
+	st := &store.State{Key: key, Attributes: maps.Clone(item)}
+	delete(st.Attributes, VersionAttribute)
+	switch v := item[VersionAttribute].(type) {
+	case nil:
+	case int64:
+		st.Version = v
+	default:
+		return nil, fmt.Errorf("state of %s: version %v (%T) is not a number", key, v, v)
+	}
+	return st, nil
 }
 
 // Commit implements store.Store.
@@ -122,8 +156,8 @@ func (s *Store) Commit(_ context.Context, rec store.Record, now time.Time, w *st
 		return held, store.ErrHeld
 	}
 	if w != nil {
-		if s.staleLocked(*w) {
-			return nil, store.ErrStale
+		if err := s.guardLocked(*w); err != nil {
+			return nil, err
 		}
 		s.putStateLocked(*w)
 	}
@@ -151,13 +185,29 @@ func (s *Store) liveLocked(key string, now time.Time) *store.Record {
 	return &r
 }
 
-func (s *Store) staleLocked(w store.StateWrite) bool {
-	cur, ok := s.state[stateKey{w.Table, w.Key}]
-	return ok && cur.Version > w.Version
+// guardLocked is the version guard: nil when w may be written.
+func (s *Store) guardLocked(w store.StateWrite) error {
+	cur, ok := s.items[stateKey{w.Table, w.Key}][VersionAttribute]
+	if !ok {
+		return nil // no entity, or one without a version: older than any event
+	}
+	n, ok := cur.(int64)
+	if !ok {
+		return fmt.Errorf("state of %s: stored version %v (%T), event version %d: %w", w.Key, cur, cur, w.Version, store.ErrVersionType)
+	}
+	if n > w.Version {
+		return store.ErrStale
+	}
+	return nil
 }
 
 func (s *Store) putStateLocked(w store.StateWrite) {
-	s.state[stateKey{w.Table, w.Key}] = store.State{Key: w.Key, Version: w.Version, Attributes: maps.Clone(w.Attributes)}
+	item := maps.Clone(w.Attributes)
+	if item == nil {
+		item = map[string]any{}
+	}
+	item[VersionAttribute] = w.Version
+	s.items[stateKey{w.Table, w.Key}] = item
 }
 
 func cloneRecord(r store.Record) store.Record {

@@ -90,6 +90,10 @@ var (
 	ErrClaimLost = errors.New("dedup claim is no longer held")
 	// ErrStale: the entity's stored version is newer than the write's.
 	ErrStale = errors.New("entity has a newer version")
+	// ErrVersionType: the entity's stored version and the write's version
+	// are of different types (a number and a string), so neither is older:
+	// the event fails rather than being dropped as stale.
+	ErrVersionType = errors.New("stored version and event version are of different types")
 	// ErrNotFound: no live record or no state for the key.
 	ErrNotFound = errors.New("not found")
 )
@@ -115,8 +119,11 @@ type Store interface {
 	// now (ErrNotFound). A lapsed claim is still returned.
 	Get(ctx context.Context, key string, now time.Time) (*Record, error)
 
-	// PutState applies w if w.Version >= the stored version (or nothing is
-	// stored); otherwise ErrStale.
+	// PutState applies w if w.Version >= the stored version, or nothing is
+	// stored, or the entity has no version (other code made it): a missing
+	// version is older than any event. Otherwise ErrStale, or
+	// ErrVersionType when the stored version is not of w's type. A refusal
+	// is classified from the stored item, never assumed stale.
 	PutState(ctx context.Context, w StateWrite) error
 
 	// GetState returns the entity's state, or ErrNotFound.
