@@ -231,6 +231,29 @@ func RunConformanceTests(t *testing.T, h Harness) {
 			t.Errorf("Commit on an item without version: %v; want it applied", err)
 		}
 	})
+	t.Run("StateWriteKeepsOtherAttributes", func(t *testing.T) {
+		// The state write sets its own attributes and the version; what
+		// other code keeps on the entity stays (issue 9 bug 4).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k, e2 := key(t), key(t)
+		for _, e := range []string{k, e2} {
+			w.WriteItem(t, s, table, e, map[string]any{"version": 1, "owner": "billing", "status": "new"})
+		}
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 2, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("PutState: %v", err)
+		}
+		rec := store.Record{Key: key(t), Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: e2, Version: 2, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		for _, e := range []string{k, e2} {
+			st, err := s.GetState(ctx, table, e)
+			if err != nil || st.Version != 2 || st.Attributes["status"] != "placed" || st.Attributes["owner"] != "billing" {
+				t.Errorf("GetState = %+v, %v; want version 2, status placed and owner billing kept", st, err)
+			}
+		}
+	})
 	t.Run("VersionOfAnotherTypeIsAnError", func(t *testing.T) {
 		// A version stored as a string is neither older nor newer than a
 		// number: an error, never a silent stale (issue 9 bug 3).
