@@ -16,7 +16,9 @@
 // absent.
 //
 // State tables are the user's: hash key id (S) by default and a number
-// attribute version; Options names other attributes.
+// attribute version; Options names other attributes. A state write is an
+// UpdateItem that sets only the state's attributes and the version, so
+// attributes that other code keeps on the item stay.
 //
 // The package registers the URL scheme "dynamodb":
 //
@@ -30,8 +32,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -249,17 +254,19 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Reco
 	return rec, nil
 }
 
-// PutState implements store.Store with one conditional PutItem. A refused
-// write is classified from the item the refusal returns.
+// PutState implements store.Store with one conditional UpdateItem that sets
+// only the state's attributes and the version: what other code keeps on the
+// entity's item stays. A refused write is classified from the item the
+// refusal returns.
 func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
-	in, err := s.statePut(w)
+	u, err := s.stateUpdate(w)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
-		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
-		ReturnValuesOnConditionCheckFailure: in.ReturnValuesOnConditionCheckFailure,
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -274,22 +281,31 @@ func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
 // another type refuses the write instead of being compared with it.
 const stateCondition = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v <= :v)"
 
-func (s *Store) statePut(w store.StateWrite) (*types.Put, error) {
-	item, err := attributevalue.MarshalMap(w.Attributes)
-	if err != nil {
-		return nil, fmt.Errorf("encoding state of %s: %w", w.Key, err)
+// stateUpdate sets w's attributes and version, and nothing else, under
+// stateCondition.
+func (s *Store) stateUpdate(w store.StateWrite) (*types.Update, error) {
+	names := map[string]string{"#v": s.opts.StateVersionAttribute}
+	values := map[string]types.AttributeValue{":v": num(w.Version), ":vt": &types.AttributeValueMemberS{Value: "N"}}
+	sets := []string{"#v = :v"}
+	for i, name := range slices.Sorted(maps.Keys(w.Attributes)) {
+		if name == s.opts.StateKeyAttribute || name == s.opts.StateVersionAttribute {
+			return nil, fmt.Errorf("state of %s: attribute %q is the entity's key or version, which the store writes", w.Key, name)
+		}
+		av, err := attributevalue.Marshal(w.Attributes[name])
+		if err != nil {
+			return nil, fmt.Errorf("encoding state of %s, attribute %s: %w", w.Key, name, err)
+		}
+		n, v := "#a"+strconv.Itoa(i), ":a"+strconv.Itoa(i)
+		names[n], values[v] = name, av
+		sets = append(sets, n+" = "+v)
 	}
-	if item == nil {
-		item = map[string]types.AttributeValue{}
-	}
-	item[s.opts.StateKeyAttribute] = &types.AttributeValueMemberS{Value: w.Key}
-	item[s.opts.StateVersionAttribute] = num(w.Version)
-	return &types.Put{
+	return &types.Update{
 		TableName:                           aws.String(w.Table),
-		Item:                                item,
+		Key:                                 map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: w.Key}},
+		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
 		ConditionExpression:                 aws.String(stateCondition),
-		ExpressionAttributeNames:            map[string]string{"#v": s.opts.StateVersionAttribute},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(w.Version), ":vt": &types.AttributeValueMemberS{Value: "N"}},
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil
 }
@@ -353,18 +369,19 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 	return st, nil
 }
 
-// Commit implements store.Store with one TransactWriteItems of two puts
+// Commit implements store.Store with one TransactWriteItems of the record's
+// put and the state's update
 // (or, without a state write, one conditional PutItem).
 func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *store.StateWrite) (*store.Record, error) {
 	if w == nil {
 		return s.conditionalPut(ctx, rec, now)
 	}
-	state, err := s.statePut(*w)
+	state, err := s.stateUpdate(*w)
 	if err != nil {
 		return nil, err
 	}
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Put: state}},
+		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Update: state}},
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {

@@ -201,13 +201,17 @@ func (s *Store) guardLocked(w store.StateWrite) error {
 	return nil
 }
 
+// putStateLocked sets w's attributes and version on the item, keeping the
+// others, as an UpdateItem would.
 func (s *Store) putStateLocked(w store.StateWrite) {
-	item := maps.Clone(w.Attributes)
+	k := stateKey{w.Table, w.Key}
+	item := s.items[k]
 	if item == nil {
 		item = map[string]any{}
+		s.items[k] = item
 	}
+	maps.Copy(item, w.Attributes)
 	item[VersionAttribute] = w.Version
-	s.items[stateKey{w.Table, w.Key}] = item
 }
 
 func cloneRecord(r store.Record) store.Record {

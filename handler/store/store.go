@@ -66,7 +66,9 @@ func (r *Record) Live(now time.Time) bool {
 
 // StateWrite is a last-writer-wins write of one entity's state, applied only
 // if Version is at least the stored version. Re-writing the stored version is
-// allowed: it is the same event applied again, not an older one.
+// allowed: it is the same event applied again, not an older one. It sets
+// Attributes and the version on the entity and leaves its other attributes
+// (those other code keeps there) as they are.
 type StateWrite struct {
 	Table      string
 	Key        string
