@@ -160,9 +160,13 @@ const (
 	// NotProcessed: skipped because an earlier message of an ordered
 	// (FIFO) batch failed, or the context ended first.
 	NotProcessed
+	// Malformed: the message breaks the CloudEvents spec it claims to
+	// follow, or has no identity (source and id); it is never processed.
+	// Reported as a failure, so it reaches the dead-letter queue.
+	Malformed
 )
 
-var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed"}
+var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed", "malformed"}
 
 func (o Outcome) String() string {
 	if o > 0 && int(o) < len(outcomeNames) {
@@ -187,6 +191,9 @@ type Result struct {
 
 // ErrPayloadMismatch is wrapped by Result.Err for PayloadMismatch.
 var ErrPayloadMismatch = errors.New("dedup key already recorded with a different payload")
+
+// ErrMalformed is wrapped by Result.Err for Malformed.
+var ErrMalformed = errors.New("malformed event")
 
 // ErrDeadline is wrapped by Result.Err for DeadlineExceeded.
 var ErrDeadline = errors.New("claim lapsed before the effect was written")
@@ -217,6 +224,9 @@ func (p *Processor) Process(ctx context.Context, ev Event, fn Func) (res Result)
 			res = Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("processing %s: %w", ev.Key(), &PanicError{Value: r, Stack: debug.Stack()})}
 		}
 	}()
+	if err := malformed(ev); err != nil {
+		return Result{Event: ev, Outcome: Malformed, Err: err}
+	}
 	ctx = withEvent(ctx, ev)
 	if p.opts.Mode == Transactional {
 		return p.processTransactional(ctx, ev, fn)
@@ -350,6 +360,18 @@ func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline ti
 		eff.State = &cp
 	}
 	return eff, nil
+}
+
+// malformed explains why ev must not be processed, or returns nil.
+func malformed(ev Event) error {
+	switch {
+	case ev.Malformed != nil:
+		return fmt.Errorf("message %s: %w: %w", ev.MessageID, ErrMalformed, ev.Malformed)
+	case ev.Source == "" || ev.ID == "":
+		// The identity is source and id together, never one alone.
+		return fmt.Errorf("message %s: %w: its identity needs both a source (%q) and an id (%q)", ev.MessageID, ErrMalformed, ev.Source, ev.ID)
+	}
+	return nil
 }
 
 func (p *Processor) held(ev Event, rec *store.Record, hash string) Result {

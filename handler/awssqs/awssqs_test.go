@@ -147,6 +147,11 @@ func TestHandlerFailsMalformedCloudEventsAlone(t *testing.T) {
 	if got, want := strings.Join(failed, ","), "bad-base64,no-source,no-id,binary-no-source"; got != want {
 		t.Errorf("batch item failures = %s; want %s", got, want)
 	}
+	for _, m := range batch.Records[1:] {
+		if res := p.Process(context.Background(), awssqs.FromSQS(m), nil); res.Outcome != handler.Malformed || res.Err == nil {
+			t.Errorf("message %s: outcome %s (err %v); want malformed with its reason", m.MessageId, res.Outcome, res.Err)
+		}
+	}
 	if got := strings.Join(ran, ","); got != "good" {
 		t.Errorf("handler ran for %s; want only good (a malformed event is never processed)", got)
 	}
@@ -160,7 +165,7 @@ func TestProcessRefusesCloudEventWithoutSource(t *testing.T) {
 		ran = true
 		return handler.Effect{}, nil
 	})
-	if ran || res.Outcome.Acknowledged() || res.Err == nil {
+	if ran || res.Outcome != handler.Malformed || !errors.Is(res.Err, handler.ErrMalformed) {
 		t.Errorf("CloudEvent without source: ran = %v, result %+v; want not run and not acknowledged", ran, res)
 	}
 }
