@@ -15,8 +15,9 @@
 // clock, so an expired record that TTL has not yet deleted is treated as
 // absent.
 //
-// State tables are the user's: hash key id (S) by default and a number
-// attribute version; Options names other attributes. A state write is an
+// State tables are the user's: hash key id (S) by default, the version
+// (N, or S for lexicographic versions) and version_event, the identity of
+// the event that wrote that version; Options names other attributes. A state write is an
 // UpdateItem that sets only the state's attributes and the version, so
 // attributes that other code keeps on the item stay.
 //
@@ -70,7 +71,11 @@ type Options struct {
 	// StateKeyAttribute is the hash key of state tables: "id" when empty.
 	StateKeyAttribute string
 	// StateVersionAttribute holds an entity's version: "version" when empty.
+	// A number (N) for numeric versions, a string (S) for lexicographic ones.
 	StateVersionAttribute string
+	// StateEventAttribute holds the identity of the event that wrote the
+	// version: "version_event" when empty.
+	StateEventAttribute string
 }
 
 // Store is a store.Store on DynamoDB.
@@ -88,6 +93,9 @@ func New(client *dynamodb.Client, opts Options) *Store {
 	}
 	if opts.StateVersionAttribute == "" {
 		opts.StateVersionAttribute = "version"
+	}
+	if opts.StateEventAttribute == "" {
+		opts.StateEventAttribute = "version_event"
 	}
 	return &Store{client: client, opts: opts}
 }
@@ -255,11 +263,22 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Reco
 }
 
 // PutState implements store.Store with one conditional UpdateItem that sets
-// only the state's attributes and the version: what other code keeps on the
-// entity's item stays. A refused write is classified from the item the
-// refusal returns.
+// only the state's attributes, the version and the event: what other code
+// keeps on the entity's item stays. A refused write is classified from the
+// item the refusal returns (ReturnValuesOnConditionCheckFailure ALL_OLD).
 func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
-	u, err := s.stateUpdate(w)
+	return s.update(ctx, w, false)
+}
+
+// PutStateOnce implements store.Store with one conditional UpdateItem
+// (version < :v), classified like PutState's from the returned item: a
+// duplicate costs one write, and no read.
+func (s *Store) PutStateOnce(ctx context.Context, w store.StateWrite) error {
+	return s.update(ctx, w, true)
+}
+
+func (s *Store) update(ctx context.Context, w store.StateWrite, once bool) error {
+	u, err := s.stateUpdate(w, once)
 	if err != nil {
 		return err
 	}
@@ -270,26 +289,34 @@ func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return s.refused(ctx, w, ccf.Item)
+		return s.refused(ctx, w, ccf.Item, once)
 	}
 	return err
 }
 
-// stateCondition admits a write when the entity is missing, has no version
-// (other code made it: older than any event), or has an older or equal
-// version of the same type. The type test comes first so that a version of
-// another type refuses the write instead of being compared with it.
-const stateCondition = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v <= :v)"
+// The conditions of a state write. The entity may be missing or have no
+// version (other code made it: older than any event). Otherwise its version
+// must be of the write's type (tested first, so that a version of another
+// type refuses the write instead of being compared with it) and older; for
+// PutState, an equal version is re-applied when the same event (or no
+// recorded event) wrote it.
+const (
+	onceCondition     = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v < :v)"
+	reapplyCondition  = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND (#v < :v OR (#v = :v AND (attribute_not_exists(#e) OR #e = :e))))"
+	anyEqualCondition = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v <= :v)"
+)
 
-// stateUpdate sets w's attributes and version, and nothing else, under
-// stateCondition.
-func (s *Store) stateUpdate(w store.StateWrite) (*types.Update, error) {
-	names := map[string]string{"#v": s.opts.StateVersionAttribute}
+// stateUpdate sets w's attributes, version and event, and nothing else.
+func (s *Store) stateUpdate(w store.StateWrite, once bool) (*types.Update, error) {
+	names := map[string]string{"#v": s.opts.StateVersionAttribute, "#e": s.opts.StateEventAttribute}
 	values := map[string]types.AttributeValue{":v": num(w.Version), ":vt": &types.AttributeValueMemberS{Value: "N"}}
+	if w.Sequence != "" {
+		values[":v"], values[":vt"] = &types.AttributeValueMemberS{Value: w.Sequence}, &types.AttributeValueMemberS{Value: "S"}
+	}
 	sets := []string{"#v = :v"}
 	for i, name := range slices.Sorted(maps.Keys(w.Attributes)) {
-		if name == s.opts.StateKeyAttribute || name == s.opts.StateVersionAttribute {
-			return nil, fmt.Errorf("state of %s: attribute %q is the entity's key or version, which the store writes", w.Key, name)
+		if name == s.opts.StateKeyAttribute || name == s.opts.StateVersionAttribute || name == s.opts.StateEventAttribute {
+			return nil, fmt.Errorf("state of %s: attribute %q is the entity's key, version or event, which the store writes", w.Key, name)
 		}
 		av, err := attributevalue.Marshal(w.Attributes[name])
 		if err != nil {
@@ -299,11 +326,25 @@ func (s *Store) stateUpdate(w store.StateWrite) (*types.Update, error) {
 		names[n], values[v] = name, av
 		sets = append(sets, n+" = "+v)
 	}
+	update := "SET " + strings.Join(sets, ", ")
+	cond := onceCondition
+	if w.Event != "" {
+		values[":e"] = &types.AttributeValueMemberS{Value: w.Event}
+		update += ", #e = :e"
+		if !once {
+			cond = reapplyCondition
+		}
+	} else {
+		update += " REMOVE #e"
+		if !once {
+			cond = anyEqualCondition
+		}
+	}
 	return &types.Update{
 		TableName:                           aws.String(w.Table),
 		Key:                                 map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: w.Key}},
-		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:                 aws.String(stateCondition),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -313,7 +354,7 @@ func (s *Store) stateUpdate(w store.StateWrite) (*types.Update, error) {
 // refused classifies a refused state write from the entity's item as the
 // refusal returned it (read again only if the service did not return it):
 // never assumed stale.
-func (s *Store) refused(ctx context.Context, w store.StateWrite, item map[string]types.AttributeValue) error {
+func (s *Store) refused(ctx context.Context, w store.StateWrite, item map[string]types.AttributeValue, once bool) error {
 	if item == nil {
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(w.Table),
@@ -325,21 +366,24 @@ func (s *Store) refused(ctx context.Context, w store.StateWrite, item map[string
 		}
 		item = out.Item
 	}
-	switch v := item[s.opts.StateVersionAttribute].(type) {
-	case *types.AttributeValueMemberN:
-		n, err := strconv.ParseInt(v.Value, 10, 64)
-		if err != nil {
-			return fmt.Errorf("state of %s: stored version %s: %w", w.Key, v.Value, store.ErrVersionType)
-		}
-		if n > w.Version {
-			return store.ErrStale
-		}
-		return fmt.Errorf("state write of %s (version %d) refused while the stored version is %d: the entity changed in between; retry", w.Key, w.Version, n)
+	return store.Classify(w, versionOf(item[s.opts.StateVersionAttribute]), str(item, s.opts.StateEventAttribute), once)
+}
+
+// versionOf decodes a stored version: int64 (N), string (S), nil (missing),
+// or, for any other type or an N that is not an int64, the attribute value
+// itself, which store.Compare reports as ErrVersionType.
+func versionOf(av types.AttributeValue) any {
+	switch v := av.(type) {
 	case nil:
-		return fmt.Errorf("state write of %s refused but the entity has no version now: it changed in between; retry", w.Key)
-	default:
-		return fmt.Errorf("state of %s: stored version is of type %T, event version %d is a number: %w", w.Key, v, w.Version, store.ErrVersionType)
+		return nil
+	case *types.AttributeValueMemberN:
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			return n
+		}
+	case *types.AttributeValueMemberS:
+		return v.Value
 	}
+	return av
 }
 
 // GetState implements store.Store with one strongly consistent GetItem.
@@ -355,14 +399,19 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 	if out.Item == nil {
 		return nil, store.ErrNotFound
 	}
-	st := &store.State{Key: key}
-	if _, ok := out.Item[s.opts.StateVersionAttribute]; ok {
-		if st.Version, err = intAttr(out.Item, s.opts.StateVersionAttribute); err != nil {
-			return nil, fmt.Errorf("state of %s: %w", key, err)
-		}
+	st := &store.State{Key: key, Event: str(out.Item, s.opts.StateEventAttribute)}
+	switch v := versionOf(out.Item[s.opts.StateVersionAttribute]).(type) {
+	case nil:
+	case int64:
+		st.Version = v
+	case string:
+		st.Sequence = v
+	default:
+		return nil, fmt.Errorf("state of %s: version %v is neither an integer nor a string", key, v)
 	}
 	delete(out.Item, s.opts.StateKeyAttribute)
 	delete(out.Item, s.opts.StateVersionAttribute)
+	delete(out.Item, s.opts.StateEventAttribute)
 	if err := attributevalue.UnmarshalMap(out.Item, &st.Attributes); err != nil {
 		return nil, fmt.Errorf("decoding state of %s: %w", key, err)
 	}
@@ -376,7 +425,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	if w == nil {
 		return s.conditionalPut(ctx, rec, now)
 	}
-	state, err := s.stateUpdate(*w)
+	state, err := s.stateUpdate(*w, false)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +439,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 			return s.holder(ctx, rec.Key, reasons[0].Item)
 		}
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return nil, s.refused(ctx, *w, reasons[1].Item)
+			return nil, s.refused(ctx, *w, reasons[1].Item, false)
 		}
 	}
 	return nil, err

@@ -31,8 +31,13 @@ type Store struct {
 	items map[stateKey]map[string]any
 }
 
-// VersionAttribute is the item attribute that holds an entity's version.
-const VersionAttribute = "version"
+// The item attributes that hold an entity's version (an int64, or a string
+// for lexicographic versions) and the event that wrote it, as in
+// dynamodbstore.
+const (
+	VersionAttribute = "version"
+	EventAttribute   = "version_event"
+)
 
 type stateKey struct{ table, key string }
 
@@ -138,12 +143,16 @@ func (s *Store) GetState(_ context.Context, table, key string) (*store.State, er
 	}
 	st := &store.State{Key: key, Attributes: maps.Clone(item)}
 	delete(st.Attributes, VersionAttribute)
+	delete(st.Attributes, EventAttribute)
+	st.Event, _ = item[EventAttribute].(string)
 	switch v := item[VersionAttribute].(type) {
 	case nil:
 	case int64:
 		st.Version = v
+	case string:
+		st.Sequence = v
 	default:
-		return nil, fmt.Errorf("state of %s: version %v (%T) is not a number", key, v, v)
+		return nil, fmt.Errorf("state of %s: version %v (%T) is neither a number nor a string", key, v, v)
 	}
 	return st, nil
 }
@@ -185,20 +194,35 @@ func (s *Store) liveLocked(key string, now time.Time) *store.Record {
 	return &r
 }
 
-// guardLocked is the version guard: nil when w may be written.
-func (s *Store) guardLocked(w store.StateWrite) error {
-	cur, ok := s.items[stateKey{w.Table, w.Key}][VersionAttribute]
-	if !ok {
-		return nil // no entity, or one without a version: older than any event
+// PutStateOnce implements store.Store.
+func (s *Store) PutStateOnce(_ context.Context, w store.StateWrite) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	item := s.items[stateKey{w.Table, w.Key}]
+	cmp, err := store.Compare(item[VersionAttribute], w)
+	if err != nil {
+		return err
 	}
-	n, ok := cur.(int64)
-	if !ok {
-		return fmt.Errorf("state of %s: stored version %v (%T), event version %d: %w", w.Key, cur, cur, w.Version, store.ErrVersionType)
+	if cmp >= 0 {
+		ev, _ := item[EventAttribute].(string)
+		return store.Classify(w, item[VersionAttribute], ev, true)
 	}
-	if n > w.Version {
-		return store.ErrStale
-	}
+	s.putStateLocked(w)
 	return nil
+}
+
+// guardLocked is PutState's version guard: nil when w may be written.
+func (s *Store) guardLocked(w store.StateWrite) error {
+	item := s.items[stateKey{w.Table, w.Key}]
+	cmp, err := store.Compare(item[VersionAttribute], w)
+	if err != nil {
+		return err
+	}
+	ev, _ := item[EventAttribute].(string)
+	if cmp < 0 || cmp == 0 && store.ReappliesEqual(w, ev) {
+		return nil
+	}
+	return store.Classify(w, item[VersionAttribute], ev, false)
 }
 
 // putStateLocked sets w's attributes and version on the item, keeping the
@@ -211,7 +235,16 @@ func (s *Store) putStateLocked(w store.StateWrite) {
 		s.items[k] = item
 	}
 	maps.Copy(item, w.Attributes)
-	item[VersionAttribute] = w.Version
+	if w.Sequence != "" {
+		item[VersionAttribute] = w.Sequence
+	} else {
+		item[VersionAttribute] = w.Version
+	}
+	if w.Event != "" {
+		item[EventAttribute] = w.Event
+	} else {
+		delete(item, EventAttribute)
+	}
 }
 
 func cloneRecord(r store.Record) store.Record {

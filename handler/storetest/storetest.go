@@ -262,7 +262,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		k := key(t)
 		w.WriteItem(t, s, table, k, map[string]any{"version": "7"})
 		err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 9, Attributes: map[string]any{"status": "x"}})
-		if err == nil || errors.Is(err, store.ErrStale) {
+		if !errors.Is(err, store.ErrVersionType) {
 			t.Errorf("PutState over a string version err = %v; want an error that is not ErrStale", err)
 		}
 		k2 := key(t)
@@ -273,6 +273,101 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		if _, err := s.Get(ctx, k2, base); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("dedup record after a refused Commit: err = %v; want ErrNotFound", err)
+		}
+	})
+	t.Run("SameVersionFromAnotherEventConflicts", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		put := func(ev string) error {
+			return s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 5, Event: ev, Attributes: map[string]any{"from": ev}})
+		}
+		if err := put("a"); err != nil {
+			t.Fatalf("first PutState: %v", err)
+		}
+		if err := put("a"); err != nil {
+			t.Errorf("the same event again: %v; want it re-applied", err)
+		}
+		if err := put("b"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("another event at the same version err = %v; want ErrConflict", err)
+		}
+		rec := store.Record{Key: key(t), Status: store.Completed, Token: "t", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: k, Version: 5, Event: "c", Attributes: map[string]any{"from": "c"}}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Commit of another event at the same version err = %v; want ErrConflict", err)
+		}
+		if _, err := s.Get(ctx, rec.Key, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("dedup record after a conflicting Commit: err = %v; want ErrNotFound", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Event != "a" || st.Attributes["from"] != "a" || st.Version != 5 {
+			t.Errorf("GetState = %+v, %v; want version 5 from event a (first wins)", st, err)
+		}
+	})
+	t.Run("PutStateOnce", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		for _, step := range []struct {
+			v       int64
+			ev      string
+			wantErr error
+		}{
+			{5, "a", nil},
+			{5, "a", store.ErrDuplicate},
+			{5, "b", store.ErrConflict},
+			{3, "c", store.ErrStale},
+			{6, "d", nil},
+			{6, "d", store.ErrDuplicate},
+		} {
+			err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Version: step.v, Event: step.ev, Attributes: map[string]any{"from": step.ev}})
+			if !errors.Is(err, step.wantErr) {
+				t.Errorf("PutStateOnce(version %d, event %s) err = %v; want %v", step.v, step.ev, err, step.wantErr)
+			}
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Version != 6 || st.Event != "d" || st.Attributes["from"] != "d" {
+			t.Errorf("GetState = %+v, %v; want version 6 from d", st, err)
+		}
+	})
+	t.Run("PutStateOnceOnItemsOtherCodeWrote", func(t *testing.T) {
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k, k2 := key(t), key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"owner": "billing"})
+		w.WriteItem(t, s, table, k2, map[string]any{"version": "7"})
+		if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Version: 1, Event: "a", Attributes: map[string]any{"status": "x"}}); err != nil {
+			t.Errorf("PutStateOnce on an item without version: %v", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Attributes["owner"] != "billing" || st.Attributes["status"] != "x" {
+			t.Errorf("GetState = %+v, %v; want owner kept and status x", st, err)
+		}
+		err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k2, Version: 9, Event: "a"})
+		if !errors.Is(err, store.ErrVersionType) {
+			t.Errorf("PutStateOnce over a string version err = %v; want ErrVersionType", err)
+		}
+	})
+	t.Run("LexicographicVersions", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		for _, step := range []struct {
+			seq     string
+			wantErr error
+		}{
+			{"0002", nil},
+			{"0010", nil},
+			{"0009", store.ErrStale},
+			{"0010", nil}, // the same event again
+		} {
+			err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Sequence: step.seq, Event: "e" + step.seq, Attributes: map[string]any{"seq": step.seq}})
+			if !errors.Is(err, step.wantErr) {
+				t.Errorf("PutState(sequence %s) err = %v; want %v", step.seq, err, step.wantErr)
+			}
+		}
+		if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Sequence: "0011", Event: "e0011"}); err != nil {
+			t.Errorf("PutStateOnce(sequence 0011): %v", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Sequence != "0011" || st.Version != 0 {
+			t.Errorf("GetState = %+v, %v; want sequence 0011", st, err)
+		}
+		// A number arriving for an entity versioned by strings is an error.
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 99, Event: "n"}); !errors.Is(err, store.ErrVersionType) {
+			t.Errorf("numeric PutState over a sequence err = %v; want ErrVersionType", err)
 		}
 	})
 	t.Run("CommitWritesBothOrNeither", func(t *testing.T) {
