@@ -33,6 +33,15 @@ const (
 	// runs before the key is checked and may run more than once for the
 	// same event, so its only effect must be the state write it returns.
 	Transactional
+	// SingleWrite keeps no dedup record: the handler's state write is one
+	// conditional write (stored version older than the event's), and a
+	// refused write is classified from the entity it returns: the same
+	// version from the same event is a Duplicate, an older event Stale, the
+	// same version from another event a Conflict. One write per delivery,
+	// first or duplicate. It holds only when the effect is that one write
+	// of the entity's whole state and versions grow per entity across all
+	// producers: see the package doc for where it does not.
+	SingleWrite
 )
 
 func (m Mode) String() string {
@@ -41,18 +50,40 @@ func (m Mode) String() string {
 		return "claim-complete"
 	case Transactional:
 		return "transactional"
+	case SingleWrite:
+		return "single-write"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
+
+// Ordering says how an event's version compares with the stored one when a
+// StateWrite leaves the version to the event.
+type Ordering int
+
+const (
+	// Numeric versions are positive integers from Options.Version
+	// (Event.SequenceVersion, the sequence parsed as base 10, when nil).
+	Numeric Ordering = iota
+	// Lexicographic versions are the event's CloudEvents sequence
+	// attribute, compared as strings byte by byte, as the CloudEvents
+	// sequence extension specifies (pad numbers to one width: "10" < "9").
+	// They are stored as strings: an entity already versioned by numbers
+	// refuses them with an error, and the reverse.
+	Lexicographic
+)
 
 // Effect is what a handler asks the processor to write for an event.
 type Effect struct {
 	// State, when not nil, is written with the out-of-order guard: if the
 	// entity already has a newer version the event is acknowledged as
-	// Stale and dropped. An empty Table means Options.StateTable; a zero
-	// Version means Options.Version(event).
+	// Stale and dropped; the same version from another event is a
+	// Conflict (the first event's state stays). An empty Table means
+	// Options.StateTable; a zero Version and empty Sequence mean the
+	// event's, as Options.Ordering says; Event is always the event's
+	// identity (source and id).
 	State *StateWrite
-	// Result is stored with the dedup record and returned to duplicates.
+	// Result is stored with the dedup record and returned to duplicates
+	// (not in SingleWrite mode, which keeps no record).
 	Result []byte
 }
 
@@ -71,9 +102,19 @@ type Options struct {
 	Timeout time.Duration
 	// StateTable is the default table of state writes.
 	StateTable string
-	// Version gives an event's entity version when a StateWrite has none:
-	// Event.SequenceVersion when nil. Versions are positive.
+	// Ordering chooses numeric (the default) or lexicographic versions.
+	Ordering Ordering
+	// Version gives an event's numeric entity version when a StateWrite
+	// has none: Event.SequenceVersion when nil. Versions are positive.
 	Version func(Event) (int64, error)
+	// Margin is how long before its claim's deadline a ClaimComplete
+	// delivery stops: the handler's context ends Margin before the
+	// deadline and no state is written after that, so that the write
+	// lands before another delivery may claim the lapsed key. It allows
+	// worker clocks to differ by up to Margin minus the state write's
+	// duration. DefaultMargin when zero; never more than a quarter of
+	// the claim's span.
+	Margin time.Duration
 	// SkipPayloadCheck turns off the check that a key's deliveries carry
 	// the same payload.
 	SkipPayloadCheck bool
@@ -102,6 +143,9 @@ func New(s store.Store, opts Options) *Processor {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Margin <= 0 {
+		opts.Margin = DefaultMargin
 	}
 	return &Processor{store: s, opts: opts}
 }
@@ -164,9 +208,14 @@ const (
 	// follow, or has no identity (source and id); it is never processed.
 	// Reported as a failure, so it reaches the dead-letter queue.
 	Malformed
+	// Conflict: the entity already has this event's version, written by
+	// another event. The first event's state stays (first wins); this one
+	// is reported as a failure, so it reaches the dead-letter queue: two
+	// events with one version break the versioning the guard relies on.
+	Conflict
 )
 
-var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed", "malformed"}
+var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed", "malformed", "conflict"}
 
 func (o Outcome) String() string {
 	if o > 0 && int(o) < len(outcomeNames) {
@@ -228,8 +277,11 @@ func (p *Processor) Process(ctx context.Context, ev Event, fn Func) (res Result)
 		return Result{Event: ev, Outcome: Malformed, Err: err}
 	}
 	ctx = withEvent(ctx, ev)
-	if p.opts.Mode == Transactional {
+	switch p.opts.Mode {
+	case Transactional:
 		return p.processTransactional(ctx, ev, fn)
+	case SingleWrite:
+		return p.processSingleWrite(ctx, ev, fn)
 	}
 	return p.processClaimComplete(ctx, ev, fn)
 }
@@ -263,13 +315,17 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 		_ = p.store.Release(context.WithoutCancel(ctx), key, token)
 		return Result{Event: ev, Outcome: o, Err: err}
 	}
-	eff, err := p.run(ctx, ev, fn, now, deadline)
+	// The delivery stops a margin before its deadline, so that its state
+	// write lands before another delivery, whose clock may run ahead, can
+	// take the lapsed claim.
+	stop := deadline.Add(-p.margin(now, deadline))
+	eff, err := p.run(ctx, ev, fn, now, stop)
 	if err != nil {
 		return fail(Failed, err)
 	}
-	// Past the deadline another delivery may hold the key: writing now
+	// Past the stop another delivery may soon hold the key: writing now
 	// could apply the effect twice.
-	if !p.opts.Now().Before(deadline) {
+	if !p.opts.Now().Before(stop) {
 		return fail(DeadlineExceeded, fmt.Errorf("%s: %w", key, ErrDeadline))
 	}
 	outcome := Applied
@@ -277,13 +333,15 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 		switch err := p.store.PutState(ctx, *eff.State); {
 		case errors.Is(err, store.ErrStale):
 			outcome = Stale
+		case errors.Is(err, store.ErrConflict):
+			return fail(Conflict, fmt.Errorf("writing state of %s: %w", eff.State.Key, err))
 		case err != nil:
 			return fail(Failed, fmt.Errorf("writing state of %s: %w", eff.State.Key, err))
 		}
 	}
 	// A stale event is completed too: it stays stale, so a redelivery can
 	// skip it without touching the state table.
-	err = p.store.Complete(ctx, key, token, eff.Result, p.opts.Now().Add(p.opts.TTL))
+	err = p.complete(ctx, key, token, eff.Result, deadline)
 	if err != nil && !errors.Is(err, store.ErrClaimLost) {
 		// The effect is done; failing the message makes the redelivery
 		// find the key claimed-then-lapsed and run the effect again, the
@@ -324,10 +382,70 @@ func (p *Processor) processTransactional(ctx context.Context, ev Event, fn Func)
 		// Nothing is recorded: versions only grow, so a redelivery is
 		// stale again.
 		return Result{Event: ev, Outcome: Stale}
+	case errors.Is(err, store.ErrConflict):
+		return Result{Event: ev, Outcome: Conflict, Err: fmt.Errorf("committing %s: %w", key, err)}
 	case err != nil:
 		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("committing %s: %w", key, err)}
 	}
 	return Result{Event: ev, Outcome: Applied, Output: eff.Result}
+}
+
+// processSingleWrite writes the handler's state with one conditional write
+// and no dedup record: the entity's version decides duplicates.
+func (p *Processor) processSingleWrite(ctx context.Context, ev Event, fn Func) Result {
+	now := p.opts.Now()
+	eff, err := p.run(ctx, ev, fn, now, p.deadline(ctx, now))
+	if err != nil {
+		return Result{Event: ev, Outcome: Failed, Err: err}
+	}
+	if eff.State == nil {
+		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("handling %s: single-write mode needs a state write: without one nothing tells a redelivery from a first delivery", ev.Key())}
+	}
+	switch err := p.store.PutStateOnce(ctx, *eff.State); {
+	case err == nil:
+		return Result{Event: ev, Outcome: Applied, Output: eff.Result}
+	case errors.Is(err, store.ErrDuplicate):
+		// Also our own write seen by a retried request: applied either way.
+		return Result{Event: ev, Outcome: Duplicate}
+	case errors.Is(err, store.ErrStale):
+		return Result{Event: ev, Outcome: Stale}
+	case errors.Is(err, store.ErrConflict):
+		return Result{Event: ev, Outcome: Conflict, Err: fmt.Errorf("writing state of %s: %w", eff.State.Key, err)}
+	default:
+		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("writing state of %s: %w", eff.State.Key, err)}
+	}
+}
+
+// Completion retries: a Complete that fails after the effect succeeded is
+// tried again, with backoff, while the claim holds.
+const (
+	completeAttempts = 5
+	completeBackoff  = 10 * time.Millisecond
+)
+
+// complete marks the key completed, retrying a failed write while the claim
+// still holds: giving up makes the redelivery run the effect again.
+func (p *Processor) complete(ctx context.Context, key, token string, result []byte, deadline time.Time) error {
+	backoff := completeBackoff
+	for attempt := 1; ; attempt++ {
+		err := p.store.Complete(ctx, key, token, result, p.opts.Now().Add(p.opts.TTL))
+		if err == nil || errors.Is(err, store.ErrClaimLost) || attempt == completeAttempts || !p.opts.Now().Add(backoff).Before(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// margin is the safety margin of a claim from now to deadline.
+func (p *Processor) margin(now, deadline time.Time) time.Duration {
+	return min(p.opts.Margin, deadline.Sub(now)/4)
 }
 
 // run calls fn with a context that ends at the claim's deadline and fills in
@@ -349,14 +467,23 @@ func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline ti
 		if cp.Table == "" {
 			cp.Table = p.opts.StateTable
 		}
-		if cp.Version == 0 {
+		switch {
+		case cp.Version != 0 && cp.Sequence != "":
+			return eff, fmt.Errorf("handling %s: state write has both a numeric Version and a Sequence; set one", ev.Key())
+		case cp.Version != 0 || cp.Sequence != "":
+		case p.opts.Ordering == Lexicographic:
+			if cp.Sequence = ev.Sequence; cp.Sequence == "" {
+				return eff, fmt.Errorf("handling %s: lexicographic ordering needs the event's sequence attribute, or StateWrite.Sequence", ev.Key())
+			}
+		default:
 			if cp.Version, err = p.opts.Version(ev); err != nil {
 				return eff, err
 			}
 		}
-		if cp.Table == "" || cp.Key == "" || cp.Version < 1 {
+		if cp.Table == "" || cp.Key == "" || (cp.Sequence == "" && cp.Version < 1) {
 			return eff, fmt.Errorf("handling %s: state write needs a table (or Options.StateTable), a key and a positive version", ev.Key())
 		}
+		cp.Event = ev.Key()
 		eff.State = &cp
 	}
 	return eff, nil
