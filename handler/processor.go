@@ -22,14 +22,17 @@ type Mode int
 const (
 	// ClaimComplete claims the key with one conditional write, runs the
 	// handler, applies its state write, then marks the key completed with
-	// a second write. Guarantee: an effect runs once per event, except
-	// that a crash (or a lapsed claim) after the effect and before the
-	// completion write runs the effect again on redelivery. The handler
-	// may have any side effects.
+	// a second write. Guarantee: an effect runs once per event, except in
+	// the windows the package doc lists: a crash (or a completion that
+	// keeps failing) after the effect and before the completion write, a
+	// delivery still running at its deadline (the state write stops
+	// Options.Margin before it), and a redelivery after the TTL. The
+	// handler may have any side effects.
 	ClaimComplete Mode = iota
 	// Transactional writes the dedup record and the handler's state write
 	// in one transaction (DynamoDB TransactWriteItems): one write and no
-	// window; a state write is applied at most once per event. The handler
+	// window; within the TTL a state write takes effect exactly once per
+	// event. The handler
 	// runs before the key is checked and may run more than once for the
 	// same event, so its only effect must be the state write it returns.
 	Transactional
