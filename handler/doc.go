@@ -72,7 +72,8 @@
 // whole state (a snapshot) and each event carries a version that grows per
 // entity across all producers. It does not hold for:
 //   - effects beyond that one write: the handler runs on every delivery, so
-//     they repeat (and no Result is stored for duplicates);
+//     they repeat (and, with no record, duplicates get no stored Result and
+//     no payload check);
 //   - deltas (add 10 to a balance): a delta is not a snapshot, and the
 //     version cannot tell which deltas the state already holds;
 //   - versions that restart: an entity deleted and re-created starts again

@@ -64,9 +64,10 @@ func (e Event) Key() string {
 	return kind + "/" + url.PathEscape(e.Source) + "/" + url.PathEscape(e.ID)
 }
 
-// SequenceVersion parses Sequence as a base-10 integer version. CloudEvents
-// leaves the sequence format to the producer; producers with another format
-// set Options.Version.
+// SequenceVersion parses Sequence as a base-10 integer version, the default
+// numeric version. The CloudEvents sequence extension is a string compared
+// lexicographically: to use it as such, set Options.Ordering to
+// Lexicographic; producers with another numeric format set Options.Version.
 func (e Event) SequenceVersion() (int64, error) {
 	if e.Sequence == "" {
 		return 0, fmt.Errorf("event %s has no sequence attribute: set Options.Version or StateWrite.Version", e.Key())

@@ -226,7 +226,8 @@ type Store interface {
 	// Commit atomically writes rec (normally Completed) under Claim's
 	// condition and, when w is not nil, w under PutState's condition: both
 	// or neither. When a live record holds the key it returns that record
-	// and ErrHeld (even if w is also stale); else when w is stale, ErrStale.
+	// and ErrHeld (even if w is also refused); else when w is refused,
+	// PutState's error (ErrStale, ErrConflict, ErrVersionType).
 	Commit(ctx context.Context, rec Record, now time.Time, w *StateWrite) (*Record, error)
 
 	// Close releases the store's resources.
