@@ -90,8 +90,8 @@ func TestBatchSurvivesAPanic(t *testing.T) {
 		}()
 		rs = p.ProcessBatch(context.Background(), evs, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
 			if ev.ID == "b" {
-				var m map[string]int
-				m["x"]++ // a runtime panic
+				var items []int
+				_ = items[len(ev.ID)] // a runtime panic: index out of range
 			}
 			return handler.Effect{State: &handler.StateWrite{Key: ev.ID}}, nil
 		})
