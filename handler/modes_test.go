@@ -126,3 +126,24 @@ func TestDefaultMarginIsAQuarterOfAShortClaim(t *testing.T) {
 	})
 	want(t, res, handler.Applied)
 }
+
+// Entities that other code also writes: an item without a version takes
+// the event's state and keeps its other attributes; a version of another
+// type fails the event (issue 9 bugs 3 and 4, through the processor).
+func TestEntitiesOtherCodeWrites(t *testing.T) {
+	allModes(t, func(t *testing.T, mode handler.Mode) {
+		p, s, _ := setup(mode)
+		ctx := context.Background()
+		s.WriteItem("orders", "order-1", map[string]any{"owner": "billing"})
+		want(t, p.Process(ctx, event("e1", 1, "x"), (&counter{}).handle), handler.Applied)
+		if st := stateOf(t, s); st.Version != 1 || st.Attributes["owner"] != "billing" || st.Attributes["from"] != "e1" {
+			t.Errorf("state = %+v; want e1's version 1 beside owner billing", st)
+		}
+		s.WriteItem("orders", "order-1", map[string]any{"version": "v7"})
+		res := p.Process(ctx, event("e2", 2, "y"), (&counter{}).handle)
+		want(t, res, handler.Failed)
+		if !errors.Is(res.Err, store.ErrVersionType) {
+			t.Errorf("err = %v; want ErrVersionType", res.Err)
+		}
+	})
+}

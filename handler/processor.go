@@ -248,7 +248,7 @@ var ErrPayloadMismatch = errors.New("dedup key already recorded with a different
 var ErrMalformed = errors.New("malformed event")
 
 // ErrDeadline is wrapped by Result.Err for DeadlineExceeded.
-var ErrDeadline = errors.New("claim lapsed before the effect was written")
+var ErrDeadline = errors.New("claim reached its deadline, less the safety margin, before the effect was written")
 
 // PanicError is the error of an event whose handler panicked: the event
 // fails alone (its claim is released) instead of the panic ending the
