@@ -196,6 +196,9 @@ func (s *Store) liveLocked(key string, now time.Time) *store.Record {
 
 // PutStateOnce implements store.Store.
 func (s *Store) PutStateOnce(_ context.Context, w store.StateWrite) error {
+	if err := reserved(w); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	item := s.items[stateKey{w.Table, w.Key}]
@@ -213,6 +216,9 @@ func (s *Store) PutStateOnce(_ context.Context, w store.StateWrite) error {
 
 // guardLocked is PutState's version guard: nil when w may be written.
 func (s *Store) guardLocked(w store.StateWrite) error {
+	if err := reserved(w); err != nil {
+		return err
+	}
 	item := s.items[stateKey{w.Table, w.Key}]
 	cmp, err := store.Compare(item[VersionAttribute], w)
 	if err != nil {
@@ -223,6 +229,17 @@ func (s *Store) guardLocked(w store.StateWrite) error {
 		return nil
 	}
 	return store.Classify(w, item[VersionAttribute], ev, false)
+}
+
+// reserved refuses state attributes that the store writes itself, as
+// dynamodbstore does.
+func reserved(w store.StateWrite) error {
+	for _, name := range []string{VersionAttribute, EventAttribute} {
+		if _, ok := w.Attributes[name]; ok {
+			return fmt.Errorf("state of %s: attribute %q is the entity's version or event, which the store writes", w.Key, name)
+		}
+	}
+	return nil
 }
 
 // putStateLocked sets w's attributes and version on the item, keeping the

@@ -370,6 +370,16 @@ func RunConformanceTests(t *testing.T, h Harness) {
 			t.Errorf("numeric PutState over a sequence err = %v; want ErrVersionType", err)
 		}
 	})
+	t.Run("StateMayNotSetTheVersionAttribute", func(t *testing.T) {
+		s, table := h.Store(t)
+		w := store.StateWrite{Table: table, Key: key(t), Version: 1, Attributes: map[string]any{"version": 99}}
+		if err := s.PutState(ctx, w); err == nil {
+			t.Errorf("PutState with an attribute named version succeeded; want an error")
+		}
+		if err := s.PutStateOnce(ctx, w); err == nil {
+			t.Errorf("PutStateOnce with an attribute named version succeeded; want an error")
+		}
+	})
 	t.Run("CommitWritesBothOrNeither", func(t *testing.T) {
 		s, table := h.Store(t)
 		k, entity := key(t), key(t)
