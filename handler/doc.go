@@ -80,8 +80,10 @@
 //     at a low version, so its new events are Stale, or, if the item was
 //     deleted, redeliveries of the old ones are applied again. Keep a
 //     tombstone (the item with its last version) instead of deleting it;
-//   - several entities per event: the version guards each entity alone;
-//     use Transactional.
+//   - several entities per event: an Effect writes one entity, and the
+//     version guards each entity alone; an event that must change several
+//     atomically needs one transaction over all of them, which no mode
+//     offers yet.
 //
 // Writes per event, on DynamoDB, beside Powertools idempotency (a
 // conditional put that claims the key, the user's state write, an update
@@ -90,8 +92,11 @@
 //	mode            first delivery                  duplicate
 //	Powertools      3 writes                        1 write (the refused put)
 //	ClaimComplete   3 writes (claim, state, done)   1 write (the refused claim)
-//	Transactional   1 transaction of 2 items        1 refused transaction
+//	Transactional   1 transaction of 2 items (*)    1 refused transaction
 //	SingleWrite     1 write                         1 write (refused, item returned)
+//
+// (*) One request; DynamoDB bills each item of a transaction as two writes.
+// A refused conditional write is billed as a write.
 //
 // # Out-of-order events and versions
 //
