@@ -121,7 +121,7 @@ func (s *faulty) call(ctx context.Context, kind opKind, o op, do func() error) e
 		s.record(&o, do)
 		r.die(b)
 	}
-	if b.rng.Float64() < cfg.ThrottleRate {
+	if pl.down || b.rng.Float64() < cfg.ThrottleRate {
 		r.fire(d, Throttled)
 		d.returned[kind] = ErrThrottled
 		return ErrThrottled
@@ -146,6 +146,10 @@ func (s *faulty) call(ctx context.Context, kind opKind, o op, do func() error) e
 		err = ErrLostResponse
 	}
 	d.returned[kind] = err
+	if kind == state && err == nil && pl.outage {
+		pl.down = true
+		r.fire(d, Outage)
+	}
 	if kind == last && pl.stop == StopAfterLastWrite {
 		r.fire(d, StopAfterLastWrite)
 		r.die(b)

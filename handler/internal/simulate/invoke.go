@@ -18,6 +18,8 @@ type plan struct {
 	slow     Fault // SlowEffect or an overrun, or ""
 	panics   bool
 	inFlight bool
+	outage   bool // planned
+	down     bool // started
 }
 
 // batch is one invocation: its messages, its clock and what was injected.
@@ -81,6 +83,7 @@ func (r *run) newBatch(rng *rand.Rand, tick int, msgs []*message) *batch {
 			pl.slow = OverrunIntoMargin // or past the deadline: decided when it runs
 		}
 		pl.inFlight = rng.Float64() < cfg.InFlightRate
+		pl.outage = rng.Float64() < cfg.OutageRate
 		b.plans[m.id] = pl
 		d := &Delivery{Tick: tick, MessageID: m.id, Event: m.event.Key(), returned: map[opKind]error{}}
 		b.dels[m.id] = d

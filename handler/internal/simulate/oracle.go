@@ -98,7 +98,7 @@ func (rep *Report) Check() []string {
 	add := func(format string, args ...any) { v = append(v, fmt.Sprintf(format, args...)) }
 
 	for _, d := range rep.Deliveries {
-		id := fmt.Sprintf("%s@%d (%s)", d.MessageID, d.Tick, d.Event)
+		id := d.id() + " (" + d.Event + ")"
 		ev := rep.Events[d.Event]
 		mine := func(kind opKind) []*op {
 			var out []*op
@@ -212,7 +212,7 @@ func (rep *Report) Check() []string {
 		}
 		if e.Poison {
 			if len(apps) > 0 {
-				add("%s: poison event applied by %s", k, apps[0].d.MessageID)
+				add("%s: poison event applied by %s", k, apps[0].d.id())
 			}
 			continue
 		}
@@ -290,7 +290,7 @@ func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 	res := a.rep.Config.ExpiryResolution
 	if mode == handler.SingleWrite {
 		if len(apps) > 1 {
-			add("%s: applied %d times in single-write mode, by %s and %s", k, len(apps), apps[0].d.MessageID, apps[1].d.MessageID)
+			add("%s: applied %d times in single-write mode, by %s and %s", k, len(apps), apps[0].d.id(), apps[1].d.id())
 		}
 		return
 	}
@@ -301,7 +301,7 @@ func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 		for i := 1; i < len(apps); i++ {
 			for _, prev := range apps[:i] {
 				if apps[i].op.now.Before(prev.op.rec.ExpiresAt.Truncate(res)) {
-					add("%s: committed again by %s at %s, before the record %s committed expired (%s)", k, apps[i].d.MessageID, apps[i].op.now.Format(time.RFC3339Nano), prev.d.MessageID, prev.op.rec.ExpiresAt.Format(time.RFC3339Nano))
+					add("%s: committed again by %s at %s, before the record %s committed expired (%s)", k, apps[i].d.id(), apps[i].op.now.Format(time.RFC3339Nano), prev.d.id(), prev.op.rec.ExpiresAt.Format(time.RFC3339Nano))
 				}
 			}
 			a.extra["ttl"]++
@@ -337,13 +337,16 @@ func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 			case completed == nil && (!later.now.Before(pc.rec.ClaimExpiresAt) || released != nil):
 				a.extra["lapse"]++
 			case completed != nil:
-				add("%s: applied again by %s, which claimed at %s, before the record that %s completed expired (%s)", k, apps[i].d.MessageID, later.now.Format(time.RFC3339Nano), prev.d.MessageID, completed.exp.Format(time.RFC3339Nano))
+				add("%s: applied again by %s, which claimed at %s, before the record that %s completed expired (%s)", k, apps[i].d.id(), later.now.Format(time.RFC3339Nano), prev.d.id(), completed.exp.Format(time.RFC3339Nano))
 			default:
-				add("%s: applied again by %s, which claimed at %s while %s held the claim until %s", k, apps[i].d.MessageID, later.now.Format(time.RFC3339Nano), prev.d.MessageID, pc.rec.ClaimExpiresAt.Format(time.RFC3339Nano))
+				add("%s: applied again by %s, which claimed at %s while %s held the claim until %s", k, apps[i].d.id(), later.now.Format(time.RFC3339Nano), prev.d.id(), pc.rec.ClaimExpiresAt.Format(time.RFC3339Nano))
 			}
 		}
 	}
 }
+
+// id names the delivery: its message and the tick it was received in.
+func (d *Delivery) id() string { return d.MessageID + "@" + strconv.Itoa(d.Tick) }
 
 func anyErr(ops []*op, target error) bool {
 	for _, o := range ops {

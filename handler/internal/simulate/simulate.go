@@ -39,7 +39,8 @@
 // the message was redelivered. Per store call: throttling (the call fails
 // before reaching the store), a lost response (the call took effect, the
 // caller gets an error), and a lost response that the SDK retries (the call is
-// made twice). A poison share of events always fails in the handler.
+// made twice); and an outage of the store from the moment a delivery's state
+// write succeeded (every later call of it is throttled). A poison share of events always fails in the handler.
 //
 // Records expire mid-run when Config.TTL is a few ticks.
 //
@@ -148,6 +149,10 @@ type Config struct {
 	StopRate, PanicRate, SlowRate, OverrunRate, InFlightRate, PoisonRate, EqualVersionRate float64
 	// Rates of the per-call store faults (chance per call), default 0.
 	ThrottleRate, LostResponseRate, RetryRate float64
+	// OutageRate is the chance per delivery that the store refuses every
+	// call (throttling) from the moment its state write has succeeded:
+	// completion retries are exhausted.
+	OutageRate float64
 
 	// OtherSeed, when set, writes attribute "other" = n on an entity the way
 	// the user's other code does (no version), before the run.
@@ -250,6 +255,7 @@ const (
 	LostResponse        Fault = "lost-response"
 	RetriedLostResponse Fault = "retried-lost-response"
 	KilledAtDeadline    Fault = "killed-at-deadline"
+	Outage              Fault = "store-outage-after-state-write"
 )
 
 type message struct {

@@ -39,7 +39,7 @@ func harsh(mode handler.Mode, events, entities, workers int, seed uint64) simula
 		MaxSkew:  2 * time.Second, // clocks up to 4 s apart, within the default 5 s margin
 		StopRate: 0.03, PanicRate: 0.01, SlowRate: 0.02, OverrunRate: 0.02, InFlightRate: 0.01,
 		PoisonRate: 0.01, EqualVersionRate: 0.05,
-		ThrottleRate: 0.01, LostResponseRate: 0.01, RetryRate: 0.01,
+		ThrottleRate: 0.01, LostResponseRate: 0.01, RetryRate: 0.01, OutageRate: 0.01,
 	}
 }
 
@@ -77,7 +77,7 @@ func wantExercised(t *testing.T, cfg simulate.Config, rep *simulate.Report) {
 		simulate.Throttled, simulate.LostResponse, simulate.RetriedLostResponse,
 	}
 	if cfg.Mode == handler.ClaimComplete {
-		faults = append(faults, simulate.StopAfterEffect, simulate.SlowEffect, simulate.OverrunIntoMargin)
+		faults = append(faults, simulate.StopAfterEffect, simulate.SlowEffect, simulate.OverrunIntoMargin, simulate.Outage)
 	}
 	for _, f := range faults {
 		if stats.Faults[f] == 0 {
