@@ -60,7 +60,7 @@ golib() {
     } /^(FAIL|PASS)|--- FAIL|_test\.go:/ { print "# " $0 }'
 }
 
-echo "# moto_server at $endpoint, $events events per phase, $rounds rounds, $(nproc) cores, $(go version | cut -d' ' -f3), node $(node --version), $(moto_server --version 2>/dev/null || echo moto)"
+echo "# moto_server at $endpoint, $events events per phase, $rounds rounds, $(nproc) cores, $(go version | cut -d' ' -f3), node $(node --version), moto $(python3 -c "import moto; print(moto.__version__)" 2>/dev/null || echo "(version unknown)")"
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then order="powertools golib"; else order="golib powertools"; fi
   for side in $order; do
