@@ -118,7 +118,7 @@ func (s *faulty) call(ctx context.Context, kind opKind, o op, do func() error) e
 		b.dead = true
 		b.mu.Unlock()
 		r.park(b, b.tick+int((cfg.Timeout+2*cfg.Tick-1)/cfg.Tick)+b.rng.IntN(2))
-		s.record(&o, do)
+		_ = s.record(&o, do) // nobody is left to see the result
 		r.die(b)
 	}
 	if pl.down || b.rng.Float64() < cfg.ThrottleRate {
