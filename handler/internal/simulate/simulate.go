@@ -40,7 +40,8 @@
 // before reaching the store), a lost response (the call took effect, the
 // caller gets an error), and a lost response that the SDK retries (the call is
 // made twice); and an outage of the store from the moment a delivery's state
-// write succeeded (every later call of it is throttled). A poison share of events always fails in the handler.
+// write succeeded (every later call of it is throttled, so completion retries
+// run out). A poison share of events always fails in the handler.
 //
 // Records expire mid-run when Config.TTL is a few ticks.
 //
@@ -56,11 +57,12 @@
 //   - every event that is not dead-lettered is applied, or refused as stale;
 //   - Applied means this delivery's state write (transactional: commit) was
 //     accepted by the store and every claim, write, commit and completion it
-//     made returned success to the processor (a lost completion only as
-//     ErrClaimLost): an error is never acknowledged as applied;
+//     made returned success to the processor (a completion may return
+//     ErrClaimLost: the claim lapsed after the state write and another
+//     delivery took it): an error is never acknowledged as applied;
 //   - Stale means the store refused this delivery's write because a newer
-//     version is stored; Conflict means another event with the same version
-//     was applied to the entity; Duplicate means the event was applied (or
+//     version is stored; Conflict means the store refused it because another
+//     event with the same version was applied to the entity; Duplicate means the event was applied (or
 //     found stale) before, and in the modes with a dedup record its output
 //     is the stored result;
 //   - an event is never reported as a payload mismatch (identities are
@@ -85,6 +87,10 @@
 // Transactional: an event is applied more than once only after the TTL: the
 // later commit's clock reads at or after the expiry of the record that the
 // earlier accepted commit wrote.
+//
+// In both, a record's expiry is taken at the store's resolution
+// (Config.ExpiryResolution: DynamoDB keeps a completed record's expires_at
+// in whole seconds, so the TTL window opens up to a second early there).
 //
 // Single-write: an event's state write is accepted at most once, whatever
 // crashes, retries, redeliveries or expiries happen; a duplicate is
