@@ -77,3 +77,27 @@ func TestCancelledBatchReportsTheRestUnprocessed(t *testing.T) {
 		t.Errorf("outcomes = %v; want %v", got, wantOut)
 	}
 }
+
+func TestBatchSurvivesAPanic(t *testing.T) {
+	p, _, _ := setup(handler.ClaimComplete)
+	evs := []handler.Event{event("a", 1, "a"), event("b", 1, "b"), event("c", 1, "c")}
+	var rs []handler.Result
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("ProcessBatch let a handler's panic through: %v", r)
+			}
+		}()
+		rs = p.ProcessBatch(context.Background(), evs, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+			if ev.ID == "b" {
+				var items []int
+				_ = items[len(ev.ID)] // a runtime panic: index out of range
+			}
+			return handler.Effect{State: &handler.StateWrite{Key: ev.ID}}, nil
+		})
+	}()
+	wantOut := []handler.Outcome{handler.Applied, handler.Failed, handler.Applied}
+	if got := outcomes(rs); !equal(got, wantOut) {
+		t.Errorf("outcomes = %v; want %v", got, wantOut)
+	}
+}

@@ -20,6 +20,9 @@ const (
 const (
 	DefaultTTL     = 24 * time.Hour
 	DefaultTimeout = 60 * time.Second
+	// DefaultMargin is Options.Margin's default: with DynamoDB writes
+	// taking well under a second, it allows worker clocks about 4 s apart.
+	DefaultMargin = 5 * time.Second
 )
 
 // Config is what the provider injects into the function's environment.

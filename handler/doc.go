@@ -11,44 +11,125 @@
 //
 // # What a delivery does
 //
-// Every event has an identity: its CloudEvents source and id when the
-// producer set them, else the platform's message id (see Event). A delivery
-// claims that identity with one conditional write. A completed identity is
-// acknowledged and skipped (its stored result is returned); one held by a
-// live claim of another delivery fails the message so it is retried later; a
-// claim lapses at the invocation's deadline, so a crashed attempt does not
-// block its event; a failing handler releases its claim so the retry can run.
-// Records count for THREEFACTOR_DEDUP_TTL_S and expiry is checked when a
-// record is read, because stores delete expired records late (DynamoDB
-// typically within a few days, with no bound). The same identity with a
-// different payload is reported (PayloadMismatch), never silently skipped.
+// Every event has an identity: its CloudEvents source and id together when
+// the producer set them, else the platform's message id (see Event); never an
+// id alone. A message that claims to be a CloudEvent but breaks the spec (no
+// source or id, data_base64 that is not base64) is Malformed: it fails alone
+// and is never processed.
 //
-// # Two modes, two guarantees
+// In ClaimComplete mode a delivery claims that identity with one conditional
+// write. A completed identity is acknowledged and skipped (its stored result
+// is returned); one held by a live claim of another delivery fails the
+// message so it is retried later; a claim lapses at the invocation's
+// deadline, so a crashed attempt does not block its event; a failing (or
+// panicking) handler releases its claim so the retry can run. A record lives
+// at least as long as its claim, whatever the TTL. Records count for
+// THREEFACTOR_DEDUP_TTL_S and expiry is checked when a record is read,
+// because stores delete expired records late (DynamoDB typically within a
+// few days, with no bound). The same identity with a different payload is
+// reported (PayloadMismatch), never silently skipped. A store error while
+// claiming, writing state, committing or completing fails the message: it is
+// never acknowledged as applied.
 //
-// ClaimComplete (two writes: claim, then completion) runs any handler. An
-// effect runs once per event, except in one window: a crash after the effect
-// and before the completion write runs the effect again on redelivery.
+// # Three modes, three guarantees
+//
+// Choose by what the handler does and which window you can live with.
+//
+// ClaimComplete runs any handler, with any side effects. Guarantee: the
+// handler runs once per event, except in these windows, where it runs again
+// on a redelivery:
+//   - a crash, a timeout or a completion write that keeps failing (it is
+//     retried while the claim holds) after the effect and before the
+//     completion: the redelivery runs the effect again (a StateWrite is
+//     re-applied harmlessly: same version, same event);
+//   - a delivery still running at its claim's deadline: the library writes
+//     no state after Options.Margin before the deadline (DefaultMargin, 5 s,
+//     at most a quarter of the claim), so its state write cannot overlap a
+//     redelivery unless the workers' clocks differ by more than the margin
+//     minus the write's duration. Effects the handler makes itself beyond
+//     its context's deadline can overlap the redelivery; no claim can fence
+//     them;
+//   - a redelivery after the TTL: the record is forgotten (the version guard
+//     still drops an older state write as Stale).
 //
 // Transactional writes the dedup record and the handler's state write in one
-// transaction (DynamoDB TransactWriteItems): one write and no window, so a
-// state write is applied at most once per event. The handler may run more
-// than once per event, so its only effect must be the StateWrite it returns.
+// transaction (DynamoDB TransactWriteItems): the transaction is the fence, so
+// none of ClaimComplete's windows apply. Guarantee: within the TTL the state
+// write takes effect exactly once per event (the queue redelivers until it
+// has); after it, a redelivery re-applies the same state at the same version
+// or is Stale. The handler runs before the identity is checked and may run
+// more than once per event, so its only effect must be the StateWrite it
+// returns. Pick it over ClaimComplete when the state write is the effect and
+// no window is acceptable.
 //
-// # Out-of-order events
+// SingleWrite keeps no dedup record: the state write is one conditional
+// write (stored version older than the event's), and a refused write is
+// classified from the entity the refusal returns, in the same request (same
+// version from the same event: Duplicate; older: Stale; same version from
+// another event: Conflict). Guarantee: the entity's state is the one written
+// by the newest version, each version written once, with no TTL and no
+// window. It holds only when the effect is that one write of the entity's
+// whole state (a snapshot) and each event carries a version that grows per
+// entity across all producers. It does not hold for:
+//   - effects beyond that one write: the handler runs on every delivery, so
+//     they repeat (and, with no record, duplicates get no stored Result and
+//     no payload check);
+//   - deltas (add 10 to a balance): a delta is not a snapshot, and the
+//     version cannot tell which deltas the state already holds;
+//   - versions that restart: an entity deleted and re-created starts again
+//     at a low version, so its new events are Stale, or, if the item was
+//     deleted, redeliveries of the old ones are applied again. Keep a
+//     tombstone (the item with its last version) instead of deleting it;
+//   - several entities per event: an Effect writes one entity, and the
+//     version guards each entity alone; an event that must change several
+//     atomically needs one transaction over all of them, which no mode
+//     offers yet.
 //
-// A StateWrite is last-writer-wins state kept on the entity's own record in
-// the user's state table (not the dedup table, whose records expire): it is
-// a conditional write on the entity's version, and an event older than the
-// stored version is acknowledged as Stale and dropped. The version comes
-// from the CloudEvents sequence attribute or Options.Version; standard queues
-// provide none. The write is store-neutral (table, key, version, attributes),
-// so handler code runs unchanged against memstore in unit tests.
+// Writes per event, on DynamoDB, beside Powertools idempotency (a
+// conditional put that claims the key, the user's state write, an update
+// that completes it):
+//
+//	mode            first delivery                  duplicate
+//	Powertools      3 writes                        1 write (the refused put)
+//	ClaimComplete   3 writes (claim, state, done)   1 write (the refused claim)
+//	Transactional   1 transaction of 2 items (*)    1 refused transaction
+//	SingleWrite     1 write                         1 write (refused, item returned)
+//
+// (*) One request; DynamoDB bills each item of a transaction as two writes.
+// A refused conditional write is billed as a write.
+//
+// # Out-of-order events and versions
+//
+// A StateWrite is state kept on the entity's own item in the user's state
+// table (not the dedup table, whose records expire): a conditional
+// UpdateItem on the entity's version that sets the state's attributes, the
+// version and the writing event's identity (attribute version_event), and
+// leaves every other attribute as it is, so tables that other code also
+// writes keep their data. An event older than the stored version is
+// acknowledged as Stale and dropped; an item without a version (made by
+// other code) is older than any event. Two different events with the same
+// version: the first one's state stays and the second is a Conflict,
+// reported as a failure so that it reaches the dead-letter queue.
+//
+// Versions are numeric by default (Options.Version; the CloudEvents sequence
+// parsed as an integer when nil) or, with Options.Ordering = Lexicographic,
+// the sequence attribute as a string compared byte-wise, as the CloudEvents
+// spec orders it. Numbers are stored as numbers and strings as strings, so
+// existing numeric versions keep working; a stored version of the other type
+// is an error (store.ErrVersionType) that fails the event, never Stale.
+// Standard queues provide no version: the producer must. The write is
+// store-neutral (table, key, version, attributes), so handler code runs
+// unchanged against memstore in unit tests.
 //
 // # Batches
 //
 // ProcessBatch returns one outcome per message; only failures are reported
 // back (awssqs.Handler turns them into batchItemFailures), so a poison
-// message reaches the dead-letter queue without replaying its batch.
+// message reaches the dead-letter queue without replaying its batch. A panic
+// in the handler is one more failure of its own message (PanicError holds the
+// value and the stack; a claim is released). A panic in a goroutine that the
+// handler starts cannot be recovered by the library: it ends the process,
+// and the whole batch is redelivered. Recover inside such goroutines.
 //
 // # Example: an AWS Lambda SQS handler
 //

@@ -12,7 +12,8 @@ import (
 // Event is one delivered message, in a shape shared by every cloud: SQS (and
 // SNS raw delivery into SQS) here, Pub/Sub push and Service Bus later.
 type Event struct {
-	// Source and ID are the event's identity. For a CloudEvent they are its
+	// Source and ID are the event's identity, together: an event without
+	// both is Malformed. For a CloudEvent they are its
 	// source and id attributes, which the CloudEvents spec makes unique
 	// together. Otherwise Source names the platform ("aws:sqs") and ID is
 	// the platform's message id: then only the platform's own redeliveries
@@ -44,6 +45,13 @@ type Event struct {
 	ReceiveCount int
 	// Attributes are the message's remaining string attributes.
 	Attributes map[string]string
+
+	// Malformed, when not nil, says why the message breaks the CloudEvents
+	// spec it claims to follow (a structured event without source or id,
+	// data_base64 that is not base64, ...). Adapters set it; the processor
+	// reports such an event as Malformed without processing it, so it fails
+	// alone and reaches the dead-letter queue.
+	Malformed error
 }
 
 // Key is the event's identity as one string, without the handler prefix
@@ -56,9 +64,10 @@ func (e Event) Key() string {
 	return kind + "/" + url.PathEscape(e.Source) + "/" + url.PathEscape(e.ID)
 }
 
-// SequenceVersion parses Sequence as a base-10 integer version. CloudEvents
-// leaves the sequence format to the producer; producers with another format
-// set Options.Version.
+// SequenceVersion parses Sequence as a base-10 integer version, the default
+// numeric version. The CloudEvents sequence extension is a string compared
+// lexicographically: to use it as such, set Options.Ordering to
+// Lexicographic; producers with another numeric format set Options.Version.
 func (e Event) SequenceVersion() (int64, error) {
 	if e.Sequence == "" {
 		return 0, fmt.Errorf("event %s has no sequence attribute: set Options.Version or StateWrite.Version", e.Key())

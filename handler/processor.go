@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
@@ -21,17 +22,29 @@ type Mode int
 const (
 	// ClaimComplete claims the key with one conditional write, runs the
 	// handler, applies its state write, then marks the key completed with
-	// a second write. Guarantee: an effect runs once per event, except
-	// that a crash (or a lapsed claim) after the effect and before the
-	// completion write runs the effect again on redelivery. The handler
-	// may have any side effects.
+	// a second write. Guarantee: an effect runs once per event, except in
+	// the windows the package doc lists: a crash (or a completion that
+	// keeps failing) after the effect and before the completion write, a
+	// delivery still running at its deadline (the state write stops
+	// Options.Margin before it), and a redelivery after the TTL. The
+	// handler may have any side effects.
 	ClaimComplete Mode = iota
 	// Transactional writes the dedup record and the handler's state write
 	// in one transaction (DynamoDB TransactWriteItems): one write and no
-	// window; a state write is applied at most once per event. The handler
+	// window; within the TTL a state write takes effect exactly once per
+	// event. The handler
 	// runs before the key is checked and may run more than once for the
 	// same event, so its only effect must be the state write it returns.
 	Transactional
+	// SingleWrite keeps no dedup record: the handler's state write is one
+	// conditional write (stored version older than the event's), and a
+	// refused write is classified from the entity it returns: the same
+	// version from the same event is a Duplicate, an older event Stale, the
+	// same version from another event a Conflict. One write per delivery,
+	// first or duplicate. It holds only when the effect is that one write
+	// of the entity's whole state and versions grow per entity across all
+	// producers: see the package doc for where it does not.
+	SingleWrite
 )
 
 func (m Mode) String() string {
@@ -40,18 +53,40 @@ func (m Mode) String() string {
 		return "claim-complete"
 	case Transactional:
 		return "transactional"
+	case SingleWrite:
+		return "single-write"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
+
+// Ordering says how an event's version compares with the stored one when a
+// StateWrite leaves the version to the event.
+type Ordering int
+
+const (
+	// Numeric versions are positive integers from Options.Version
+	// (Event.SequenceVersion, the sequence parsed as base 10, when nil).
+	Numeric Ordering = iota
+	// Lexicographic versions are the event's CloudEvents sequence
+	// attribute, compared as strings byte by byte, as the CloudEvents
+	// sequence extension specifies (pad numbers to one width: "10" < "9").
+	// They are stored as strings: an entity already versioned by numbers
+	// refuses them with an error, and the reverse.
+	Lexicographic
+)
 
 // Effect is what a handler asks the processor to write for an event.
 type Effect struct {
 	// State, when not nil, is written with the out-of-order guard: if the
 	// entity already has a newer version the event is acknowledged as
-	// Stale and dropped. An empty Table means Options.StateTable; a zero
-	// Version means Options.Version(event).
+	// Stale and dropped; the same version from another event is a
+	// Conflict (the first event's state stays). An empty Table means
+	// Options.StateTable; a zero Version and empty Sequence mean the
+	// event's, as Options.Ordering says; Event is always the event's
+	// identity (source and id).
 	State *StateWrite
-	// Result is stored with the dedup record and returned to duplicates.
+	// Result is stored with the dedup record and returned to duplicates
+	// (not in SingleWrite mode, which keeps no record).
 	Result []byte
 }
 
@@ -70,9 +105,19 @@ type Options struct {
 	Timeout time.Duration
 	// StateTable is the default table of state writes.
 	StateTable string
-	// Version gives an event's entity version when a StateWrite has none:
-	// Event.SequenceVersion when nil. Versions are positive.
+	// Ordering chooses numeric (the default) or lexicographic versions.
+	Ordering Ordering
+	// Version gives an event's numeric entity version when a StateWrite
+	// has none: Event.SequenceVersion when nil. Versions are positive.
 	Version func(Event) (int64, error)
+	// Margin is how long before its claim's deadline a ClaimComplete
+	// delivery stops: the handler's context ends Margin before the
+	// deadline and no state is written after that, so that the write
+	// lands before another delivery may claim the lapsed key. It allows
+	// worker clocks to differ by up to Margin minus the state write's
+	// duration. DefaultMargin when zero; never more than a quarter of
+	// the claim's span.
+	Margin time.Duration
 	// SkipPayloadCheck turns off the check that a key's deliveries carry
 	// the same payload.
 	SkipPayloadCheck bool
@@ -101,6 +146,9 @@ func New(s store.Store, opts Options) *Processor {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Margin <= 0 {
+		opts.Margin = DefaultMargin
 	}
 	return &Processor{store: s, opts: opts}
 }
@@ -159,9 +207,18 @@ const (
 	// NotProcessed: skipped because an earlier message of an ordered
 	// (FIFO) batch failed, or the context ended first.
 	NotProcessed
+	// Malformed: the message breaks the CloudEvents spec it claims to
+	// follow, or has no identity (source and id); it is never processed.
+	// Reported as a failure, so it reaches the dead-letter queue.
+	Malformed
+	// Conflict: the entity already has this event's version, written by
+	// another event. The first event's state stays (first wins); this one
+	// is reported as a failure, so it reaches the dead-letter queue: two
+	// events with one version break the versioning the guard relies on.
+	Conflict
 )
 
-var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed"}
+var outcomeNames = [...]string{"", "applied", "duplicate", "stale", "in-flight", "failed", "payload-mismatch", "deadline-exceeded", "not-processed", "malformed", "conflict"}
 
 func (o Outcome) String() string {
 	if o > 0 && int(o) < len(outcomeNames) {
@@ -187,14 +244,47 @@ type Result struct {
 // ErrPayloadMismatch is wrapped by Result.Err for PayloadMismatch.
 var ErrPayloadMismatch = errors.New("dedup key already recorded with a different payload")
 
-// ErrDeadline is wrapped by Result.Err for DeadlineExceeded.
-var ErrDeadline = errors.New("claim lapsed before the effect was written")
+// ErrMalformed is wrapped by Result.Err for Malformed.
+var ErrMalformed = errors.New("malformed event")
 
-// Process handles one delivery of ev with fn.
-func (p *Processor) Process(ctx context.Context, ev Event, fn Func) Result {
+// ErrDeadline is wrapped by Result.Err for DeadlineExceeded.
+var ErrDeadline = errors.New("claim reached its deadline, less the safety margin, before the effect was written")
+
+// PanicError is the error of an event whose handler panicked: the event
+// fails alone (its claim is released) instead of the panic ending the
+// process and its whole batch. Only panics on the goroutine that calls the
+// handler are recovered: a panic in a goroutine that the handler starts
+// cannot be recovered by anyone but that goroutine, and still ends the process.
+type PanicError struct {
+	// Value is what was passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack (runtime/debug.Stack).
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
+}
+
+// Process handles one delivery of ev with fn. A panic in fn (or in a store
+// or Options function it calls) fails this event only: see PanicError.
+func (p *Processor) Process(ctx context.Context, ev Event, fn Func) (res Result) {
+	// A panic outside the handler (a store wrapper, say) fails the event
+	// too; its claim, if any, lapses at its deadline.
+	defer func() {
+		if r := recover(); r != nil {
+			res = Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("processing %s: %w", ev.Key(), &PanicError{Value: r, Stack: debug.Stack()})}
+		}
+	}()
+	if err := malformed(ev); err != nil {
+		return Result{Event: ev, Outcome: Malformed, Err: err}
+	}
 	ctx = withEvent(ctx, ev)
-	if p.opts.Mode == Transactional {
+	switch p.opts.Mode {
+	case Transactional:
 		return p.processTransactional(ctx, ev, fn)
+	case SingleWrite:
+		return p.processSingleWrite(ctx, ev, fn)
 	}
 	return p.processClaimComplete(ctx, ev, fn)
 }
@@ -205,10 +295,11 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 	deadline := p.deadline(ctx, now)
 	token := newToken()
 	held, err := p.store.Claim(ctx, store.Record{
-		Key:            key,
-		Status:         store.InProgress,
-		Token:          token,
-		ExpiresAt:      now.Add(p.opts.TTL),
+		Key:    key,
+		Status: store.InProgress,
+		Token:  token,
+		// A record lives at least as long as its claim, whatever the TTL.
+		ExpiresAt:      later(now.Add(p.opts.TTL), deadline),
 		ClaimExpiresAt: deadline,
 		PayloadHash:    hash,
 	}, now)
@@ -227,13 +318,17 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 		_ = p.store.Release(context.WithoutCancel(ctx), key, token)
 		return Result{Event: ev, Outcome: o, Err: err}
 	}
-	eff, err := p.run(ctx, ev, fn, now, deadline)
+	// The delivery stops a margin before its deadline, so that its state
+	// write lands before another delivery, whose clock may run ahead, can
+	// take the lapsed claim.
+	stop := deadline.Add(-p.margin(now, deadline))
+	eff, err := p.run(ctx, ev, fn, now, stop)
 	if err != nil {
 		return fail(Failed, err)
 	}
-	// Past the deadline another delivery may hold the key: writing now
+	// Past the stop another delivery may soon hold the key: writing now
 	// could apply the effect twice.
-	if !p.opts.Now().Before(deadline) {
+	if !p.opts.Now().Before(stop) {
 		return fail(DeadlineExceeded, fmt.Errorf("%s: %w", key, ErrDeadline))
 	}
 	outcome := Applied
@@ -241,13 +336,15 @@ func (p *Processor) processClaimComplete(ctx context.Context, ev Event, fn Func)
 		switch err := p.store.PutState(ctx, *eff.State); {
 		case errors.Is(err, store.ErrStale):
 			outcome = Stale
+		case errors.Is(err, store.ErrConflict):
+			return fail(Conflict, fmt.Errorf("writing state of %s: %w", eff.State.Key, err))
 		case err != nil:
 			return fail(Failed, fmt.Errorf("writing state of %s: %w", eff.State.Key, err))
 		}
 	}
 	// A stale event is completed too: it stays stale, so a redelivery can
 	// skip it without touching the state table.
-	err = p.store.Complete(ctx, key, token, eff.Result, p.opts.Now().Add(p.opts.TTL))
+	err = p.complete(ctx, key, token, eff.Result, deadline)
 	if err != nil && !errors.Is(err, store.ErrClaimLost) {
 		// The effect is done; failing the message makes the redelivery
 		// find the key claimed-then-lapsed and run the effect again, the
@@ -288,18 +385,83 @@ func (p *Processor) processTransactional(ctx context.Context, ev Event, fn Func)
 		// Nothing is recorded: versions only grow, so a redelivery is
 		// stale again.
 		return Result{Event: ev, Outcome: Stale}
+	case errors.Is(err, store.ErrConflict):
+		return Result{Event: ev, Outcome: Conflict, Err: fmt.Errorf("committing %s: %w", key, err)}
 	case err != nil:
 		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("committing %s: %w", key, err)}
 	}
 	return Result{Event: ev, Outcome: Applied, Output: eff.Result}
 }
 
+// processSingleWrite writes the handler's state with one conditional write
+// and no dedup record: the entity's version decides duplicates.
+func (p *Processor) processSingleWrite(ctx context.Context, ev Event, fn Func) Result {
+	now := p.opts.Now()
+	eff, err := p.run(ctx, ev, fn, now, p.deadline(ctx, now))
+	if err != nil {
+		return Result{Event: ev, Outcome: Failed, Err: err}
+	}
+	if eff.State == nil {
+		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("handling %s: single-write mode needs a state write: without one nothing tells a redelivery from a first delivery", ev.Key())}
+	}
+	switch err := p.store.PutStateOnce(ctx, *eff.State); {
+	case err == nil:
+		return Result{Event: ev, Outcome: Applied, Output: eff.Result}
+	case errors.Is(err, store.ErrDuplicate):
+		// Also our own write seen by a retried request: applied either way.
+		return Result{Event: ev, Outcome: Duplicate}
+	case errors.Is(err, store.ErrStale):
+		return Result{Event: ev, Outcome: Stale}
+	case errors.Is(err, store.ErrConflict):
+		return Result{Event: ev, Outcome: Conflict, Err: fmt.Errorf("writing state of %s: %w", eff.State.Key, err)}
+	default:
+		return Result{Event: ev, Outcome: Failed, Err: fmt.Errorf("writing state of %s: %w", eff.State.Key, err)}
+	}
+}
+
+// Completion retries: a Complete that fails after the effect succeeded is
+// tried again, with backoff, while the claim holds.
+const (
+	completeAttempts = 5
+	completeBackoff  = 10 * time.Millisecond
+)
+
+// complete marks the key completed, retrying a failed write while the claim
+// still holds: giving up makes the redelivery run the effect again.
+func (p *Processor) complete(ctx context.Context, key, token string, result []byte, deadline time.Time) error {
+	backoff := completeBackoff
+	for attempt := 1; ; attempt++ {
+		err := p.store.Complete(ctx, key, token, result, p.opts.Now().Add(p.opts.TTL))
+		if err == nil || errors.Is(err, store.ErrClaimLost) || attempt == completeAttempts || !p.opts.Now().Add(backoff).Before(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// margin is the safety margin of a claim from now to deadline.
+func (p *Processor) margin(now, deadline time.Time) time.Duration {
+	return min(p.opts.Margin, deadline.Sub(now)/4)
+}
+
 // run calls fn with a context that ends at the claim's deadline and fills in
 // the state write's defaults.
-func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline time.Time) (Effect, error) {
+func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline time.Time) (eff Effect, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			eff, err = Effect{}, fmt.Errorf("handling %s: %w", ev.Key(), &PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	fctx, cancel := context.WithTimeout(ctx, deadline.Sub(now))
 	defer cancel()
-	eff, err := fn(fctx, ev)
+	eff, err = fn(fctx, ev)
 	if err != nil {
 		return eff, fmt.Errorf("handling %s: %w", ev.Key(), err)
 	}
@@ -308,17 +470,38 @@ func (p *Processor) run(ctx context.Context, ev Event, fn Func, now, deadline ti
 		if cp.Table == "" {
 			cp.Table = p.opts.StateTable
 		}
-		if cp.Version == 0 {
+		switch {
+		case cp.Version != 0 && cp.Sequence != "":
+			return eff, fmt.Errorf("handling %s: state write has both a numeric Version and a Sequence; set one", ev.Key())
+		case cp.Version != 0 || cp.Sequence != "":
+		case p.opts.Ordering == Lexicographic:
+			if cp.Sequence = ev.Sequence; cp.Sequence == "" {
+				return eff, fmt.Errorf("handling %s: lexicographic ordering needs the event's sequence attribute, or StateWrite.Sequence", ev.Key())
+			}
+		default:
 			if cp.Version, err = p.opts.Version(ev); err != nil {
 				return eff, err
 			}
 		}
-		if cp.Table == "" || cp.Key == "" || cp.Version < 1 {
+		if cp.Table == "" || cp.Key == "" || (cp.Sequence == "" && cp.Version < 1) {
 			return eff, fmt.Errorf("handling %s: state write needs a table (or Options.StateTable), a key and a positive version", ev.Key())
 		}
+		cp.Event = ev.Key()
 		eff.State = &cp
 	}
 	return eff, nil
+}
+
+// malformed explains why ev must not be processed, or returns nil.
+func malformed(ev Event) error {
+	switch {
+	case ev.Malformed != nil:
+		return fmt.Errorf("message %s: %w: %w", ev.MessageID, ErrMalformed, ev.Malformed)
+	case ev.Source == "" || ev.ID == "":
+		// The identity is source and id together, never one alone.
+		return fmt.Errorf("message %s: %w: its identity needs both a source (%q) and an id (%q)", ev.MessageID, ErrMalformed, ev.Source, ev.ID)
+	}
+	return nil
 }
 
 func (p *Processor) held(ev Event, rec *store.Record, hash string) Result {
@@ -360,6 +543,13 @@ func (p *Processor) hash(ev Event) string {
 		return ""
 	}
 	return payloadHash(ev)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func newToken() string {

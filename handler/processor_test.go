@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -319,4 +320,58 @@ func TestRetriedWriteThatSucceededIsOurs(t *testing.T) {
 			t.Errorf("state version = %d; want 1", st.Version)
 		}
 	})
+}
+
+// A panic in the handler fails its own event only: the claim is released and
+// the panic value and stack are in the error (issue 9 bug 1).
+func TestPanicInHandlerFailsOnlyItsEvent(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode handler.Mode) {
+		p, s, _ := setup(mode)
+		boom := func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+			if ev.ID == "bad" {
+				panic("nil map in order " + ev.ID)
+			}
+			return (&counter{}).handle(ctx, ev)
+		}
+		var res handler.Result
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("Process let the handler's panic through: %v", r)
+				}
+			}()
+			res = p.Process(context.Background(), event("bad", 1, "x"), boom)
+		}()
+		want(t, res, handler.Failed)
+		var pe *handler.PanicError
+		if !errors.As(res.Err, &pe) || pe.Value != "nil map in order bad" || len(pe.Stack) == 0 {
+			t.Fatalf("err = %v; want a *handler.PanicError with the value and a stack", res.Err)
+		}
+		if !strings.Contains(res.Err.Error(), "nil map in order bad") || !strings.Contains(res.Err.Error(), "goroutine") {
+			t.Errorf("error text %q lacks the panic value or the stack", res.Err)
+		}
+		if s.Len() != 0 {
+			t.Errorf("store holds %d records after a panic; want 0 (claim released)", s.Len())
+		}
+	})
+}
+
+// A TTL shorter than the timeout must not let a duplicate claim while the
+// first delivery still runs (issue 9 bug 2).
+func TestRecordOutlivesItsClaim(t *testing.T) {
+	s, c := memstore.New(), newClock()
+	p := handler.New(s, handler.Options{StateTable: "orders", TTL: time.Minute, Timeout: 15 * time.Minute, Now: c.Now})
+	h := &counter{}
+	ev := event("e1", 1, "x")
+	var dup handler.Result
+	first := p.Process(context.Background(), ev, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+		c.Advance(2 * time.Minute) // the first delivery is still running
+		dup = p.Process(context.Background(), ev, h.handle)
+		return h.handle(ctx, ev)
+	})
+	want(t, first, handler.Applied)
+	want(t, dup, handler.InFlight)
+	if h.runs["e1"] != 1 {
+		t.Errorf("effect ran %d times; want 1", h.runs["e1"])
+	}
 }

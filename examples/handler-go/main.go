@@ -1,8 +1,8 @@
 // Command handler-go is an example SQS event handler for the go runtime
 // (provided.al2023, built as bootstrap) deployed by threefactor_eventhandler.
 // It keeps each order's latest status in the ORDERS_TABLE DynamoDB table
-// (hash key id), exactly once per event and never overwritten by an older
-// event, using the dedup table the provider injects.
+// (hash key id), exactly once per event within the dedup TTL and never
+// overwritten by an older event, using the dedup table the provider injects.
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
 package main

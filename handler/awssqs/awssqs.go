@@ -10,12 +10,20 @@
 //   - the SQS messageId (source "aws:sqs"). SNS raw delivery strips SNS's
 //     own message id, so without a CloudEvents id an SNS duplicate arrives as
 //     a new SQS message and is not recognised; only SQS redeliveries are.
+//
+// A message that claims to be a CloudEvent (a ce-specversion attribute, or a
+// JSON body with specversion) but lacks source or id, or whose data_base64 is
+// not base64 (or comes with data too), is malformed: Event.Malformed says
+// why, and the processor fails it alone (handler.Malformed) without running
+// the handler. It never falls back to the SQS message id as its identity.
 package awssqs
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -28,7 +36,9 @@ import (
 // message with fn through p and reports only the failed ones, so that
 // Lambda deletes the rest and a poison message reaches the dead-letter queue
 // without replaying its batch. The provider always turns on
-// ReportBatchItemFailures on the event source mapping.
+// ReportBatchItemFailures on the event source mapping. A panic in fn fails
+// only its message (see handler.PanicError); a panic in a goroutine that fn
+// starts cannot be recovered and ends the invocation.
 func Handler(p *handler.Processor, fn handler.Func) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 		evs := make([]handler.Event, len(batch.Records))
@@ -91,6 +101,10 @@ func binary(ev *handler.Event, attrs map[string]string) bool {
 			ev.Attributes[name] = v
 		}
 	}
+	if ce["specversion"] != "" && (ce["id"] == "" || ce["source"] == "") {
+		ev.Malformed = fmt.Errorf("binary-mode CloudEvent (ce-specversion %q) without ce-source or ce-id", ce["specversion"])
+		return false
+	}
 	if ce["id"] == "" || ce["source"] == "" {
 		for k, v := range ce {
 			ev.Attributes["ce-"+k] = v
@@ -117,7 +131,11 @@ func structured(ev *handler.Event) bool {
 		Data        json.RawMessage `json:"data"`
 		DataBase64  string          `json:"data_base64"`
 	}
-	if json.Unmarshal(body, &ce) != nil || ce.SpecVersion == "" || ce.ID == "" || ce.Source == "" {
+	if json.Unmarshal(body, &ce) != nil || ce.SpecVersion == "" {
+		return false
+	}
+	if ce.ID == "" || ce.Source == "" {
+		ev.Malformed = errors.New("structured CloudEvent without source or id (both are required)")
 		return false
 	}
 	ev.Source, ev.ID, ev.Type, ev.Subject = ce.Source, ce.ID, ce.Type, ce.Subject
@@ -128,10 +146,14 @@ func structured(ev *handler.Event) bool {
 	}
 	ev.Sequence = seq
 	switch {
+	case ce.DataBase64 != "" && len(ce.Data) > 0:
+		ev.Malformed = errors.New("structured CloudEvent with both data and data_base64")
 	case ce.DataBase64 != "":
-		if b, err := base64.StdEncoding.DecodeString(ce.DataBase64); err == nil {
-			ev.Data = b
+		b, err := base64.StdEncoding.DecodeString(ce.DataBase64)
+		if err != nil {
+			ev.Malformed = fmt.Errorf("structured CloudEvent: data_base64 is not base64: %w", err)
 		}
+		ev.Data = b
 	default:
 		ev.Data = []byte(ce.Data)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,78 @@ func TestHandlerReportsOnlyFailures(t *testing.T) {
 	resp, _ = h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "4", Body: "ok"}}})
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` {
 		t.Errorf("response = %s; want an empty batchItemFailures list", b)
+	}
+}
+
+func TestHandlerReportsAPanicAsThatMessagesFailure(t *testing.T) {
+	p := handler.New(memstore.New(), handler.Options{StateTable: "orders", Now: time.Now})
+	h := awssqs.Handler(p, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+		if string(ev.Data) == "poison" {
+			panic("cannot parse")
+		}
+		return handler.Effect{}, nil
+	})
+	batch := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1", Body: "ok"}, {MessageId: "2", Body: "poison"}, {MessageId: "3", Body: "ok"}}}
+	var resp events.SQSEventResponse
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("Handler let the panic through: %v", r)
+			}
+		}()
+		resp, err = h(context.Background(), batch)
+	}()
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "2" {
+		t.Errorf("response = %+v, %v; want only message 2 failed", resp, err)
+	}
+}
+
+// Malformed CloudEvents fail alone and are never processed (issue 9 bug 5).
+func TestHandlerFailsMalformedCloudEventsAlone(t *testing.T) {
+	p := handler.New(memstore.New(), handler.Options{StateTable: "orders", Now: time.Now})
+	var ran []string
+	h := awssqs.Handler(p, func(ctx context.Context, ev handler.Event) (handler.Effect, error) {
+		ran = append(ran, ev.MessageID)
+		return handler.Effect{}, nil
+	})
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "good", Body: `{"specversion":"1.0","id":"e1","source":"/o","data_base64":"aGk="}`},
+		{MessageId: "bad-base64", Body: `{"specversion":"1.0","id":"e2","source":"/o","data_base64":"!!not base64"}`},
+		{MessageId: "no-source", Body: `{"specversion":"1.0","id":"e3","data":{"total":3}}`},
+		{MessageId: "no-id", Body: `{"specversion":"1.0","source":"/o","data":{"total":3}}`},
+		{MessageId: "binary-no-source", Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"ce-specversion": attr("1.0"), "ce-id": attr("e4")}},
+	}}
+	resp, err := h(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if got, want := strings.Join(failed, ","), "bad-base64,no-source,no-id,binary-no-source"; got != want {
+		t.Errorf("batch item failures = %s; want %s", got, want)
+	}
+	for _, m := range batch.Records[1:] {
+		if res := p.Process(context.Background(), awssqs.FromSQS(m), nil); res.Outcome != handler.Malformed || res.Err == nil {
+			t.Errorf("message %s: outcome %s (err %v); want malformed with its reason", m.MessageId, res.Outcome, res.Err)
+		}
+	}
+	if got := strings.Join(ran, ","); got != "good" {
+		t.Errorf("handler ran for %s; want only good (a malformed event is never processed)", got)
+	}
+}
+
+// A CloudEvent identity is source + id, never id alone.
+func TestProcessRefusesCloudEventWithoutSource(t *testing.T) {
+	p := handler.New(memstore.New(), handler.Options{StateTable: "orders", Now: time.Now})
+	ran := false
+	res := p.Process(context.Background(), handler.Event{CloudEvent: true, ID: "e1", MessageID: "m1"}, func(context.Context, handler.Event) (handler.Effect, error) {
+		ran = true
+		return handler.Effect{}, nil
+	})
+	if ran || res.Outcome != handler.Malformed || !errors.Is(res.Err, handler.ErrMalformed) {
+		t.Errorf("CloudEvent without source: ran = %v, result %+v; want not run and not acknowledged", ran, res)
 	}
 }

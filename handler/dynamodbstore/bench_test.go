@@ -93,11 +93,12 @@ func benchClient(b *testing.B, c *calls) *dynamodb.Client {
 }
 
 // BenchmarkHandler processes one event per iteration against DynamoDB and
-// reports item writes, reads and capacity units per event, for a first
-// delivery, a duplicate and a stale (out-of-order) event, in both modes.
-// The handler's effect is one state write, as in bench/powertools.
+// reports requests, item writes, reads and capacity units per event, for a
+// first delivery, a duplicate (a redelivery of the newest event of its
+// entity) and a stale (out-of-order) event, in every mode. The handler's
+// effect is one state write, as in bench/powertools.
 func BenchmarkHandler(b *testing.B) {
-	for _, mode := range []handler.Mode{handler.ClaimComplete, handler.Transactional} {
+	for _, mode := range []handler.Mode{handler.ClaimComplete, handler.Transactional, handler.SingleWrite} {
 		for _, kind := range []string{"first", "duplicate", "stale"} {
 			b.Run(mode.String()+"/"+kind, func(b *testing.B) { benchHandler(b, mode, kind) })
 		}
@@ -124,12 +125,22 @@ func benchHandler(b *testing.B, mode handler.Mode, kind string) {
 	fn := func(_ context.Context, ev handler.Event) (handler.Effect, error) {
 		return handler.Effect{State: &handler.StateWrite{Key: ev.Subject, Attributes: map[string]any{"event": ev.ID}}}, nil
 	}
-	// Events spread over 100 entities with growing versions, so each is
-	// the newest of its entity.
+	// One entity per event, so that each event is the newest of its
+	// entity and its redelivery a duplicate (in single-write mode a
+	// redelivery of a superseded event is stale, not a duplicate).
 	ev := func(i int) handler.Event {
 		return handler.Event{
-			Source: "/bench", ID: "e" + strconv.Itoa(i), CloudEvent: true, Subject: "entity-" + strconv.Itoa(i%100),
-			Sequence: strconv.Itoa(i + 10), Data: []byte(`{"entity":"` + strconv.Itoa(i%100) + `","amount":42}`),
+			Source: "/bench", ID: "e" + strconv.Itoa(i), CloudEvent: true, Subject: "entity-" + strconv.Itoa(i),
+			Sequence: strconv.Itoa(i + 10), Data: []byte(`{"entity":"` + strconv.Itoa(i) + `","amount":42}`),
+		}
+	}
+	if kind == "stale" {
+		// 100 entities, each with a newer version already stored.
+		first := ev
+		ev = func(i int) handler.Event {
+			e := first(i)
+			e.Subject = "entity-" + strconv.Itoa(i%100)
+			return e
 		}
 	}
 	wantOutcome := handler.Applied
@@ -162,6 +173,7 @@ func benchHandler(b *testing.B, mode handler.Mode, kind string) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	n := float64(b.N)
+	b.ReportMetric(float64(c.ops)/n, "requests/event")
 	b.ReportMetric(float64(c.writes)/n, "writes/event")
 	b.ReportMetric(float64(c.reads)/n, "reads/event")
 	b.ReportMetric(c.wcu/n, "WCU/event")

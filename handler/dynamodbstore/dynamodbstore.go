@@ -15,8 +15,11 @@
 // clock, so an expired record that TTL has not yet deleted is treated as
 // absent.
 //
-// State tables are the user's: hash key id (S) by default and a number
-// attribute version; Options names other attributes.
+// State tables are the user's: hash key id (S) by default, the version
+// (N, or S for lexicographic versions) and version_event, the identity of
+// the event that wrote that version; Options names other attributes. A state write is an
+// UpdateItem that sets only the state's attributes and the version, so
+// attributes that other code keeps on the item stay.
 //
 // The package registers the URL scheme "dynamodb":
 //
@@ -30,8 +33,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,7 +71,11 @@ type Options struct {
 	// StateKeyAttribute is the hash key of state tables: "id" when empty.
 	StateKeyAttribute string
 	// StateVersionAttribute holds an entity's version: "version" when empty.
+	// A number (N) for numeric versions, a string (S) for lexicographic ones.
 	StateVersionAttribute string
+	// StateEventAttribute holds the identity of the event that wrote the
+	// version: "version_event" when empty.
+	StateEventAttribute string
 }
 
 // Store is a store.Store on DynamoDB.
@@ -83,6 +93,9 @@ func New(client *dynamodb.Client, opts Options) *Store {
 	}
 	if opts.StateVersionAttribute == "" {
 		opts.StateVersionAttribute = "version"
+	}
+	if opts.StateEventAttribute == "" {
+		opts.StateEventAttribute = "version_event"
 	}
 	return &Store{client: client, opts: opts}
 }
@@ -243,46 +256,134 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) (*store.Reco
 	if err != nil {
 		return nil, err
 	}
-	if !now.Before(rec.ExpiresAt) {
+	if !now.Before(rec.Expiry()) {
 		return nil, store.ErrNotFound
 	}
 	return rec, nil
 }
 
-// PutState implements store.Store with one conditional PutItem.
+// PutState implements store.Store with one conditional UpdateItem that sets
+// only the state's attributes, the version and the event: what other code
+// keeps on the entity's item stays. A refused write is classified from the
+// item the refusal returns (ReturnValuesOnConditionCheckFailure ALL_OLD).
 func (s *Store) PutState(ctx context.Context, w store.StateWrite) error {
-	in, err := s.statePut(w)
+	return s.update(ctx, w, false)
+}
+
+// PutStateOnce implements store.Store with one conditional UpdateItem
+// (version < :v), classified like PutState's from the returned item: a
+// duplicate costs one write, and no read.
+func (s *Store) PutStateOnce(ctx context.Context, w store.StateWrite) error {
+	return s.update(ctx, w, true)
+}
+
+func (s *Store) update(ctx context.Context, w store.StateWrite, once bool) error {
+	u, err := s.stateUpdate(w, once)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
-		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return store.ErrStale
+		return s.refused(ctx, w, ccf.Item, once)
 	}
 	return err
 }
 
-func (s *Store) statePut(w store.StateWrite) (*types.Put, error) {
-	item, err := attributevalue.MarshalMap(w.Attributes)
-	if err != nil {
-		return nil, fmt.Errorf("encoding state of %s: %w", w.Key, err)
+// The conditions of a state write. The entity may be missing or have no
+// version (other code made it: older than any event). Otherwise its version
+// must be of the write's type (tested first, so that a version of another
+// type refuses the write instead of being compared with it) and older; for
+// PutState, an equal version is re-applied when the same event (or no
+// recorded event) wrote it.
+const (
+	onceCondition     = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v < :v)"
+	reapplyCondition  = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND (#v < :v OR (#v = :v AND (attribute_not_exists(#e) OR #e = :e))))"
+	anyEqualCondition = "attribute_not_exists(#v) OR (attribute_type(#v, :vt) AND #v <= :v)"
+)
+
+// stateUpdate sets w's attributes, version and event, and nothing else.
+func (s *Store) stateUpdate(w store.StateWrite, once bool) (*types.Update, error) {
+	names := map[string]string{"#v": s.opts.StateVersionAttribute, "#e": s.opts.StateEventAttribute}
+	values := map[string]types.AttributeValue{":v": num(w.Version), ":vt": &types.AttributeValueMemberS{Value: "N"}}
+	if w.Sequence != "" {
+		values[":v"], values[":vt"] = &types.AttributeValueMemberS{Value: w.Sequence}, &types.AttributeValueMemberS{Value: "S"}
 	}
-	if item == nil {
-		item = map[string]types.AttributeValue{}
+	sets := []string{"#v = :v"}
+	for i, name := range slices.Sorted(maps.Keys(w.Attributes)) {
+		if name == s.opts.StateKeyAttribute || name == s.opts.StateVersionAttribute || name == s.opts.StateEventAttribute {
+			return nil, fmt.Errorf("state of %s: attribute %q is the entity's key, version or event, which the store writes", w.Key, name)
+		}
+		av, err := attributevalue.Marshal(w.Attributes[name])
+		if err != nil {
+			return nil, fmt.Errorf("encoding state of %s, attribute %s: %w", w.Key, name, err)
+		}
+		n, v := "#a"+strconv.Itoa(i), ":a"+strconv.Itoa(i)
+		names[n], values[v] = name, av
+		sets = append(sets, n+" = "+v)
 	}
-	item[s.opts.StateKeyAttribute] = &types.AttributeValueMemberS{Value: w.Key}
-	item[s.opts.StateVersionAttribute] = num(w.Version)
-	return &types.Put{
-		TableName:                 aws.String(w.Table),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(#k) OR #v <= :v"),
-		ExpressionAttributeNames:  map[string]string{"#k": s.opts.StateKeyAttribute, "#v": s.opts.StateVersionAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(w.Version)},
+	update := "SET " + strings.Join(sets, ", ")
+	cond := onceCondition
+	if w.Event != "" {
+		values[":e"] = &types.AttributeValueMemberS{Value: w.Event}
+		update += ", #e = :e"
+		if !once {
+			cond = reapplyCondition
+		}
+	} else {
+		update += " REMOVE #e"
+		if !once {
+			cond = anyEqualCondition
+		}
+	}
+	return &types.Update{
+		TableName:                           aws.String(w.Table),
+		Key:                                 map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: w.Key}},
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil
+}
+
+// refused classifies a refused state write from the entity's item as the
+// refusal returned it (read again only if the service did not return it):
+// never assumed stale.
+func (s *Store) refused(ctx context.Context, w store.StateWrite, item map[string]types.AttributeValue, once bool) error {
+	if item == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(w.Table),
+			Key:            map[string]types.AttributeValue{s.opts.StateKeyAttribute: &types.AttributeValueMemberS{Value: w.Key}},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return fmt.Errorf("reading state of %s after a refused write: %w", w.Key, err)
+		}
+		item = out.Item
+	}
+	return store.Classify(w, versionOf(item[s.opts.StateVersionAttribute]), str(item, s.opts.StateEventAttribute), once)
+}
+
+// versionOf decodes a stored version: int64 (N), string (S), nil (missing),
+// or, for any other type or an N that is not an int64, the attribute value
+// itself, which store.Compare reports as ErrVersionType.
+func versionOf(av types.AttributeValue) any {
+	switch v := av.(type) {
+	case nil:
+		return nil
+	case *types.AttributeValueMemberN:
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			return n
+		}
+	case *types.AttributeValueMemberS:
+		return v.Value
+	}
+	return av
 }
 
 // GetState implements store.Store with one strongly consistent GetItem.
@@ -298,31 +399,38 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 	if out.Item == nil {
 		return nil, store.ErrNotFound
 	}
-	st := &store.State{Key: key}
-	if st.Version, err = intAttr(out.Item, s.opts.StateVersionAttribute); err != nil {
-		return nil, fmt.Errorf("state of %s: %w", key, err)
+	st := &store.State{Key: key, Event: str(out.Item, s.opts.StateEventAttribute)}
+	switch v := versionOf(out.Item[s.opts.StateVersionAttribute]).(type) {
+	case nil:
+	case int64:
+		st.Version = v
+	case string:
+		st.Sequence = v
+	default:
+		return nil, fmt.Errorf("state of %s: version %v is neither an integer nor a string", key, v)
 	}
 	delete(out.Item, s.opts.StateKeyAttribute)
 	delete(out.Item, s.opts.StateVersionAttribute)
+	delete(out.Item, s.opts.StateEventAttribute)
 	if err := attributevalue.UnmarshalMap(out.Item, &st.Attributes); err != nil {
 		return nil, fmt.Errorf("decoding state of %s: %w", key, err)
 	}
 	return st, nil
 }
 
-// Commit implements store.Store with one TransactWriteItems of two puts
+// Commit implements store.Store with one TransactWriteItems of the record's
+// put and the state's update
 // (or, without a state write, one conditional PutItem).
 func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *store.StateWrite) (*store.Record, error) {
 	if w == nil {
 		return s.conditionalPut(ctx, rec, now)
 	}
-	state, err := s.statePut(*w)
+	state, err := s.stateUpdate(*w, false)
 	if err != nil {
 		return nil, err
 	}
-	state.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Put: state}},
+		TransactItems: []types.TransactWriteItem{{Put: s.claimPut(rec, now)}, {Update: state}},
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
@@ -331,7 +439,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 			return s.holder(ctx, rec.Key, reasons[0].Item)
 		}
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return nil, store.ErrStale
+			return nil, s.refused(ctx, *w, reasons[1].Item, false)
 		}
 	}
 	return nil, err
@@ -353,7 +461,7 @@ func recordItem(r store.Record) map[string]types.AttributeValue {
 		AttrKey:       &types.AttributeValueMemberS{Value: r.Key},
 		AttrStatus:    &types.AttributeValueMemberS{Value: string(r.Status)},
 		AttrToken:     &types.AttributeValueMemberS{Value: r.Token},
-		AttrExpiresAt: num(r.ExpiresAt.Unix()),
+		AttrExpiresAt: num(expirySeconds(r)),
 	}
 	if r.Status == store.InProgress {
 		item[AttrClaimExpiresMs] = num(r.ClaimExpiresAt.UnixMilli())
@@ -365,6 +473,18 @@ func recordItem(r store.Record) map[string]types.AttributeValue {
 		item[AttrResult] = &types.AttributeValueMemberB{Value: r.Result}
 	}
 	return item
+}
+
+// expirySeconds is the record's expires_at: its Expiry, rounded up to the
+// second for a claim, so that neither a reader's check (expires_at <= now)
+// nor TTL deletion ends a record before its claim.
+func expirySeconds(r store.Record) int64 {
+	exp := r.Expiry()
+	sec := exp.Unix()
+	if r.Status == store.InProgress && exp.After(time.Unix(sec, 0)) {
+		sec++
+	}
+	return sec
 }
 
 func decodeRecord(item map[string]types.AttributeValue) (*store.Record, error) {

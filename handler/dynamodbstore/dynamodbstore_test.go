@@ -2,10 +2,19 @@ package dynamodbstore_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/internal/mototest"
@@ -23,12 +32,25 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	srv := mototest.Shared(t)
 	client := srv.Client()
-	storetest.RunConformanceTests(t, storetest.HarnessFunc(func(t *testing.T) (store.Store, string) {
-		dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
-		mototest.CreateDedupTable(t, client, dedup)
-		mototest.CreateStateTable(t, client, state)
-		return dynamodbstore.New(client, dynamodbstore.Options{Table: dedup}), state
-	}))
+	storetest.RunConformanceTests(t, storetest.WithItems{
+		HarnessFunc: func(t *testing.T) (store.Store, string) {
+			dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
+			mototest.CreateDedupTable(t, client, dedup)
+			mototest.CreateStateTable(t, client, state)
+			return dynamodbstore.New(client, dynamodbstore.Options{Table: dedup}), state
+		},
+		// Other code's write: a plain PutItem.
+		Write: func(t *testing.T, _ store.Store, table, key string, attrs map[string]any) {
+			item, err := attributevalue.MarshalMap(attrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			item["id"] = &types.AttributeValueMemberS{Value: key}
+			if _, err := client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+				t.Fatalf("writing %s around the store: %v", key, err)
+			}
+		},
+	})
 }
 
 // The URL the provider injects opens a working store.
@@ -56,5 +78,74 @@ func TestOpenRejectsBadURL(t *testing.T) {
 		if _, err := store.Open(context.Background(), raw); err == nil {
 			t.Errorf("store.Open(%q) succeeded; want an error", raw)
 		}
+	}
+}
+
+// opCounter counts operations by name.
+type opCounter struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+func (c *opCounter) add(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			c.mu.Lock()
+			c.ops[awsmiddleware.GetOperationName(ctx)]++
+			c.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	})
+}
+
+func (c *opCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops := c.ops
+	c.ops = map[string]int{}
+	return ops
+}
+
+// A refused state write is classified from the item returned with the
+// refusal, in the same request: no read (single-write costs one write per
+// delivery, first or duplicate).
+func TestRefusedStateWriteNeedsNoRead(t *testing.T) {
+	srv := mototest.Shared(t)
+	counter := &opCounter{ops: map[string]int{}}
+	client := srv.Client(counter.add)
+	dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
+	mototest.CreateDedupTable(t, client, dedup)
+	mototest.CreateStateTable(t, client, state)
+	s := dynamodbstore.New(client, dynamodbstore.Options{Table: dedup})
+	ctx := context.Background()
+	w := store.StateWrite{Table: state, Key: "o-1", Version: 5, Event: "ce/src/e5", Attributes: map[string]any{"status": "shipped"}}
+	counter.take()
+	if err := s.PutStateOnce(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if ops := counter.take(); len(ops) != 1 || ops["UpdateItem"] != 1 {
+		t.Errorf("first delivery made %v; want one UpdateItem", ops)
+	}
+	for _, tc := range []struct {
+		w    store.StateWrite
+		want error
+	}{
+		{w, store.ErrDuplicate},
+		{store.StateWrite{Table: state, Key: "o-1", Version: 5, Event: "ce/src/other"}, store.ErrConflict},
+		{store.StateWrite{Table: state, Key: "o-1", Version: 4, Event: "ce/src/e4"}, store.ErrStale},
+	} {
+		if err := s.PutStateOnce(ctx, tc.w); !errors.Is(err, tc.want) {
+			t.Errorf("PutStateOnce(version %d, %s) err = %v; want %v", tc.w.Version, tc.w.Event, err, tc.want)
+		}
+		if ops := counter.take(); len(ops) != 1 || ops["UpdateItem"] != 1 {
+			t.Errorf("refused write (%v) made %v; want one UpdateItem and no read", tc.want, ops)
+		}
+	}
+	rec := store.Record{Key: "k", Status: store.Completed, Token: "t", ExpiresAt: time.Now().Add(time.Hour)}
+	if _, err := s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: state, Key: "o-1", Version: 4, Event: "ce/src/e4"}); !errors.Is(err, store.ErrStale) {
+		t.Errorf("Commit of an older version err = %v; want ErrStale", err)
+	}
+	if ops := counter.take(); len(ops) != 1 || ops["TransactWriteItems"] != 1 {
+		t.Errorf("refused transaction made %v; want one TransactWriteItems and no read", ops)
 	}
 }

@@ -9,7 +9,10 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.RunConformanceTests(t, storetest.HarnessFunc(func(*testing.T) (store.Store, string) {
-		return memstore.New(), "state"
-	}))
+	storetest.RunConformanceTests(t, storetest.WithItems{
+		HarnessFunc: func(*testing.T) (store.Store, string) { return memstore.New(), "state" },
+		Write: func(_ *testing.T, s store.Store, table, key string, item map[string]any) {
+			s.(*memstore.Store).WriteItem(table, key, item)
+		},
+	})
 }

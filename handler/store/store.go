@@ -8,8 +8,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,7 +35,9 @@ type Record struct {
 	// the claim holder can complete or release it.
 	Token string
 	// ExpiresAt is when the record stops counting (the store's TTL
-	// attribute). Stores delete late, so readers compare it with now.
+	// attribute). Stores delete late, so readers compare it with now. An
+	// InProgress record lives at least until ClaimExpiresAt, whatever
+	// ExpiresAt says (see Expiry): stores write Expiry().
 	ExpiresAt time.Time
 	// ClaimExpiresAt is when an InProgress claim lapses and another
 	// delivery may claim the key (the holder's deadline).
@@ -43,30 +49,115 @@ type Record struct {
 	Result []byte
 }
 
+// Expiry is when r stops counting: ExpiresAt, or ClaimExpiresAt when r is an
+// InProgress claim whose deadline comes later, so that a record never expires
+// (and is never deleted by the store's TTL) before its claim lapses.
+func (r *Record) Expiry() time.Time {
+	if r.Status == InProgress && r.ClaimExpiresAt.After(r.ExpiresAt) {
+		return r.ClaimExpiresAt
+	}
+	return r.ExpiresAt
+}
+
 // Live reports whether r still holds its key at now: it has not expired and,
 // when in progress, its claim has not lapsed.
 func (r *Record) Live(now time.Time) bool {
-	if !now.Before(r.ExpiresAt) {
+	if !now.Before(r.Expiry()) {
 		return false
 	}
 	return r.Status != InProgress || now.Before(r.ClaimExpiresAt)
 }
 
-// StateWrite is a last-writer-wins write of one entity's state, applied only
-// if Version is at least the stored version. Re-writing the stored version is
-// allowed: it is the same event applied again, not an older one.
+// StateWrite is a version-guarded write of one entity's state. PutState
+// applies it if the stored version is older, or equal and recorded by the
+// same event (the same event applied again); PutStateOnce only if older. It
+// sets Attributes, the version and the event on the entity and leaves the
+// entity's other attributes (those other code keeps there) as they are.
 type StateWrite struct {
-	Table      string
-	Key        string
-	Version    int64
+	Table string
+	Key   string
+	// Version is a numeric version (positive). Exactly one of Version and
+	// Sequence is set.
+	Version int64
+	// Sequence is a string version ordered lexicographically (byte-wise),
+	// as the CloudEvents sequence attribute. An entity whose stored version
+	// is a number refuses it with ErrVersionType, and the reverse.
+	Sequence string
+	// Event is the identity of the event that writes the state (its
+	// source and id), recorded on the entity with the version, so that two
+	// different events with the same version are told apart: the first
+	// one stays, the second is refused with ErrConflict.
+	Event      string
 	Attributes map[string]any
 }
 
-// State is an entity's stored state.
+// VersionString is w's version for messages.
+func (w StateWrite) VersionString() string {
+	if w.Sequence != "" {
+		return strconv.Quote(w.Sequence)
+	}
+	return strconv.FormatInt(w.Version, 10)
+}
+
+// State is an entity's stored state. Version or Sequence holds its version
+// (both zero when the entity has none); Event the event that wrote it, when
+// recorded.
 type State struct {
 	Key        string
 	Version    int64
+	Sequence   string
+	Event      string
 	Attributes map[string]any
+}
+
+// Classify explains why a guarded write of w was refused, from the version
+// and event stored on the entity at the time (stored is an int64, a string or
+// nil; any other type is of no version type). once says whether the write
+// was PutStateOnce's. It returns ErrStale, ErrConflict, ErrDuplicate (once
+// only) or ErrVersionType, or, when the stored version should not have
+// refused the write (it changed in between), a plain error to retry on.
+func Classify(w StateWrite, stored any, storedEvent string, once bool) error {
+	cmp, err := Compare(stored, w)
+	if err != nil {
+		return err
+	}
+	sameEvent := w.Event != "" && storedEvent == w.Event
+	switch {
+	case cmp > 0:
+		return ErrStale
+	case cmp == 0 && once && sameEvent:
+		return ErrDuplicate
+	case cmp == 0 && (once || !ReappliesEqual(w, storedEvent)):
+		return fmt.Errorf("entity %s: version %s was written by event %q, not %q: %w", w.Key, w.VersionString(), storedEvent, w.Event, ErrConflict)
+	}
+	return fmt.Errorf("write of entity %s at version %s refused, yet the stored version %v does not refuse it: the entity changed in between; retry", w.Key, w.VersionString(), stored)
+}
+
+// ReappliesEqual reports whether PutState applies w over an equal stored
+// version written by storedEvent: the same event applied again, or an event
+// identity missing on either side (entities written before identities were
+// recorded).
+func ReappliesEqual(w StateWrite, storedEvent string) bool {
+	return w.Event == "" || storedEvent == "" || storedEvent == w.Event
+}
+
+// Compare orders a stored version (int64, string, or nil for none) against
+// w's: -1 older, 0 equal, 1 newer. A missing version is older than any. A
+// stored version of another type than w's is ErrVersionType.
+func Compare(stored any, w StateWrite) (int, error) {
+	switch v := stored.(type) {
+	case nil:
+		return -1, nil
+	case int64:
+		if w.Sequence == "" {
+			return cmp.Compare(v, w.Version), nil
+		}
+	case string:
+		if w.Sequence != "" {
+			return strings.Compare(v, w.Sequence), nil
+		}
+	}
+	return 0, fmt.Errorf("entity %s: stored version %v (%T), event version %s: %w", w.Key, stored, stored, w.VersionString(), ErrVersionType)
 }
 
 var (
@@ -78,6 +169,16 @@ var (
 	ErrClaimLost = errors.New("dedup claim is no longer held")
 	// ErrStale: the entity's stored version is newer than the write's.
 	ErrStale = errors.New("entity has a newer version")
+	// ErrConflict: the entity's stored version equals the write's but was
+	// written by another event. The first event's state stays.
+	ErrConflict = errors.New("entity has the same version from another event")
+	// ErrDuplicate: PutStateOnce found the write's version already stored
+	// by the same event: this event was applied before.
+	ErrDuplicate = errors.New("entity already has this event's version")
+	// ErrVersionType: the entity's stored version and the write's version
+	// are of different types (a number and a string), so neither is older:
+	// the event fails rather than being dropped as stale.
+	ErrVersionType = errors.New("stored version and event version are of different types")
 	// ErrNotFound: no live record or no state for the key.
 	ErrNotFound = errors.New("not found")
 )
@@ -103,9 +204,21 @@ type Store interface {
 	// now (ErrNotFound). A lapsed claim is still returned.
 	Get(ctx context.Context, key string, now time.Time) (*Record, error)
 
-	// PutState applies w if w.Version >= the stored version (or nothing is
-	// stored); otherwise ErrStale.
+	// PutState applies w if the stored version is older than w's, or
+	// equal and written by w.Event (or by no recorded event), or nothing is
+	// stored, or the entity has no version (other code made it): a missing
+	// version is older than any event. Otherwise ErrStale, ErrConflict, or
+	// ErrVersionType when the stored version is not of w's type. A refusal
+	// is classified (see Classify) from the stored item returned with it,
+	// never assumed stale.
 	PutState(ctx context.Context, w StateWrite) error
+
+	// PutStateOnce applies w only if the stored version is older than
+	// w's (or missing): one conditional write and no dedup record, for the
+	// single-write mode. A refusal is classified from the item returned in
+	// the same request: ErrDuplicate (same version, same event), ErrConflict,
+	// ErrStale or ErrVersionType.
+	PutStateOnce(ctx context.Context, w StateWrite) error
 
 	// GetState returns the entity's state, or ErrNotFound.
 	GetState(ctx context.Context, table, key string) (*State, error)
@@ -113,7 +226,8 @@ type Store interface {
 	// Commit atomically writes rec (normally Completed) under Claim's
 	// condition and, when w is not nil, w under PutState's condition: both
 	// or neither. When a live record holds the key it returns that record
-	// and ErrHeld (even if w is also stale); else when w is stale, ErrStale.
+	// and ErrHeld (even if w is also refused); else when w is refused,
+	// PutState's error (ErrStale, ErrConflict, ErrVersionType).
 	Commit(ctx context.Context, rec Record, now time.Time, w *StateWrite) (*Record, error)
 
 	// Close releases the store's resources.

@@ -26,6 +26,33 @@ type HarnessFunc func(t *testing.T) (store.Store, string)
 // Store implements Harness.
 func (f HarnessFunc) Store(t *testing.T) (store.Store, string) { return f(t) }
 
+// ItemWriter is implemented by harnesses that can write an entity's item as
+// the user's other code would, around the store: tests that need it are
+// skipped for harnesses without it. The version, when item has one, is under
+// "version"; the store must use that attribute name.
+type ItemWriter interface {
+	WriteItem(t *testing.T, s store.Store, table, key string, item map[string]any)
+}
+
+// WithItems adds an ItemWriter to a HarnessFunc.
+type WithItems struct {
+	HarnessFunc
+	Write func(t *testing.T, s store.Store, table, key string, item map[string]any)
+}
+
+// WriteItem implements ItemWriter.
+func (h WithItems) WriteItem(t *testing.T, s store.Store, table, key string, item map[string]any) {
+	h.Write(t, s, table, key, item)
+}
+
+func itemWriter(t *testing.T, h Harness) ItemWriter {
+	w, ok := h.(ItemWriter)
+	if !ok {
+		t.Skip("the harness cannot write an entity's item around the store")
+	}
+	return w
+}
+
 var seq atomic.Int64
 
 func key(t *testing.T) string {
@@ -115,6 +142,22 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		mustClaim(t, s, claim(k, "c", exp), exp)
 	})
+	t.Run("ClaimOutlivesShortTTL", func(t *testing.T) {
+		// A TTL shorter than the claim must not free the key while the
+		// claim runs (issue 9 bug 2).
+		s, _ := h.Store(t)
+		k := key(t)
+		rec := claim(k, "a", base)
+		rec.ExpiresAt, rec.ClaimExpiresAt = base.Add(time.Minute), base.Add(15*time.Minute)
+		mustClaim(t, s, rec, base)
+		at := base.Add(2 * time.Minute)
+		if held, err := s.Claim(ctx, claim(k, "b", at), at); !errors.Is(err, store.ErrHeld) || held == nil || held.Token != "a" {
+			t.Errorf("Claim while the first claim runs = %+v, %v; want record a, ErrHeld", held, err)
+		}
+		if got, err := s.Get(ctx, k, at); err != nil || got.Token != "a" {
+			t.Errorf("Get while the claim runs = %+v, %v; want record a", got, err)
+		}
+	})
 	t.Run("ReleaseFreesKey", func(t *testing.T) {
 		s, _ := h.Store(t)
 		k := key(t)
@@ -166,6 +209,175 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		if st.Version != 7 || st.Attributes["name"] != "seven-again" || fmt.Sprint(st.Attributes["n"]) != "7" {
 			t.Errorf("GetState = %+v; want version 7 named seven-again", st)
+		}
+	})
+	t.Run("ItemWithoutVersionIsOlderThanAnyEvent", func(t *testing.T) {
+		// Other code made the entity without a version: the first guarded
+		// write applies (issue 9 bug 3).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k := key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"notes": "made elsewhere"})
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 1, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("PutState on an item without version: %v; want it applied", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Version != 1 || st.Attributes["status"] != "placed" {
+			t.Errorf("GetState = %+v, %v; want version 1, status placed", st, err)
+		}
+		k2, e2 := key(t), key(t)
+		w.WriteItem(t, s, table, e2, map[string]any{"notes": "made elsewhere"})
+		rec := store.Record{Key: k2, Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: e2, Version: 1, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Errorf("Commit on an item without version: %v; want it applied", err)
+		}
+	})
+	t.Run("StateWriteKeepsOtherAttributes", func(t *testing.T) {
+		// The state write sets its own attributes and the version; what
+		// other code keeps on the entity stays (issue 9 bug 4).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k, e2 := key(t), key(t)
+		for _, e := range []string{k, e2} {
+			w.WriteItem(t, s, table, e, map[string]any{"version": 1, "owner": "billing", "status": "new"})
+		}
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 2, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("PutState: %v", err)
+		}
+		rec := store.Record{Key: key(t), Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: e2, Version: 2, Attributes: map[string]any{"status": "placed"}}); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		for _, e := range []string{k, e2} {
+			st, err := s.GetState(ctx, table, e)
+			if err != nil || st.Version != 2 || st.Attributes["status"] != "placed" || st.Attributes["owner"] != "billing" {
+				t.Errorf("GetState = %+v, %v; want version 2, status placed and owner billing kept", st, err)
+			}
+		}
+	})
+	t.Run("VersionOfAnotherTypeIsAnError", func(t *testing.T) {
+		// A version stored as a string is neither older nor newer than a
+		// number: an error, never a silent stale (issue 9 bug 3).
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k := key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"version": "7"})
+		err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 9, Attributes: map[string]any{"status": "x"}})
+		if !errors.Is(err, store.ErrVersionType) {
+			t.Errorf("PutState over a string version err = %v; want an error that is not ErrStale", err)
+		}
+		k2 := key(t)
+		rec := store.Record{Key: k2, Status: store.Completed, Token: "a", ExpiresAt: base.Add(time.Hour)}
+		_, err = s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: k, Version: 9, Attributes: map[string]any{"status": "x"}})
+		if err == nil || errors.Is(err, store.ErrStale) {
+			t.Errorf("Commit over a string version err = %v; want an error that is not ErrStale", err)
+		}
+		if _, err := s.Get(ctx, k2, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("dedup record after a refused Commit: err = %v; want ErrNotFound", err)
+		}
+	})
+	t.Run("SameVersionFromAnotherEventConflicts", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		put := func(ev string) error {
+			return s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 5, Event: ev, Attributes: map[string]any{"from": ev}})
+		}
+		if err := put("a"); err != nil {
+			t.Fatalf("first PutState: %v", err)
+		}
+		if err := put("a"); err != nil {
+			t.Errorf("the same event again: %v; want it re-applied", err)
+		}
+		if err := put("b"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("another event at the same version err = %v; want ErrConflict", err)
+		}
+		rec := store.Record{Key: key(t), Status: store.Completed, Token: "t", ExpiresAt: base.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, base, &store.StateWrite{Table: table, Key: k, Version: 5, Event: "c", Attributes: map[string]any{"from": "c"}}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Commit of another event at the same version err = %v; want ErrConflict", err)
+		}
+		if _, err := s.Get(ctx, rec.Key, base); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("dedup record after a conflicting Commit: err = %v; want ErrNotFound", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Event != "a" || st.Attributes["from"] != "a" || st.Version != 5 {
+			t.Errorf("GetState = %+v, %v; want version 5 from event a (first wins)", st, err)
+		}
+	})
+	t.Run("PutStateOnce", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		for _, step := range []struct {
+			v       int64
+			ev      string
+			wantErr error
+		}{
+			{5, "a", nil},
+			{5, "a", store.ErrDuplicate},
+			{5, "b", store.ErrConflict},
+			{3, "c", store.ErrStale},
+			{6, "d", nil},
+			{6, "d", store.ErrDuplicate},
+		} {
+			err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Version: step.v, Event: step.ev, Attributes: map[string]any{"from": step.ev}})
+			if !errors.Is(err, step.wantErr) {
+				t.Errorf("PutStateOnce(version %d, event %s) err = %v; want %v", step.v, step.ev, err, step.wantErr)
+			}
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Version != 6 || st.Event != "d" || st.Attributes["from"] != "d" {
+			t.Errorf("GetState = %+v, %v; want version 6 from d", st, err)
+		}
+	})
+	t.Run("PutStateOnceOnItemsOtherCodeWrote", func(t *testing.T) {
+		s, table := h.Store(t)
+		w := itemWriter(t, h)
+		k, k2 := key(t), key(t)
+		w.WriteItem(t, s, table, k, map[string]any{"owner": "billing"})
+		w.WriteItem(t, s, table, k2, map[string]any{"version": "7"})
+		if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Version: 1, Event: "a", Attributes: map[string]any{"status": "x"}}); err != nil {
+			t.Errorf("PutStateOnce on an item without version: %v", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Attributes["owner"] != "billing" || st.Attributes["status"] != "x" {
+			t.Errorf("GetState = %+v, %v; want owner kept and status x", st, err)
+		}
+		err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k2, Version: 9, Event: "a"})
+		if !errors.Is(err, store.ErrVersionType) {
+			t.Errorf("PutStateOnce over a string version err = %v; want ErrVersionType", err)
+		}
+	})
+	t.Run("LexicographicVersions", func(t *testing.T) {
+		s, table := h.Store(t)
+		k := key(t)
+		for _, step := range []struct {
+			seq     string
+			wantErr error
+		}{
+			{"0002", nil},
+			{"0010", nil},
+			{"0009", store.ErrStale},
+			{"0010", nil}, // the same event again
+		} {
+			err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Sequence: step.seq, Event: "e" + step.seq, Attributes: map[string]any{"seq": step.seq}})
+			if !errors.Is(err, step.wantErr) {
+				t.Errorf("PutState(sequence %s) err = %v; want %v", step.seq, err, step.wantErr)
+			}
+		}
+		if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: k, Sequence: "0011", Event: "e0011"}); err != nil {
+			t.Errorf("PutStateOnce(sequence 0011): %v", err)
+		}
+		if st, err := s.GetState(ctx, table, k); err != nil || st.Sequence != "0011" || st.Version != 0 {
+			t.Errorf("GetState = %+v, %v; want sequence 0011", st, err)
+		}
+		// A number arriving for an entity versioned by strings is an error.
+		if err := s.PutState(ctx, store.StateWrite{Table: table, Key: k, Version: 99, Event: "n"}); !errors.Is(err, store.ErrVersionType) {
+			t.Errorf("numeric PutState over a sequence err = %v; want ErrVersionType", err)
+		}
+	})
+	t.Run("StateMayNotSetTheVersionAttribute", func(t *testing.T) {
+		s, table := h.Store(t)
+		w := store.StateWrite{Table: table, Key: key(t), Version: 1, Attributes: map[string]any{"version": 99}}
+		if err := s.PutState(ctx, w); err == nil {
+			t.Errorf("PutState with an attribute named version succeeded; want an error")
+		}
+		if err := s.PutStateOnce(ctx, w); err == nil {
+			t.Errorf("PutStateOnce with an attribute named version succeeded; want an error")
 		}
 	})
 	t.Run("CommitWritesBothOrNeither", func(t *testing.T) {

@@ -3,8 +3,14 @@ package simulate_test
 import (
 	"context"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler"
 	"github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
@@ -21,6 +27,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// harsh is the world of every run: crashes, panics, slow and overrunning
+// effects, writes in flight at the deadline, store faults on every call,
+// clock skew within the margin, colliding ids from three sources, equal
+// versions, other code writing the entities, and a TTL of a few ticks so
+// that records expire mid-run.
+func harsh(mode handler.Mode, events, entities, workers int, seed uint64) simulate.Config {
+	return simulate.Config{
+		Mode: mode, Events: events, Entities: entities, Workers: workers, Seed: seed,
+		Timeout: 30 * time.Second, Tick: 10 * time.Second, TTL: 90 * time.Second,
+		MaxSkew:  2 * time.Second, // clocks up to 4 s apart, within the default 5 s margin
+		StopRate: 0.03, PanicRate: 0.01, SlowRate: 0.02, OverrunRate: 0.02, InFlightRate: 0.01,
+		PoisonRate: 0.01, EqualVersionRate: 0.05,
+		ThrottleRate: 0.01, LostResponseRate: 0.01, RetryRate: 0.01, OutageRate: 0.01,
+	}
+}
+
 func runAndCheck(t *testing.T, cfg simulate.Config) *simulate.Report {
 	t.Helper()
 	start := time.Now()
@@ -29,8 +51,11 @@ func runAndCheck(t *testing.T, cfg simulate.Config) *simulate.Report {
 		t.Fatalf("simulate.Run: %v", err)
 	}
 	stats := rep.Stats()
-	t.Logf("%s, %d events, %d workers: %d rounds, %d dead-lettered, %v in %v", cfg.Mode, cfg.Events, cfg.Workers, rep.Rounds, len(rep.DeadLettered), stats, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s, %d events over %d entities, %d workers, TTL %s: %d ticks, %d dead-lettered, %v in %v", cfg.Mode, cfg.Events, cfg.Entities, cfg.Workers, cfg.TTL, rep.Ticks, len(rep.DeadLettered), stats, time.Since(start).Round(time.Millisecond))
 	violations := rep.Check()
+	if len(violations) > 0 {
+		t.Logf("trace of the first violation's event:\n%s", rep.Trace(strings.Fields(violations[0])[0]))
+	}
 	for i, v := range violations {
 		if i == 20 {
 			t.Errorf("... and %d more", len(violations)-20)
@@ -38,18 +63,28 @@ func runAndCheck(t *testing.T, cfg simulate.Config) *simulate.Report {
 		}
 		t.Error(v)
 	}
-	// A run that stopped nothing, delivered no duplicate or nothing out of
-	// order would prove nothing.
-	wantPoints := []simulate.Point{simulate.BeforeClaim, simulate.AtDeadline, simulate.AfterCompletion}
-	if cfg.Mode == handler.ClaimComplete {
-		wantPoints = append(wantPoints, simulate.BetweenEffectAndCompletion)
+	return rep
+}
+
+// wantExercised fails the test when a run did not exercise what it claims
+// to: a run that injected nothing would prove nothing.
+func wantExercised(t *testing.T, cfg simulate.Config, rep *simulate.Report) {
+	t.Helper()
+	stats := rep.Stats()
+	faults := []simulate.Fault{
+		simulate.StopBeforeWrite, simulate.StopAfterLastWrite, simulate.Panicked,
+		simulate.OverrunKilled, simulate.WriteInFlight,
+		simulate.Throttled, simulate.LostResponse, simulate.RetriedLostResponse,
 	}
-	for _, p := range wantPoints {
-		if stats.Stops[p] == 0 {
-			t.Errorf("no worker was stopped %s", p)
+	if cfg.Mode == handler.ClaimComplete {
+		faults = append(faults, simulate.StopAfterEffect, simulate.SlowEffect, simulate.OverrunIntoMargin, simulate.Outage)
+	}
+	for _, f := range faults {
+		if stats.Faults[f] == 0 {
+			t.Errorf("fault %s never fired", f)
 		}
 	}
-	for _, o := range []handler.Outcome{handler.Applied, handler.Duplicate, handler.Stale, handler.Failed} {
+	for _, o := range []handler.Outcome{handler.Applied, handler.Duplicate, handler.Stale, handler.Failed, handler.Conflict} {
 		if stats.Outcomes[o] == 0 {
 			t.Errorf("no delivery had outcome %s", o)
 		}
@@ -57,29 +92,68 @@ func runAndCheck(t *testing.T, cfg simulate.Config) *simulate.Report {
 	if len(rep.DeadLettered) == 0 {
 		t.Error("nothing was dead-lettered")
 	}
-	return rep
+}
+
+func memory(cfg simulate.Config) simulate.Config {
+	s := memstore.New()
+	cfg.Store, cfg.StateTable = s, "state"
+	cfg.OtherSeed = func(_ context.Context, entity string, n int) error {
+		s.WriteItem("state", entity, map[string]any{"other": n})
+		return nil
+	}
+	return cfg
 }
 
 func TestMemoryClaimComplete(t *testing.T) {
 	t.Parallel()
-	rep := runAndCheck(t, simulate.Config{
-		Mode: handler.ClaimComplete, Store: memstore.New(), StateTable: "state",
-		Events: 10_000, Entities: 2000, Workers: 8, Seed: 1,
-	})
-	if s := rep.Stats(); s.Extra == 0 {
-		t.Error("no event was applied twice: the claim/complete window was never exercised")
+	cfg := memory(harsh(handler.ClaimComplete, 5000, 1000, 8, 1))
+	rep := runAndCheck(t, cfg)
+	wantExercised(t, cfg, rep)
+	if s := rep.Stats(); s.Extra["lapse"] == 0 || s.Extra["ttl"] == 0 {
+		t.Errorf("extra applications %v: the claim/complete window and the TTL were not both exercised", s.Extra)
 	}
-	if rep.Stats().Outcomes[handler.InFlight] == 0 {
-		t.Error("no delivery found its key held by another")
+}
+
+// A TTL shorter than the timeout (both accepted by the provider): a record
+// must still live as long as its claim, or a slow effect's event runs twice.
+func TestMemoryShortTTL(t *testing.T) {
+	t.Parallel()
+	for i, mode := range []handler.Mode{handler.ClaimComplete, handler.Transactional} {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := memory(harsh(mode, 2000, 200, 8, uint64(20+i)))
+			cfg.TTL, cfg.SlowRate = 15*time.Second, 0.1
+			runAndCheck(t, cfg)
+		})
 	}
 }
 
 func TestMemoryTransactional(t *testing.T) {
 	t.Parallel()
-	runAndCheck(t, simulate.Config{
-		Mode: handler.Transactional, Store: memstore.New(), StateTable: "state",
-		Events: 10_000, Entities: 2000, Workers: 8, Seed: 2,
-	})
+	cfg := memory(harsh(handler.Transactional, 5000, 1000, 8, 2))
+	rep := runAndCheck(t, cfg)
+	wantExercised(t, cfg, rep)
+	if s := rep.Stats(); s.Extra["ttl"] == 0 {
+		t.Errorf("extra applications %v: no event was re-applied after its TTL", s.Extra)
+	}
+}
+
+func TestMemorySingleWrite(t *testing.T) {
+	t.Parallel()
+	cfg := memory(harsh(handler.SingleWrite, 5000, 1000, 8, 6))
+	rep := runAndCheck(t, cfg)
+	wantExercised(t, cfg, rep)
+}
+
+// Lexicographic versions: sequences are unpadded, so "10" comes before "9".
+func TestMemoryLexicographic(t *testing.T) {
+	t.Parallel()
+	for i, mode := range []handler.Mode{handler.ClaimComplete, handler.Transactional, handler.SingleWrite} {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := memory(harsh(mode, 2000, 100, 8, uint64(10+i)))
+			cfg.Ordering = handler.Lexicographic
+			runAndCheck(t, cfg)
+		})
+	}
 }
 
 // forgetful loses every dedup record: the checks must catch it.
@@ -106,10 +180,9 @@ func (f forgetful) Commit(ctx context.Context, rec store.Record, now time.Time, 
 func TestChecksCatchMissingDedup(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []handler.Mode{handler.ClaimComplete, handler.Transactional} {
-		rep, err := simulate.Run(context.Background(), simulate.Config{
-			Mode: mode, Store: forgetful{memstore.New()}, StateTable: "state",
-			Events: 500, Entities: 50, Workers: 4, Seed: 3,
-		})
+		cfg := memory(harsh(mode, 500, 50, 4, 3))
+		cfg.Store = forgetful{cfg.Store}
+		rep, err := simulate.Run(context.Background(), cfg)
 		if err != nil {
 			t.Fatalf("%s: simulate.Run: %v", mode, err)
 		}
@@ -121,31 +194,50 @@ func TestChecksCatchMissingDedup(t *testing.T) {
 	}
 }
 
-func dynamoStore(t *testing.T) (store.Store, string) {
+func dynamo(t *testing.T, cfg simulate.Config) simulate.Config {
 	srv := mototest.Shared(t)
 	c := srv.Client()
 	dedup, state := mototest.TableName("sim-dedup"), mototest.TableName("sim-state")
 	mototest.CreateDedupTable(t, c, dedup)
 	mototest.CreateStateTable(t, c, state)
-	return dynamodbstore.New(c, dynamodbstore.Options{Table: dedup}), state
+	cfg.Store, cfg.StateTable = dynamodbstore.New(c, dynamodbstore.Options{Table: dedup}), state
+	cfg.ExpiryResolution = time.Second // expires_at is in epoch seconds
+	// Other code sets its own attribute with UpdateItem, creating the item
+	// (without a version) when the handler has not yet written it.
+	other := func(ctx context.Context, entity string, n int) error {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(state),
+			Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: entity}},
+			UpdateExpression:          aws.String("SET #o = :n"),
+			ExpressionAttributeNames:  map[string]string{"#o": "other"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+		})
+		return err
+	}
+	cfg.OtherSeed, cfg.Other = other, other
+	return cfg
 }
 
 func TestDynamoDBClaimComplete(t *testing.T) {
 	t.Parallel()
-	s, state := dynamoStore(t)
-	runAndCheck(t, simulate.Config{
-		Mode: handler.ClaimComplete, Store: s, StateTable: state,
-		Events: 600, Entities: 300, Workers: 4, Seed: 4, StopRate: 0.1, PoisonRate: 0.02,
-	})
+	cfg := dynamo(t, harsh(handler.ClaimComplete, 300, 100, 4, 4))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
+	runAndCheck(t, cfg)
 }
 
-// Transactional mode runs one worker: moto's TransactWriteItems is not safe
-// under concurrency (it can lose other writers' items).
+func TestDynamoDBSingleWrite(t *testing.T) {
+	t.Parallel()
+	cfg := dynamo(t, harsh(handler.SingleWrite, 300, 100, 4, 6))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
+	runAndCheck(t, cfg)
+}
+
+// Transactional mode makes one store call at a time: moto's
+// TransactWriteItems is not safe under concurrency (it can lose other
+// writers' items).
 func TestDynamoDBTransactional(t *testing.T) {
 	t.Parallel()
-	s, state := dynamoStore(t)
-	runAndCheck(t, simulate.Config{
-		Mode: handler.Transactional, Store: s, StateTable: state,
-		Events: 600, Entities: 300, Workers: 1, Seed: 5, StopRate: 0.1, PoisonRate: 0.02,
-	})
+	cfg := dynamo(t, harsh(handler.Transactional, 250, 100, 2, 5))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive, cfg.Serial = 0.08, 0.03, 6, true
+	runAndCheck(t, cfg)
 }
