@@ -142,6 +142,24 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		}
 		mustClaim(t, s, claim(k, "c", exp), exp)
 	})
+	t.Run("CompletedRecordCountsItsWholeTTL", func(t *testing.T) {
+		// A store that keeps expiry in whole seconds must round a completed
+		// record's up, or a duplicate up to a second before the TTL runs again.
+		s, _ := h.Store(t)
+		k := key(t)
+		mustClaim(t, s, claim(k, "a", base), base)
+		exp := base.Add(time.Hour + 600*time.Millisecond)
+		if err := s.Complete(ctx, k, "a", []byte("out"), exp); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		before := exp.Add(-time.Millisecond)
+		if got, err := s.Get(ctx, k, before); err != nil || got.Status != store.Completed {
+			t.Errorf("Get 1 ms before the record's expiry = %+v, %v; want the completed record", got, err)
+		}
+		if held, err := s.Claim(ctx, claim(k, "b", before), before); !errors.Is(err, store.ErrHeld) || held == nil {
+			t.Errorf("Claim 1 ms before the record's expiry = %+v, %v; want the completed record, ErrHeld", held, err)
+		}
+	})
 	t.Run("ClaimOutlivesShortTTL", func(t *testing.T) {
 		// A TTL shorter than the claim must not free the key while the
 		// claim runs (issue 9 bug 2).
