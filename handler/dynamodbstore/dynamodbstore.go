@@ -201,7 +201,7 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 	update := "SET #st = :completed, #exp = :exp REMOVE #cexp"
 	values := map[string]types.AttributeValue{
 		":completed": &types.AttributeValueMemberS{Value: string(store.Completed)},
-		":exp":       num(expiresAt.Unix()),
+		":exp":       num(ceilSeconds(expiresAt)),
 		":token":     &types.AttributeValueMemberS{Value: token},
 	}
 	names := map[string]string{"#st": AttrStatus, "#exp": AttrExpiresAt, "#cexp": AttrClaimExpiresMs, "#tok": AttrToken}
@@ -475,13 +475,15 @@ func recordItem(r store.Record) map[string]types.AttributeValue {
 	return item
 }
 
-// expirySeconds is the record's expires_at: its Expiry, rounded up to the
-// second for a claim, so that neither a reader's check (expires_at <= now)
-// nor TTL deletion ends a record before its claim.
-func expirySeconds(r store.Record) int64 {
-	exp := r.Expiry()
-	sec := exp.Unix()
-	if r.Status == store.InProgress && exp.After(time.Unix(sec, 0)) {
+// expirySeconds is the record's expires_at: its Expiry in epoch seconds.
+func expirySeconds(r store.Record) int64 { return ceilSeconds(r.Expiry()) }
+
+// ceilSeconds rounds t up to the second, so that neither a reader's check
+// (expires_at <= now) nor TTL deletion ends a record before its claim or its
+// TTL: a record counts up to a second longer, never shorter.
+func ceilSeconds(t time.Time) int64 {
+	sec := t.Unix()
+	if t.After(time.Unix(sec, 0)) {
 		sec++
 	}
 	return sec

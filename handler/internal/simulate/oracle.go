@@ -287,7 +287,6 @@ func (a *analysis) stateKind() opKind {
 func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 	apps := a.applied[k]
 	mode := a.rep.Config.Mode
-	res := a.rep.Config.ExpiryResolution
 	if mode == handler.SingleWrite {
 		if len(apps) > 1 {
 			add("%s: applied %d times in single-write mode, by %s and %s", k, len(apps), apps[0].d.id(), apps[1].d.id())
@@ -300,7 +299,7 @@ func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 		sort.Slice(apps, func(i, j int) bool { return apps[i].op.end < apps[j].op.end })
 		for i := 1; i < len(apps); i++ {
 			for _, prev := range apps[:i] {
-				if apps[i].op.now.Before(prev.op.rec.ExpiresAt.Truncate(res)) {
+				if apps[i].op.now.Before(prev.op.rec.ExpiresAt) {
 					add("%s: committed again by %s at %s, before the record %s committed expired (%s)", k, apps[i].d.id(), apps[i].op.now.Format(time.RFC3339Nano), prev.d.id(), prev.op.rec.ExpiresAt.Format(time.RFC3339Nano))
 				}
 			}
@@ -332,7 +331,7 @@ func (a *analysis) checkRepeats(k string, add func(string, ...any)) {
 				}
 			}
 			switch {
-			case completed != nil && !later.now.Before(completed.exp.Truncate(res)):
+			case completed != nil && !later.now.Before(completed.exp):
 				a.extra["ttl"]++
 			case completed == nil && (!later.now.Before(pc.rec.ClaimExpiresAt) || released != nil):
 				a.extra["lapse"]++

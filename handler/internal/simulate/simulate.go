@@ -88,9 +88,9 @@
 // later commit's clock reads at or after the expiry of the record that the
 // earlier accepted commit wrote.
 //
-// In both, a record's expiry is taken at the store's resolution
-// (Config.ExpiryResolution: DynamoDB keeps a completed record's expires_at
-// in whole seconds, so the TTL window opens up to a second early there).
+// In both, a store may keep a record longer than asked (DynamoDB rounds
+// expires_at up to the second) but never shorter: the window opens no
+// earlier than the record's expiry.
 //
 // Single-write: an event's state write is accepted at most once, whatever
 // crashes, retries, redeliveries or expiries happen; a duplicate is
@@ -138,10 +138,6 @@ type Config struct {
 	// CloudEvents sequence, in base 10 without padding, so that
 	// lexicographic ordering differs from numeric ("10" < "9").
 	Ordering handler.Ordering
-	// ExpiryResolution is how finely the store keeps a completed record's
-	// expiry (DynamoDB: whole seconds, so a record may end up to a second
-	// before its TTL); the oracle's TTL window opens that much early.
-	ExpiryResolution time.Duration
 	// MaxSkew bounds each invocation's clock skew, either way (default 0).
 	MaxSkew time.Duration
 

@@ -201,7 +201,6 @@ func dynamo(t *testing.T, cfg simulate.Config) simulate.Config {
 	mototest.CreateDedupTable(t, c, dedup)
 	mototest.CreateStateTable(t, c, state)
 	cfg.Store, cfg.StateTable = dynamodbstore.New(c, dynamodbstore.Options{Table: dedup}), state
-	cfg.ExpiryResolution = time.Second // expires_at is in epoch seconds
 	// Other code sets its own attribute with UpdateItem, creating the item
 	// (without a version) when the handler has not yet written it.
 	other := func(ctx context.Context, entity string, n int) error {
