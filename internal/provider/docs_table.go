@@ -92,6 +92,7 @@ func cloudTable(cs clouds) string {
 		return fmt.Sprintf("**%d × `timeout_s` + `batch_window_s`**; %d-%d s, at least `timeout_s`", r.VisibilityFactor, r.VisibilityTimeoutS.Min, r.VisibilityTimeoutS.Max)
 	}))
 	per("`retry.max_attempts`", setting("retry.max_attempts", func(r *spec.Rules) string { return ranged(r.Defaults.MaxAttempts, r.MaxAttempts, "") }))
+	per("`retry.min_backoff_s`", setting("retry.min_backoff_s", func(r *spec.Rules) string { return ranged(r.Defaults.MinBackoffS, r.MinBackoffS, " s") }))
 	per("`dead_letter.retention_days`", setting("dead_letter.retention_days", func(r *spec.Rules) string {
 		return ranged(r.Defaults.RetentionDays, r.RetentionDays, " days")
 	}))
@@ -113,7 +114,8 @@ func cloudTable(cs clouds) string {
 	row(header...)
 	row(rule...)
 	for _, path := range []string{"function.timeout_s", "function.architecture", "function.max_concurrency", "function.log_retention_days",
-		"trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s", "retry.max_attempts", "dead_letter.retention_days", "dedup.ttl_s"} {
+		"trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
+		"dead_letter.retention_days", "dedup.ttl_s"} {
 		per("`"+path+"`", func(c *driver.Cloud) string {
 			if why, lacks := c.Rules.Unsupported[path]; lacks {
 				return "not available: " + why

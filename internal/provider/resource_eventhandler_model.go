@@ -153,7 +153,10 @@ func (m *eventHandlerModel) handler(c *driver.Cloud, defaultTags map[string]stri
 			BatchSize:    v.int(tr, def("trigger.batch_size", d.BatchSize), "trigger", "batch_size"),
 			BatchWindowS: v.int(tr, def("trigger.batch_window_s", d.BatchWindowS), "trigger", "batch_window_s"),
 		},
-		Retry:      spec.Retry{MaxAttempts: v.int(v.object(m.Retry, "retry"), d.MaxAttempts, "retry", "max_attempts")},
+		Retry: spec.Retry{
+			MaxAttempts: v.int(v.object(m.Retry, "retry"), d.MaxAttempts, "retry", "max_attempts"),
+			MinBackoffS: v.int(m.Retry.Attributes(), def("retry.min_backoff_s", d.MinBackoffS), "retry", "min_backoff_s"),
+		},
 		DeadLetter: spec.DeadLetter{RetentionDays: v.int(v.object(m.DeadLetter, "dead_letter"), d.RetentionDays, "dead_letter", "retention_days")},
 		Dedup:      spec.Dedup{TTLS: v.int(v.object(m.Dedup, "dedup"), d.DedupTTLS, "dedup", "ttl_s")},
 		Tags:       maps.Clone(defaultTags),
@@ -236,7 +239,9 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		"batch_window_s":       i64("trigger.batch_window_s", tr.BatchWindowS),
 		"visibility_timeout_s": i64("trigger.visibility_timeout_s", tr.VisibilityTimeoutS),
 	})
-	m.Retry = types.ObjectValueMust(retryAttrTypes, map[string]attr.Value{"max_attempts": i64("retry.max_attempts", h.Retry.MaxAttempts)})
+	m.Retry = types.ObjectValueMust(retryAttrTypes, map[string]attr.Value{
+		"max_attempts": i64("retry.max_attempts", h.Retry.MaxAttempts), "min_backoff_s": i64("retry.min_backoff_s", h.Retry.MinBackoffS),
+	})
 	m.DeadLetter = types.ObjectValueMust(deadLetterAttrTypes, map[string]attr.Value{"retention_days": i64("dead_letter.retention_days", h.DeadLetter.RetentionDays)})
 	m.Dedup = types.ObjectValueMust(dedupAttrTypes, map[string]attr.Value{"ttl_s": i64("dedup.ttl_s", h.Dedup.TTLS)})
 	m.TagsAll = mapValue(h.Tags)

@@ -115,8 +115,15 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 						"(what it becomes per cloud is in the table). Defaults to the cloud's factor × `function.timeout_s` + `batch_window_s`; never below `function.timeout_s`."),
 				},
 			},
-			"retry": settingObject("The retry budget.", "max_attempts",
-				"Deliveries of an event before it moves to the dead-letter queue."),
+			"retry": schema.SingleNestedAttribute{
+				Optional: true, Computed: true,
+				Description: "The retry budget.",
+				Attributes: map[string]schema.Attribute{
+					"max_attempts": perCloudInt("Deliveries of an event before it moves to the dead-letter queue."),
+					"min_backoff_s": perCloudInt("Seconds before a failed delivery is retried, on clouds with a retry policy of their own " +
+						"(null elsewhere, where the visibility timeout sets the wait)."),
+				},
+			},
 			"dead_letter": settingObject("The dead-letter queue.", "retention_days",
 				"Days the dead-letter queue keeps an event. On AWS the source queue's retention is set to the same, since a dead-lettered message keeps its original enqueue time."),
 			"dedup": settingObject("The dedup table.", "ttl_s",
@@ -184,7 +191,7 @@ var (
 		"kind": types.StringType, "source": types.StringType, "batch_size": types.Int64Type,
 		"batch_window_s": types.Int64Type, "visibility_timeout_s": types.Int64Type,
 	}
-	retryAttrTypes      = map[string]attr.Type{"max_attempts": types.Int64Type}
+	retryAttrTypes      = map[string]attr.Type{"max_attempts": types.Int64Type, "min_backoff_s": types.Int64Type}
 	deadLetterAttrTypes = map[string]attr.Type{"retention_days": types.Int64Type}
 	dedupAttrTypes      = map[string]attr.Type{"ttl_s": types.Int64Type}
 	timeoutsAttrTypes   = map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType}

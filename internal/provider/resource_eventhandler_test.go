@@ -105,12 +105,16 @@ func changedConfig(c *driver.Cloud) (w *spec.Handler, top, function string) {
 	if r.Supports("trigger.batch_window_s") {
 		trigger += fmt.Sprintf(", batch_window_s = %d", w.Trigger.BatchWindowS)
 	}
+	retry := fmt.Sprintf("max_attempts = %d", w.Retry.MaxAttempts)
+	if r.Supports("retry.min_backoff_s") {
+		retry += fmt.Sprintf(", min_backoff_s = %d", w.Retry.MinBackoffS)
+	}
 	top = fmt.Sprintf(`
   trigger     = { %s }
-  retry       = { max_attempts = %d }
+  retry       = { %s }
   dead_letter = { retention_days = %d }
   dedup       = { ttl_s = %d }
-  tags        = { tier = "1" }`, trigger, w.Retry.MaxAttempts, w.DeadLetter.RetentionDays, w.Dedup.TTLS)
+  tags        = { tier = "1" }`, trigger, retry, w.DeadLetter.RetentionDays, w.Dedup.TTLS)
 	function = fmt.Sprintf(`memory_mb = %d
     timeout_s = %d
     environment = { MODE = "fast" }

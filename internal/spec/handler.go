@@ -63,6 +63,9 @@ type Trigger struct {
 // Retry is the delivery budget before an event is dead-lettered.
 type Retry struct {
 	MaxAttempts int64
+	// MinBackoffS is the least wait before a failed delivery is retried, on clouds with a retry
+	// policy of their own (zero elsewhere: a queue redelivers after its visibility timeout).
+	MinBackoffS int64
 }
 
 // DeadLetter is the queue that receives events whose retry budget is spent.

@@ -25,6 +25,7 @@ type Rules struct {
 	VisibilityTimeoutS Range
 	VisibilityFactor   int64
 	MaxAttempts        Range
+	MinBackoffS        Range
 	RetentionDays      Range
 	DedupTTLS          Range
 	// ZipBytes and UnzippedBytes bound the code package; ZipAdvice says how to ship less.
@@ -58,6 +59,7 @@ type Defaults struct {
 	BatchSize        int64
 	BatchWindowS     int64
 	MaxAttempts      int64
+	MinBackoffS      int64
 	RetentionDays    int64
 	DedupTTLS        int64
 }
@@ -120,6 +122,7 @@ func (r *Rules) Fill(h *Handler) {
 	set("trigger.batch_size", &t.BatchSize, d.BatchSize)
 	set("trigger.batch_window_s", &t.BatchWindowS, d.BatchWindowS)
 	set("retry.max_attempts", &h.Retry.MaxAttempts, d.MaxAttempts)
+	set("retry.min_backoff_s", &h.Retry.MinBackoffS, d.MinBackoffS)
 	set("dead_letter.retention_days", &h.DeadLetter.RetentionDays, d.RetentionDays)
 	set("dedup.ttl_s", &h.Dedup.TTLS, d.DedupTTLS)
 	if f.Architecture == "" && r.Supports("function.architecture") {

@@ -35,6 +35,8 @@ func CopySetting(dst, src *Handler, path string) {
 		dt.VisibilityTimeoutS = st.VisibilityTimeoutS
 	case "retry.max_attempts":
 		dst.Retry.MaxAttempts = src.Retry.MaxAttempts
+	case "retry.min_backoff_s":
+		dst.Retry.MinBackoffS = src.Retry.MinBackoffS
 	case "dead_letter.retention_days":
 		dst.DeadLetter.RetentionDays = src.DeadLetter.RetentionDays
 	case "dedup.ttl_s":

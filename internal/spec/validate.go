@@ -108,6 +108,7 @@ func Validate(h *Handler, r *Rules, known Known) []Problem {
 	}
 	ranged([]string{"trigger", "visibility_timeout_s"}, r.VisibilityTimeoutS, tr.VisibilityTimeoutS, " seconds")
 	ranged([]string{"retry", "max_attempts"}, r.MaxAttempts, h.Retry.MaxAttempts, "")
+	ranged([]string{"retry", "min_backoff_s"}, r.MinBackoffS, h.Retry.MinBackoffS, " seconds")
 	ranged([]string{"dead_letter", "retention_days"}, r.RetentionDays, h.DeadLetter.RetentionDays, " days")
 	ranged([]string{"dedup", "ttl_s"}, r.DedupTTLS, h.Dedup.TTLS, " seconds")
 	if known("tags") {

@@ -141,6 +141,9 @@ var rules = &spec.Rules{
 	},
 	// The role, the tightest, is <name>--<region> within IAM's 64 characters.
 	NameMaxLen: 40,
+	Unsupported: map[string]string{
+		"retry.min_backoff_s": "SQS redelivers a failed message when its visibility timeout ends (trigger.visibility_timeout_s)",
+	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerTag,
 		ReservedPrefix: TagPrefix,

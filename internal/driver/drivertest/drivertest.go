@@ -82,6 +82,9 @@ func Changed(h *spec.Handler, c *driver.Cloud) *spec.Handler {
 	}
 	w.Trigger.VisibilityTimeoutS = other(r.VisibilityTimeoutS, nil, h.Trigger.VisibilityTimeoutS)
 	w.Retry.MaxAttempts = other(r.MaxAttempts, nil, h.Retry.MaxAttempts)
+	if r.Supports("retry.min_backoff_s") {
+		w.Retry.MinBackoffS = other(r.MinBackoffS, nil, h.Retry.MinBackoffS)
+	}
 	w.DeadLetter.RetentionDays = other(r.RetentionDays, nil, h.DeadLetter.RetentionDays)
 	w.Dedup.TTLS = other(r.DedupTTLS, nil, h.Dedup.TTLS)
 	w.Tags = map[string]string{"team": "payments", "tier": "1"}

@@ -106,6 +106,7 @@ var rules = &spec.Rules{
 		"function.architecture":       "the mem cloud chooses the instruction set itself",
 		"function.log_retention_days": "the mem cloud keeps no log group per function",
 		"trigger.batch_window_s":      "the mem cloud delivers each event as it arrives",
+		"retry.min_backoff_s":         "the mem cloud redelivers when the acknowledgement deadline ends",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     "threefactor-handler",
