@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -278,6 +279,9 @@ func clearOutputOnly(fn *functionspb.Function) {
 // updatable are the field paths UpdateFunction's mask may name (and their subfields).
 var updatable = []string{"description", "labels", "build_config", "service_config", "event_trigger", "kms_key_name"}
 
+// outputOnly are the output fields under the updatable ones.
+var outputOnly = []string{"service_config.uri", "service_config.service", "service_config.revision", "build_config.build", "build_config.source_provenance"}
+
 func (f functionsService) UpdateFunction(_ context.Context, req *functionspb.UpdateFunctionRequest) (*longrunningpb.Operation, error) {
 	s := f.s
 	if req.GetFunction() == nil {
@@ -304,11 +308,15 @@ func (f functionsService) UpdateFunction(_ context.Context, req *functionspb.Upd
 		paths = updatable
 	}
 	for _, p := range paths {
-		top, _, _ := strings.Cut(p, ".")
-		if !containsString(updatable, top) || strings.HasPrefix(p, "service_config.uri") || strings.HasPrefix(p, "service_config.service") || strings.HasPrefix(p, "service_config.revision") {
-			return nil, invalid("Invalid update_mask path %q.", p)
+		canon, err := protoPath(next, p)
+		if err != nil {
+			return nil, err
 		}
-		if err := applyPath(next, src, p); err != nil {
+		top, _, _ := strings.Cut(canon, ".")
+		if !slices.Contains(updatable, top) || slices.Contains(outputOnly, canon) {
+			return nil, invalid("Invalid update_mask path %q: not an updatable field.", p)
+		}
+		if err := applyPath(next, src, canon); err != nil {
 			return nil, err
 		}
 	}
@@ -334,15 +342,6 @@ func (f functionsService) UpdateFunction(_ context.Context, req *functionspb.Upd
 		s.deployed(stored, region, id)
 		return proto.Clone(stored.fn), nil
 	})
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (f functionsService) DeleteFunction(_ context.Context, req *functionspb.DeleteFunctionRequest) (*longrunningpb.Operation, error) {

@@ -270,3 +270,81 @@ func TestFunctionBuildFailure(t *testing.T) {
 		t.Errorf("Leftovers = %q, want the failed function", got)
 	}
 }
+
+// TestFunctionUpdateMasks: masks naming a map, a whole message, or nothing (every updatable field);
+// an update leaves the function ACTIVE with a new revision; listing across regions with "-".
+func TestFunctionUpdateMasks(t *testing.T) {
+	s, ctx := start(t, Options{})
+	c := functionClient(t, s)
+	fn := deploy(t, ctx, c, s, "orders")
+	rev := fn.GetServiceConfig().GetRevision()
+	update := func(mask []string, change *functionspb.Function) *functionspb.Function {
+		t.Helper()
+		change.Name = fn.GetName()
+		req := &functionspb.UpdateFunctionRequest{Function: change}
+		if mask != nil {
+			req.UpdateMask = &fieldmaskpb.FieldMask{Paths: mask}
+		}
+		op, err := c.UpdateFunction(ctx, req)
+		if err != nil {
+			t.Fatalf("UpdateFunction %v: %v", mask, err)
+		}
+		got, err := op.Wait(ctx)
+		if err != nil {
+			t.Fatalf("UpdateFunction %v: Wait: %v", mask, err)
+		}
+		return got
+	}
+	got := update([]string{"labels", "service_config.environment_variables"}, &functionspb.Function{
+		Labels:        map[string]string{"team": "orders"},
+		ServiceConfig: &functionspb.ServiceConfig{EnvironmentVariables: map[string]string{"A": "1"}, AvailableMemory: "4Gi"},
+	})
+	if got.GetLabels()["team"] != "orders" || len(got.GetLabels()) != 1 || got.GetServiceConfig().GetEnvironmentVariables()["A"] != "1" ||
+		got.GetServiceConfig().GetAvailableMemory() != "256Mi" || got.GetServiceConfig().GetRevision() == rev {
+		t.Errorf("after a map mask: labels %v env %v memory %q revision %q", got.GetLabels(), got.GetServiceConfig().GetEnvironmentVariables(),
+			got.GetServiceConfig().GetAvailableMemory(), got.GetServiceConfig().GetRevision())
+	}
+	got = update([]string{"labels"}, &functionspb.Function{})
+	if len(got.GetLabels()) != 0 {
+		t.Errorf("labels named by the mask and unset in the request: %v, want cleared", got.GetLabels())
+	}
+	got = update([]string{"serviceConfig.timeoutSeconds"}, &functionspb.Function{ServiceConfig: &functionspb.ServiceConfig{TimeoutSeconds: 300}})
+	if got.GetServiceConfig().GetTimeoutSeconds() != 300 {
+		t.Errorf("a mask in JSON names: timeout %d, want 300", got.GetServiceConfig().GetTimeoutSeconds())
+	}
+	whole := clone(got)
+	whole.Description = "all fields"
+	whole.ServiceConfig.MaxInstanceCount = 3
+	got = update(nil, whole)
+	if got.GetDescription() != "all fields" || got.GetServiceConfig().GetMaxInstanceCount() != 3 || got.GetState() != functionspb.Function_ACTIVE {
+		t.Errorf("an update without a mask: %v", got)
+	}
+	_, err := c.UpdateFunction(ctx, &functionspb.UpdateFunctionRequest{
+		Function:   &functionspb.Function{Name: fn.GetName(), BuildConfig: &functionspb.BuildConfig{Runtime: "nodejs12"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"build_config.runtime"}},
+	})
+	wantCode(t, "an update to a decommissioned runtime", err, codes.InvalidArgument)
+	_, err = c.UpdateFunction(ctx, &functionspb.UpdateFunctionRequest{
+		Function:   &functionspb.Function{Name: fn.GetName()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"service_config.no_such_field"}},
+	})
+	wantCode(t, "an update of an unknown field", err, codes.InvalidArgument)
+
+	other := "projects/" + s.Project() + "/locations/us-central1"
+	src := uploadSource(t, ctx, c, s, zipOf(t, "index.js", "x"))
+	if _, err := c.CreateFunction(ctx, &functionspb.CreateFunctionRequest{Parent: other, FunctionId: "orders", Function: newFunction(src)}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	it := c.ListFunctions(ctx, &functionspb.ListFunctionsRequest{Parent: "projects/" + s.Project() + "/locations/-", PageSize: 1})
+	for {
+		f, err := it.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, f.GetName())
+	}
+	if len(names) != 2 {
+		t.Errorf("ListFunctions across regions in pages of 1: %q, want 2", names)
+	}
+}

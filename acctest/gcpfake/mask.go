@@ -35,6 +35,27 @@ func applyPath(dst, src proto.Message, path string) error {
 	return nil
 }
 
+// protoPath spells a dotted update-mask path with proto field names (a path may use JSON names).
+func protoPath(m proto.Message, path string) (string, error) {
+	md := m.ProtoReflect().Descriptor()
+	segs := strings.Split(path, ".")
+	for i, seg := range segs {
+		if md == nil {
+			return "", invalid("Invalid update_mask path %q: %q has no subfields.", path, segs[i-1])
+		}
+		fd := field(md, seg)
+		if fd == nil {
+			return "", invalid("Invalid update_mask path %q: no field %q.", path, seg)
+		}
+		segs[i] = string(fd.Name())
+		md = nil
+		if fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap() {
+			md = fd.Message()
+		}
+	}
+	return strings.Join(segs, "."), nil
+}
+
 // field finds a field by its proto or JSON name.
 func field(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
 	if fd := md.Fields().ByName(protoreflect.Name(name)); fd != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +50,7 @@ type Options struct {
 	// Invoke serves requests to function URIs; nil answers 200 with an empty body.
 	Invoke InvokeFunc
 	// Build checks an uploaded source when a function is deployed; nil requires a readable, non-empty
-	// zip archive.
+	// zip archive. It runs under the server's lock: it must not call the Server.
 	Build BuildFunc
 	// ProjectBindings is the project's IAM policy at start and after Reset (for example the
 	// deployer's roles/owner). Leftovers does not report these bindings.
@@ -61,6 +60,7 @@ type Options struct {
 	MaxFieldConfigs int
 	// IAMResource, when set, is asked by the generic google.iam.v1.IAMPolicy service whether a
 	// resource exists: an error (a gRPC status, NOT_FOUND for example) is returned to the caller.
+	// It is called without the server's lock.
 	IAMResource func(resource string) error
 }
 
@@ -265,13 +265,4 @@ func Serve(ctx context.Context, grpcAddr string, opts Options, ready func(*Serve
 		return nil
 	}
 	return ctx.Err()
-}
-
-// Env is the environment a process needs to find the fakes: GCPFAKE_ADDR and the project.
-func (s *Server) Env() []string {
-	return []string{
-		"GCPFAKE_ADDR=" + s.Addr(),
-		"GOOGLE_CLOUD_PROJECT=" + s.opts.Project,
-		"GCPFAKE_PROJECT_NUMBER=" + strconv.FormatInt(s.opts.ProjectNumber, 10),
-	}
 }
