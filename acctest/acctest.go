@@ -1,5 +1,6 @@
 // Package acctest is the acceptance-test harness: the tofu binary, the environment every test needs,
-// and (in package moto) the AWS emulator with fault injection.
+// (in package moto) the AWS emulator with fault injection, and (in package gcpfake) fakes of the
+// Google APIs that have no emulator.
 package acctest
 
 import (
