@@ -1,0 +1,267 @@
+package gcloud
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+func newPubSubClient(t *testing.T, e *Emulator, project string) *pubsub.Client {
+	t.Helper()
+	c, err := pubsub.NewClient(context.Background(), project, e.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// pushRecorder is a push endpoint: it fails the messages whose data is "fail" with 500 and accepts
+// the others with 204, recording every delivery.
+type pushRecorder struct {
+	mu         sync.Mutex
+	deliveries []pushDelivery
+}
+
+type pushDelivery struct {
+	at      time.Time
+	data    string
+	attempt int
+	auth    string
+}
+
+// pushBody is what the emulator posts: one message per request.
+type pushBody struct {
+	Message struct {
+		Data       []byte            `json:"data"`
+		MessageID  string            `json:"messageId"`
+		Attributes map[string]string `json:"attributes"`
+	} `json:"message"`
+	Subscription    string `json:"subscription"`
+	DeliveryAttempt int    `json:"deliveryAttempt"`
+}
+
+func (p *pushRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var b pushBody
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	p.deliveries = append(p.deliveries, pushDelivery{time.Now(), string(b.Message.Data), b.DeliveryAttempt, r.Header.Get("Authorization")})
+	p.mu.Unlock()
+	if string(b.Message.Data) == "fail" {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (p *pushRecorder) of(data string) []pushDelivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []pushDelivery
+	for _, d := range p.deliveries {
+		if d.data == data {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TestPubSubAdmin: the admin and data plane through the official client, and the limits the
+// emulator enforces (or not), as the package doc lists them.
+func TestPubSubAdmin(t *testing.T) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topic := "projects/" + project + "/topics/orders"
+	sub := "projects/" + project + "/subscriptions/orders-pull"
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); status.Code(err) != codes.AlreadyExists {
+		t.Errorf("second CreateTopic: error %v, want AlreadyExists", err)
+	}
+	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	sub7d := func(name string, s *pubsubpb.Subscription) *pubsubpb.Subscription {
+		s.Name, s.Topic = "projects/"+project+"/subscriptions/"+name, topic
+		return s
+	}
+	for _, c2 := range []struct {
+		sub  *pubsubpb.Subscription
+		want codes.Code
+	}{
+		{sub7d("retention-8d", &pubsubpb.Subscription{MessageRetentionDuration: durationpb.New(8 * 24 * time.Hour)}), codes.InvalidArgument},
+		{sub7d("retention-7d", &pubsubpb.Subscription{MessageRetentionDuration: durationpb.New(7 * 24 * time.Hour)}), codes.OK},
+		{sub7d("attempts-4", &pubsubpb.Subscription{DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: topic, MaxDeliveryAttempts: 4}}), codes.OutOfRange},
+		{sub7d("attempts-101", &pubsubpb.Subscription{DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: topic, MaxDeliveryAttempts: 101}}), codes.OutOfRange},
+		{sub7d("dlq-missing", &pubsubpb.Subscription{DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: topic + "-none", MaxDeliveryAttempts: 5}}), codes.NotFound},
+		{sub7d("backoff-601", &pubsubpb.Subscription{RetryPolicy: &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(601 * time.Second)}}), codes.InvalidArgument},
+		{sub7d("ack-601", &pubsubpb.Subscription{AckDeadlineSeconds: 601}), codes.InvalidArgument},
+		{sub7d("ack-5", &pubsubpb.Subscription{AckDeadlineSeconds: 5}), codes.OK},
+		{sub7d("bad-labels", &pubsubpb.Subscription{Labels: map[string]string{"Not A Key": "v"}}), codes.OK},
+		{sub7d("never-expires", &pubsubpb.Subscription{ExpirationPolicy: &pubsubpb.ExpirationPolicy{}}), codes.OK},
+		{&pubsubpb.Subscription{Name: "projects/" + project + "/subscriptions/no", Topic: topic}, codes.InvalidArgument},
+	} {
+		_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, c2.sub)
+		if status.Code(err) != c2.want {
+			t.Errorf("CreateSubscription %s: error %v, want %v", c2.sub.Name, err, c2.want)
+		}
+	}
+	if _, err := c.TopicAdminClient.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: topic}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("GetIamPolicy: error %v, want Unimplemented", err)
+	}
+
+	pub := c.Publisher(topic)
+	defer pub.Stop()
+	if _, err := pub.Publish(ctx, &pubsub.Message{Data: []byte("hello"), Attributes: map[string]string{"k": "v"}}).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	var got *pubsub.Message
+	if err := c.Subscriber(sub).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		got = m
+		rcancel()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Data) != "hello" || got.Attributes["k"] != "v" {
+		t.Errorf("received %q %v", got.Data, got.Attributes)
+	}
+
+	if err := e.Reset(ctx, project); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: topic}); status.Code(err) != codes.NotFound {
+		t.Errorf("GetTopic after Reset: error %v, want NotFound", err)
+	}
+	if _, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: sub}); status.Code(err) != codes.NotFound {
+		t.Errorf("GetSubscription after Reset: error %v, want NotFound", err)
+	}
+}
+
+// TestPushDeadLetter: push delivery with a retry and dead-letter policy, as the provider's dead-letter
+// acceptance test uses it. A message the endpoint fails (500) is delivered exactly
+// max_delivery_attempts = 5 times and then reaches the dead-letter topic with the source's delivery
+// count; one it accepts (204) is delivered once. With a retry policy the emulator waits at least
+// about 3 s between later attempts, whatever the backoff (0 included): 5 failed deliveries take
+// about 10 s and the dead letter arrives about 13 s after publishing. Without a retry policy it
+// retries every second (dead letter after about 5 s), but the provider always sets one.
+func TestPushDeadLetter(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		retry       *pubsubpb.RetryPolicy
+		minInterval time.Duration // between attempts 2..5: a lower bound, so load cannot break it
+	}{
+		{"lowest backoff", &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(0), MaximumBackoff: durationpb.New(0)}, 2500 * time.Millisecond},
+		{"no retry policy", nil, 800 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			testPushDeadLetter(t, c.retry, c.minInterval)
+		})
+	}
+}
+
+func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval time.Duration) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rec := &pushRecorder{}
+	endpoint := httptest.NewServer(rec)
+	defer endpoint.Close()
+
+	topic, dlq := "projects/"+project+"/topics/orders", "projects/"+project+"/topics/orders-dlq"
+	for _, name := range []string{topic, dlq} {
+		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dlqSub := "projects/" + project + "/subscriptions/orders-dlq"
+	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: dlqSub, Topic: dlq}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name:  "projects/" + project + "/subscriptions/orders-push",
+		Topic: topic,
+		PushConfig: &pubsubpb.PushConfig{PushEndpoint: endpoint.URL + "/", AuthenticationMethod: &pubsubpb.PushConfig_OidcToken_{
+			OidcToken: &pubsubpb.PushConfig_OidcToken{ServiceAccountEmail: "orders@" + project + ".iam.gserviceaccount.com", Audience: endpoint.URL},
+		}},
+		AckDeadlineSeconds: 10,
+		RetryPolicy:        retry,
+		DeadLetterPolicy:   &pubsubpb.DeadLetterPolicy{DeadLetterTopic: dlq, MaxDeliveryAttempts: 5},
+		ExpirationPolicy:   &pubsubpb.ExpirationPolicy{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pub := c.Publisher(topic)
+	defer pub.Stop()
+	start := time.Now()
+	for _, data := range []string{"fail", "ok"} {
+		if _, err := pub.Publish(ctx, &pubsub.Message{Data: []byte(data)}).Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	var dead *pubsub.Message
+	var deadAt time.Time
+	if err := c.Subscriber(dlqSub).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		dead, deadAt = m, time.Now()
+		rcancel()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if dead == nil {
+		t.Fatal("nothing was dead-lettered within 2 minutes")
+	}
+	if string(dead.Data) != "fail" || dead.Attributes["CloudPubSubDeadLetterSourceDeliveryCount"] != "5" ||
+		dead.Attributes["CloudPubSubDeadLetterSourceSubscription"] != "orders-push" {
+		t.Errorf("dead letter %q with attributes %v", dead.Data, dead.Attributes)
+	}
+	fails, oks := rec.of("fail"), rec.of("ok")
+	if len(fails) != 5 || len(oks) != 1 {
+		t.Fatalf("deliveries: %d of the failing message, want 5; %d of the accepted one, want 1", len(fails), len(oks))
+	}
+	for i, d := range fails {
+		if d.attempt != 0 || d.auth != "" {
+			t.Errorf("delivery %d: deliveryAttempt %d, Authorization %q; the emulator sends neither", i+1, d.attempt, d.auth)
+		}
+		if i >= 2 {
+			if gap := d.at.Sub(fails[i-1].at); gap < minInterval {
+				t.Errorf("attempt %d came %v after the one before, want at least %v", i+1, gap, minInterval)
+			}
+		}
+	}
+	t.Logf("5 deliveries took %v (attempts at %v), dead letter after %v",
+		fails[4].at.Sub(fails[0].at).Round(10*time.Millisecond), offsets(start, fails), deadAt.Sub(start).Round(10*time.Millisecond))
+}
+
+func offsets(start time.Time, ds []pushDelivery) []time.Duration {
+	var out []time.Duration
+	for _, d := range ds {
+		out = append(out, d.at.Sub(start).Round(10*time.Millisecond))
+	}
+	return out
+}
