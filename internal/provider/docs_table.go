@@ -50,7 +50,9 @@ func cloudTable(cs clouds) string {
 	b.WriteString("Defaults in bold; each limit is checked at plan, on the attribute that breaks it.\n\n")
 	row(header...)
 	row(rule...)
-	per("`name` length", func(c *driver.Cloud) string { return fmt.Sprintf("2-%d", c.Rules.NameMaxLen) })
+	per("`name` length", func(c *driver.Cloud) string {
+		return fmt.Sprintf("%d-%d", max(c.Rules.NameMinLen, 2), c.Rules.NameMaxLen)
+	})
 	per("`function.runtime`", func(c *driver.Cloud) string {
 		var rs []string
 		for _, n := range spec.RuntimeNames {

@@ -36,8 +36,9 @@ type Rules struct {
 	EnvBytes int64
 	// ReservedEnv are keys the platform sets itself.
 	ReservedEnv []string
-	// NameMaxLen keeps every component name derived from the handler's within the cloud's limits.
-	NameMaxLen int
+	// NameMinLen and NameMaxLen keep every component name derived from the handler's within the
+	// cloud's limits (NameMinLen 0 means 2).
+	NameMinLen, NameMaxLen int
 	// Unsupported names the settings the cloud lacks, by attribute path ("function.architecture"),
 	// with the reason shown when one is set. They are null in plan and state on that cloud.
 	Unsupported map[string]string

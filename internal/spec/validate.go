@@ -48,7 +48,7 @@ func Validate(h *Handler, r *Rules, known Known) []Problem {
 	// check reports whether a rule on path applies: the value is known and the cloud has the setting.
 	check := func(path ...string) bool { return known(path...) && r.Supports(strings.Join(path, ".")) }
 	if known("name") {
-		if msg := checkName(h.Name, r.NameMaxLen); msg != "" {
+		if msg := checkName(h.Name, max(r.NameMinLen, 2), r.NameMaxLen); msg != "" {
 			add([]string{"name"}, "Invalid handler name", "%s", msg)
 		}
 	}
@@ -148,10 +148,10 @@ func runtimesOf(r *Rules) []string {
 	return names
 }
 
-func checkName(name string, maxLen int) string {
+func checkName(name string, minLen, maxLen int) string {
 	switch {
-	case len(name) < 2 || len(name) > maxLen:
-		return fmt.Sprintf("name must be 2-%d characters long on this cloud, got %d.", maxLen, len(name))
+	case len(name) < minLen || len(name) > maxLen:
+		return fmt.Sprintf("name must be %d-%d characters long on this cloud, got %d.", minLen, maxLen, len(name))
 	case !nameRE.MatchString(name):
 		return fmt.Sprintf("name must start with a lowercase letter, contain only lowercase letters, digits and hyphens, and end with a letter or digit, got %q.", name)
 	case strings.Contains(name, "--"):

@@ -1,0 +1,222 @@
+package gcpfunctions
+
+import (
+	"context"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// seen is what one read of the recorded components found; a nil field is a component that is gone
+// or not recorded.
+type seen struct {
+	account      *accountSeen
+	database     *databaseSeen
+	deadLetter   *topicSeen
+	deadLetters  *subscriptionSeen
+	topic, queue *topicSeen
+	grant        bool
+	fn           *functionSeen
+	push         *subscriptionSeen
+}
+
+// see reads every component st records, concurrently, once each, plus the IAM policy that holds its
+// grants where it has one (12 calls for a handler of either kind, and the project's number once per
+// driver). It returns the components found gone.
+func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Component, error) {
+	s := &seen{}
+	var fs []func() error
+	var mu sync.Mutex
+	var missing []driver.Component
+	read := func(c driver.Component, f func(id string) (found bool, err error)) {
+		if id := st.Get(c); id != "" {
+			fs = append(fs, func() error {
+				found, err := f(id)
+				if err == nil && !found {
+					mu.Lock()
+					missing = append(missing, c)
+					mu.Unlock()
+				}
+				return err
+			})
+		}
+	}
+	read(driver.Identity, func(id string) (_ bool, err error) {
+		s.account, err = d.readAccount(ctx, id)
+		return s.account != nil, err
+	})
+	read(driver.DedupTable, func(id string) (_ bool, err error) {
+		s.database, err = d.readDatabase(ctx, id)
+		return s.database != nil, err
+	})
+	read(driver.DeadLetter, func(id string) (_ bool, err error) {
+		s.deadLetter, err = d.readTopic(ctx, driver.DeadLetter, id, true)
+		return s.deadLetter != nil, err
+	})
+	read(DeadLetterSubscription, func(id string) (_ bool, err error) {
+		s.deadLetters, err = d.readSubscription(ctx, DeadLetterSubscription, id, false)
+		return s.deadLetters != nil, err
+	})
+	read(driver.Topic, func(id string) (_ bool, err error) {
+		s.topic, err = d.readTopic(ctx, driver.Topic, id, false)
+		return s.topic != nil, err
+	})
+	read(driver.Queue, func(id string) (_ bool, err error) {
+		s.queue, err = d.readTopic(ctx, driver.Queue, id, false)
+		return s.queue != nil, err
+	})
+	read(DedupGrant, func(id string) (_ bool, err error) {
+		s.grant, err = d.readGrant(ctx, id)
+		return s.grant, err
+	})
+	read(driver.Function, func(id string) (_ bool, err error) {
+		s.fn, err = d.readFunction(ctx, id, true)
+		return s.fn != nil, err
+	})
+	read(driver.Subscription, func(id string) (_ bool, err error) {
+		s.push, err = d.readSubscription(ctx, driver.Subscription, id, true)
+		return s.push != nil, err
+	})
+	err := plumbing.Concurrently(fs...)
+	return s, plumbing.SortComponents(missing, order), err
+}
+
+// readGrant reports whether the project's policy holds the dedup grant id records.
+func (d *Driver) readGrant(ctx context.Context, id string) (bool, error) {
+	p, err := getPolicy(ctx, d.projects, "projects/"+d.project, d.retry)
+	if err != nil {
+		return false, fail(DedupGrant, "reading the IAM policy of", "projects/"+d.project, err)
+	}
+	return grantOf(id).in(p), nil
+}
+
+// Read implements driver.Driver.
+func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, error) {
+	s, missing, err := d.see(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	left := st.Clone()
+	for _, c := range missing {
+		owned.Forget(left, c)
+	}
+	h := d.handlerOf(left, s)
+	return &driver.Observed{Handler: h, State: left, Missing: missing, Outputs: d.outputs(left), Drifted: d.drifted(left, s, &h)}, nil
+}
+
+// handlerOf rebuilds the handler from what Google holds.
+func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
+	h := spec.Handler{Name: d.nameOf(st), Cloud: Name}
+	h.Trigger.Source = st[keyTopicSource]
+	switch {
+	case st.Has(driver.Topic):
+		h.Trigger.Kind = spec.Topic
+	case st.Has(driver.Queue):
+		h.Trigger.Kind = spec.Queue
+	}
+	if f := s.fn; f != nil {
+		fn, sc := f.fn, f.fn.GetServiceConfig()
+		h.Function.Runtime = runtimeOf(fn.GetBuildConfig().GetRuntime())
+		h.Function.EntryPoint = fn.GetBuildConfig().GetEntryPoint()
+		_, hash, maxUnset := described(fn.GetDescription())
+		h.Function.SourceHash = hash
+		h.Function.MemoryMB = memoryOf(sc.GetAvailableMemory())
+		h.Function.TimeoutS = int64(sc.GetTimeoutSeconds())
+		if !maxUnset {
+			h.Function.MaxConcurrency = int64(sc.GetMaxInstanceCount())
+		}
+		h.Function.Environment = userEnv(sc.GetEnvironmentVariables())
+		h.Dedup.TTLS, _ = strconv.ParseInt(sc.GetEnvironmentVariables()[spec.EnvDedupTTL], 10, 64)
+		h.Tags = userLabels(fn.GetLabels())
+	}
+	if p := s.push; p != nil {
+		sub := p.sub
+		h.Trigger.Kind = spec.TriggerKind(sub.GetLabels()[TriggerLabel])
+		h.Trigger.BatchSize = 1
+		h.Trigger.VisibilityTimeoutS = int64(sub.GetAckDeadlineSeconds())
+		h.Retry.MaxAttempts = int64(sub.GetDeadLetterPolicy().GetMaxDeliveryAttempts())
+		h.Retry.MinBackoffS = int64(sub.GetRetryPolicy().GetMinimumBackoff().AsDuration().Seconds())
+	}
+	if p := s.deadLetters; p != nil {
+		h.DeadLetter.RetentionDays = int64(p.sub.GetMessageRetentionDuration().AsDuration().Hours() / 24)
+	}
+	return h
+}
+
+// userLabels are the labels less the provider's own.
+func userLabels(labels map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range labels {
+		if !strings.HasPrefix(k, LabelPrefix) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// drifted lists the components present whose settings differ from what Apply makes in ways the
+// handler cannot show: the wiring between components, the grants, TTL, labels.
+func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Component {
+	var out []driver.Component
+	mark := func(c driver.Component, drifted bool) {
+		if drifted {
+			out = append(out, c)
+		}
+	}
+	labels := labelsFor(h)
+	email, topic, deadLetter := st.Get(driver.Identity), consumed(st), st.Get(driver.DeadLetter)
+	if db := s.database; db != nil {
+		mark(driver.DedupTable, !db.ttlOn)
+	}
+	if t := s.deadLetter; t != nil {
+		mark(driver.DeadLetter, !maps.Equal(t.labels, labels) || !t.agentOK)
+	}
+	if p := s.deadLetters; p != nil {
+		mark(DeadLetterSubscription, (deadLetter != "" && p.sub.GetTopic() != deadLetter) || p.sub.GetExpirationPolicy().GetTtl() != nil ||
+			!maps.Equal(p.sub.GetLabels(), labels))
+	}
+	for c, t := range map[driver.Component]*topicSeen{driver.Topic: s.topic, driver.Queue: s.queue} {
+		if t != nil {
+			mark(c, !maps.Equal(t.labels, labels))
+		}
+	}
+	if f := s.fn; f != nil {
+		sc := f.fn.GetServiceConfig()
+		mark(driver.Function, (email != "" && sc.GetServiceAccountEmail() != email) || !f.invokerOK ||
+			sc.GetIngressSettings() != d.function(h, email, "", nil).GetServiceConfig().GetIngressSettings())
+	}
+	if p := s.push; p != nil {
+		sub := p.sub
+		uri := ""
+		if s.fn != nil {
+			uri = s.fn.fn.GetServiceConfig().GetUri()
+		}
+		mark(driver.Subscription, !p.agentOK || (topic != "" && sub.GetTopic() != topic) ||
+			(deadLetter != "" && sub.GetDeadLetterPolicy().GetDeadLetterTopic() != deadLetter) ||
+			(uri != "" && sub.GetPushConfig().GetPushEndpoint() != uri) ||
+			(email != "" && sub.GetPushConfig().GetOidcToken().GetServiceAccountEmail() != email) ||
+			sub.GetExpirationPolicy().GetTtl() != nil || !maps.Equal(userLabels(sub.GetLabels()), userLabels(labels)))
+	}
+	return plumbing.SortComponents(out, order)
+}
+
+// nameOf recovers the handler's name from whichever component ids the state holds.
+func (d *Driver) nameOf(st driver.State) string {
+	if f := st.Get(driver.Function); f != "" {
+		return lastPart(f)
+	}
+	for _, c := range []driver.Component{driver.DedupTable, driver.DeadLetter, DeadLetterSubscription, driver.Subscription, driver.Queue, driver.Topic} {
+		if id := st.Get(c); id != "" {
+			return spec.HandlerOf(lastPart(id))
+		}
+	}
+	return ""
+}
