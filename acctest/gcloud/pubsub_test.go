@@ -3,8 +3,11 @@ package gcloud
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -264,4 +267,68 @@ func offsets(start time.Time, ds []pushDelivery) []time.Duration {
 		out = append(out, d.at.Sub(start).Round(10*time.Millisecond))
 	}
 	return out
+}
+
+// TestPushStatusCodes: which answers of a push endpoint ack a message. 200, 201 and 204 do; 202 does
+// not (the real service acks it), nor any other 2xx, 3xx, 4xx or 5xx. A nacked message comes back
+// about every second when the subscription has no retry policy.
+func TestPushStatusCodes(t *testing.T) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	deliveries := map[int]int{}
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b pushBody
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		code, _ := strconv.Atoi(string(b.Message.Data))
+		mu.Lock()
+		deliveries[code]++
+		mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	defer endpoint.Close()
+	topic := "projects/" + project + "/topics/codes"
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: "projects/" + project + "/subscriptions/codes", Topic: topic, PushConfig: &pubsubpb.PushConfig{PushEndpoint: endpoint.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := []int{200, 201, 204}
+	nacks := []int{202, 205, 299, 301, 400, 404, 409, 429, 500, 503}
+	pub := c.Publisher(topic)
+	defer pub.Stop()
+	for _, code := range append(slices.Clone(acks), nacks...) {
+		if _, err := pub.Publish(ctx, &pubsub.Message{Data: []byte(strconv.Itoa(code))}).Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		done := true
+		for _, code := range nacks {
+			done = done && deliveries[code] >= 3
+		}
+		got := maps.Clone(deliveries)
+		mu.Unlock()
+		if done {
+			for _, code := range acks {
+				if got[code] != 1 {
+					t.Errorf("answer %d: %d deliveries, want 1 (acked)", code, got[code])
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries per answer after 20 s: %v; want each of %v at least 3 times (nacked)", got, nacks)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
