@@ -52,9 +52,9 @@
 //     whose backoff is anything up to about 1 s (0 included) the attempts come at +0.1 s, +1 s, then
 //     every 3 s: 5 failed deliveries take about 10 s and the dead letter is published about 3 s
 //     after the 5th attempt (about 13 s after publishing). A minimum backoff of 5 s gives gaps of 7 s.
-//     Without a retry policy it retries every second (dead letter after about 5 s). A
-//     dead-letter acceptance test with max_delivery_attempts 5 should allow about 15 s, more under
-//     load (TestPushDeadLetter measures it).
+//     Without a retry policy it retries every second (dead letter after about 5 s). DeadLetterAfter
+//     computes the time; a dead-letter acceptance test should wait about twice as long
+//     (TestPushDeadLetter measures it).
 //   - Dead letters carry CloudPubSubDeadLetterSourceDeliveryCount, ...SourceSubscription (the short
 //     id), ...SourceSubscriptionProject and ...SourceTopicPublishTime attributes, as the real service
 //     does. No IAM is checked: the Pub/Sub service agent needs no grants here, so a missing grant only

@@ -187,7 +187,11 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 	e := PubSub(t)
 	project := e.Project(t)
 	c := newPubSubClient(t, e, project)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	expected := 5100 * time.Millisecond // no retry policy: one attempt a second
+	if retry != nil {
+		expected = DeadLetterAfter(5, retry.GetMinimumBackoff().AsDuration())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*expected+20*time.Second)
 	defer cancel()
 	rec := &pushRecorder{}
 	endpoint := httptest.NewServer(rec)
@@ -237,7 +241,10 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 		t.Fatal(err)
 	}
 	if dead == nil {
-		t.Fatal("nothing was dead-lettered within 2 minutes")
+		t.Fatalf("nothing was dead-lettered within %v", 2*expected+20*time.Second)
+	}
+	if took := deadAt.Sub(start); took < expected*8/10 {
+		t.Errorf("dead-lettered after %v, sooner than the %v the emulator is known to take", took, expected)
 	}
 	if string(dead.Data) != "fail" || dead.Attributes["CloudPubSubDeadLetterSourceDeliveryCount"] != "5" ||
 		dead.Attributes["CloudPubSubDeadLetterSourceSubscription"] != "orders-push" {
@@ -257,8 +264,8 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 			}
 		}
 	}
-	t.Logf("5 deliveries took %v (attempts at %v), dead letter after %v",
-		fails[4].at.Sub(fails[0].at).Round(10*time.Millisecond), offsets(start, fails), deadAt.Sub(start).Round(10*time.Millisecond))
+	t.Logf("5 deliveries took %v (attempts at %v), dead letter after %v (expected %v)",
+		fails[4].at.Sub(fails[0].at).Round(10*time.Millisecond), offsets(start, fails), deadAt.Sub(start).Round(10*time.Millisecond), expected)
 }
 
 func offsets(start time.Time, ds []pushDelivery) []time.Duration {
@@ -330,5 +337,22 @@ func TestPushStatusCodes(t *testing.T) {
 			t.Fatalf("deliveries per answer after 20 s: %v; want each of %v at least 3 times (nacked)", got, nacks)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestDeadLetterAfter(t *testing.T) {
+	for _, c := range []struct {
+		attempts int
+		backoff  time.Duration
+		want     time.Duration
+	}{
+		{5, 0, 13100 * time.Millisecond},
+		{5, time.Second, 13100 * time.Millisecond},
+		{5, 5 * time.Second, 29100 * time.Millisecond},
+		{10, 0, 28100 * time.Millisecond},
+	} {
+		if got := DeadLetterAfter(c.attempts, c.backoff); got != c.want {
+			t.Errorf("DeadLetterAfter(%d, %v) = %v, want %v", c.attempts, c.backoff, got, c.want)
+		}
 	}
 }
