@@ -67,6 +67,13 @@
 //   - Not enforced: an ack deadline under 10 s (5 is accepted), label keys and values, a topic's
 //     retention (31 days accepted). An expiration policy with no ttl (never expires) is accepted and
 //     read back as an empty expiration_policy.
+//   - Updates: UpdateSubscription changes ack_deadline_seconds, retry_policy, dead_letter_policy
+//     (an empty one under its mask removes it), push_config and message_retention_duration, and
+//     ModifyPushConfig works; but "labels" in an update mask is InvalidArgument ("not a known
+//     Subscription field", UpdateTopic likewise) and so is expiration_policy ("currently unsupported
+//     in the Pub/Sub Emulator"). Labels set at create are kept. A provider that updates labels in
+//     place needs the real API or a fake to test it (TestPubSubUpdate).
+//   - A subscription outlives its topic; its topic then reads "_deleted-topic_", as on the real API.
 //   - IAM methods (GetIamPolicy, SetIamPolicy, TestIamPermissions) answer Unimplemented: route them
 //     to a fake (grpcproxy routes by method prefix).
 //   - Projects are not validated and need no creation; snapshots work.

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 func newPubSubClient(t *testing.T, e *Emulator, project string) *pubsub.Client {
@@ -354,5 +355,87 @@ func TestDeadLetterAfter(t *testing.T) {
 		if got := DeadLetterAfter(c.attempts, c.backoff); got != c.want {
 			t.Errorf("DeadLetterAfter(%d, %v) = %v, want %v", c.attempts, c.backoff, got, c.want)
 		}
+	}
+}
+
+// TestPubSubUpdate: which fields UpdateSubscription and UpdateTopic change on the emulator. Labels
+// and the expiration policy cannot be updated there (the real API updates both); a subscription
+// outlives its topic, which then reads "_deleted-topic_".
+func TestPubSubUpdate(t *testing.T) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topic, dlq := "projects/"+project+"/topics/orders", "projects/"+project+"/topics/orders-dlq"
+	for _, name := range []string{topic, dlq} {
+		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: name, Labels: map[string]string{"team": "a"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.TopicAdminClient.UpdateTopic(ctx, &pubsubpb.UpdateTopicRequest{
+		Topic: &pubsubpb.Topic{Name: topic, Labels: map[string]string{"team": "b"}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"labels"}},
+	})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("UpdateTopic of labels: error %v, want InvalidArgument (the emulator cannot)", err)
+	}
+	tp, err := c.TopicAdminClient.UpdateTopic(ctx, &pubsubpb.UpdateTopicRequest{
+		Topic:      &pubsubpb.Topic{Name: topic, MessageRetentionDuration: durationpb.New(time.Hour)},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"message_retention_duration"}},
+	})
+	if err != nil || tp.GetMessageRetentionDuration().AsDuration() != time.Hour {
+		t.Errorf("UpdateTopic of message_retention_duration: %v, %v", tp, err)
+	}
+
+	sub := "projects/" + project + "/subscriptions/orders-push"
+	_, err = c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: sub, Topic: topic, PushConfig: &pubsubpb.PushConfig{PushEndpoint: "http://127.0.0.1:9/a"}, Labels: map[string]string{"team": "a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		path string
+		sub  *pubsubpb.Subscription
+		want codes.Code
+	}{
+		{"ack_deadline_seconds", &pubsubpb.Subscription{AckDeadlineSeconds: 30}, codes.OK},
+		{"retry_policy", &pubsubpb.Subscription{RetryPolicy: &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(time.Second)}}, codes.OK},
+		{"dead_letter_policy", &pubsubpb.Subscription{DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: dlq, MaxDeliveryAttempts: 7}}, codes.OK},
+		{"push_config", &pubsubpb.Subscription{PushConfig: &pubsubpb.PushConfig{PushEndpoint: "http://127.0.0.1:9/b"}}, codes.OK},
+		{"message_retention_duration", &pubsubpb.Subscription{MessageRetentionDuration: durationpb.New(24 * time.Hour)}, codes.OK},
+		{"labels", &pubsubpb.Subscription{Labels: map[string]string{"team": "b"}}, codes.InvalidArgument},
+		{"expiration_policy", &pubsubpb.Subscription{ExpirationPolicy: &pubsubpb.ExpirationPolicy{}}, codes.InvalidArgument},
+	} {
+		u.sub.Name = sub
+		_, err := c.SubscriptionAdminClient.UpdateSubscription(ctx, &pubsubpb.UpdateSubscriptionRequest{
+			Subscription: u.sub, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{u.path}},
+		})
+		if status.Code(err) != u.want {
+			t.Errorf("UpdateSubscription of %s: error %v, want %v", u.path, err, u.want)
+		}
+	}
+	got, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AckDeadlineSeconds != 30 || got.GetRetryPolicy().GetMinimumBackoff().AsDuration() != time.Second ||
+		got.GetDeadLetterPolicy().GetMaxDeliveryAttempts() != 7 || got.GetPushConfig().GetPushEndpoint() != "http://127.0.0.1:9/b" ||
+		got.GetMessageRetentionDuration().AsDuration() != 24*time.Hour || got.Labels["team"] != "a" {
+		t.Errorf("after the updates: %v", got)
+	}
+	// An empty dead_letter_policy under its mask removes it.
+	_, err = c.SubscriptionAdminClient.UpdateSubscription(ctx, &pubsubpb.UpdateSubscriptionRequest{
+		Subscription: &pubsubpb.Subscription{Name: sub}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"dead_letter_policy"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TopicAdminClient.DeleteTopic(ctx, &pubsubpb.DeleteTopicRequest{Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: sub})
+	if err != nil || got.Topic != "_deleted-topic_" || got.DeadLetterPolicy != nil {
+		t.Errorf("subscription after clearing its dead-letter policy and deleting its topic: %v, %v", got, err)
 	}
 }
