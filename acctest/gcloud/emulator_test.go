@@ -141,4 +141,15 @@ func TestEnv(t *testing.T) {
 	if _, err := f.Collection("c").Doc("d").Create(ctx, map[string]any{"x": 1}); err != nil {
 		t.Errorf("Create with FIRESTORE_EMULATOR_HOST: %v", err)
 	}
+
+	// Given ClientOptions, the Pub/Sub client ignores PUBSUB_EMULATOR_HOST.
+	t.Setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:1")
+	c2, err := pubsub.NewClient(ctx, project, ps.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c2.Close() }()
+	if _, err := c2.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: "projects/" + project + "/topics/env"}); err != nil {
+		t.Errorf("GetTopic with ClientOptions and PUBSUB_EMULATOR_HOST elsewhere: %v", err)
+	}
 }
