@@ -56,7 +56,9 @@ type Emulator struct {
 // The JVM is started directly, with the arguments gcloud would pass it, rather than through
 // `gcloud ... emulators ... start`: that wrapper is a Python process with a shell script and the JVM
 // below it, and only a direct child can be made to die with the test binary (Pdeathsig). It also
-// saves about a second and 60 MB per emulator.
+// saves about a second and 60 MB per emulator. (Linux sends Pdeathsig when the thread that started
+// the child ends; Go ends a thread only under a goroutine that locked it and exits locked, so do not
+// call Start from one.)
 func Start(ctx context.Context, kind Kind) (*Emulator, error) {
 	args, err := command(kind)
 	if err != nil {

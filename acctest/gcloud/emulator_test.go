@@ -12,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 )
 
 func TestMain(m *testing.M) {
@@ -20,8 +24,38 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
+	if testing.Verbose() {
+		reportUsage()
+	}
 	StopShared()
 	os.Exit(code)
+}
+
+// reportUsage prints each shared emulator's memory and CPU time after the tests.
+func reportUsage() {
+	for _, s := range shared {
+		if s.e == nil {
+			continue
+		}
+		rss, _ := s.e.RSS()
+		fmt.Printf("%s emulator after the tests: RSS %d MiB, CPU %v\n", s.e.Kind, rss>>20, cpuTime(s.e.Pid()))
+	}
+}
+
+// cpuTime is the user and system time of process pid, from /proc (in clock ticks of 10 ms).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // TestStartup reports how long each shared emulator took to answer and how much memory it holds.
@@ -31,7 +65,7 @@ func TestStartup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s emulator: answered after %v, RSS %d MiB", e.Kind, e.StartedIn.Round(time.Millisecond), rss>>20)
+		t.Logf("%s emulator: answered after %v, RSS %d MiB, CPU %v", e.Kind, e.StartedIn.Round(time.Millisecond), rss>>20, cpuTime(e.Pid()))
 	}
 }
 
@@ -76,5 +110,46 @@ func TestDiesWithTestBinary(t *testing.T) {
 			t.Fatalf("emulator %d still runs 10 s after its test binary exited", pid)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEnv: the official clients find the emulators through PUBSUB_EMULATOR_HOST and
+// FIRESTORE_EMULATOR_HOST (what Env returns) with no options at all, as Google users expect.
+func TestEnv(t *testing.T) {
+	ps, fs := PubSub(t), Firestore(t)
+	project := ps.Project(t)
+	fs.Project(t) // only for its cleanup: the same id is used below
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, e := range []*Emulator{ps, fs} {
+		k, v, _ := strings.Cut(e.Env(), "=")
+		t.Setenv(k, v)
+	}
+	c, err := pubsub.NewClient(ctx, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/env"}); err != nil {
+		t.Errorf("CreateTopic with PUBSUB_EMULATOR_HOST: %v", err)
+	}
+	f, err := firestore.NewClient(ctx, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Collection("c").Doc("d").Create(ctx, map[string]any{"x": 1}); err != nil {
+		t.Errorf("Create with FIRESTORE_EMULATOR_HOST: %v", err)
+	}
+
+	// Given ClientOptions, the Pub/Sub client ignores PUBSUB_EMULATOR_HOST.
+	t.Setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:1")
+	c2, err := pubsub.NewClient(ctx, project, ps.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c2.Close() }()
+	if _, err := c2.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: "projects/" + project + "/topics/env"}); err != nil {
+		t.Errorf("GetTopic with ClientOptions and PUBSUB_EMULATOR_HOST elsewhere: %v", err)
 	}
 }

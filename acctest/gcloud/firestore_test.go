@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	admin "cloud.google.com/go/firestore/apiv1/admin"
+	"cloud.google.com/go/firestore/apiv1/admin/adminpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -100,6 +102,20 @@ func TestFirestoreDataPlane(t *testing.T) {
 	}
 	if snap, err := counter.Get(ctx); err != nil || snap.Data()["n"] != int64(writers) {
 		t.Errorf("counter after the failed transaction: %v, %v", snap.Data(), err)
+	}
+
+	// The admin API (TTL policies) is not served.
+	ac, err := admin.NewFirestoreAdminClient(ctx, e.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ac.Close() }()
+	_, err = ac.UpdateField(ctx, &adminpb.UpdateFieldRequest{Field: &adminpb.Field{
+		Name:      "projects/" + project + "/databases/" + named + "/collectionGroups/handler-orders/fields/expires_at",
+		TtlConfig: &adminpb.Field_TtlConfig{},
+	}})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("UpdateField (a TTL policy): error %v, want Unimplemented", err)
 	}
 
 	// Reset of one database leaves the other's documents.

@@ -3,8 +3,11 @@ package gcloud
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 func newPubSubClient(t *testing.T, e *Emulator, project string) *pubsub.Client {
@@ -184,7 +188,11 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 	e := PubSub(t)
 	project := e.Project(t)
 	c := newPubSubClient(t, e, project)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	expected := 5100 * time.Millisecond // no retry policy: one attempt a second
+	if retry != nil {
+		expected = DeadLetterAfter(5, retry.GetMinimumBackoff().AsDuration())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*expected+20*time.Second)
 	defer cancel()
 	rec := &pushRecorder{}
 	endpoint := httptest.NewServer(rec)
@@ -234,7 +242,10 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 		t.Fatal(err)
 	}
 	if dead == nil {
-		t.Fatal("nothing was dead-lettered within 2 minutes")
+		t.Fatalf("nothing was dead-lettered within %v", 2*expected+20*time.Second)
+	}
+	if took := deadAt.Sub(start); took < expected*8/10 {
+		t.Errorf("dead-lettered after %v, sooner than the %v the emulator is known to take", took, expected)
 	}
 	if string(dead.Data) != "fail" || dead.Attributes["CloudPubSubDeadLetterSourceDeliveryCount"] != "5" ||
 		dead.Attributes["CloudPubSubDeadLetterSourceSubscription"] != "orders-push" {
@@ -254,8 +265,8 @@ func testPushDeadLetter(t *testing.T, retry *pubsubpb.RetryPolicy, minInterval t
 			}
 		}
 	}
-	t.Logf("5 deliveries took %v (attempts at %v), dead letter after %v",
-		fails[4].at.Sub(fails[0].at).Round(10*time.Millisecond), offsets(start, fails), deadAt.Sub(start).Round(10*time.Millisecond))
+	t.Logf("5 deliveries took %v (attempts at %v), dead letter after %v (expected %v)",
+		fails[4].at.Sub(fails[0].at).Round(10*time.Millisecond), offsets(start, fails), deadAt.Sub(start).Round(10*time.Millisecond), expected)
 }
 
 func offsets(start time.Time, ds []pushDelivery) []time.Duration {
@@ -264,4 +275,167 @@ func offsets(start time.Time, ds []pushDelivery) []time.Duration {
 		out = append(out, d.at.Sub(start).Round(10*time.Millisecond))
 	}
 	return out
+}
+
+// TestPushStatusCodes: which answers of a push endpoint ack a message. 200, 201 and 204 do; 202 does
+// not (the real service acks it), nor any other 2xx, 3xx, 4xx or 5xx. A nacked message comes back
+// about every second when the subscription has no retry policy.
+func TestPushStatusCodes(t *testing.T) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	deliveries := map[int]int{}
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b pushBody
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		code, _ := strconv.Atoi(string(b.Message.Data))
+		mu.Lock()
+		deliveries[code]++
+		mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	defer endpoint.Close()
+	topic := "projects/" + project + "/topics/codes"
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: "projects/" + project + "/subscriptions/codes", Topic: topic, PushConfig: &pubsubpb.PushConfig{PushEndpoint: endpoint.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := []int{200, 201, 204}
+	nacks := []int{202, 205, 299, 301, 400, 404, 409, 429, 500, 503}
+	pub := c.Publisher(topic)
+	defer pub.Stop()
+	for _, code := range append(slices.Clone(acks), nacks...) {
+		if _, err := pub.Publish(ctx, &pubsub.Message{Data: []byte(strconv.Itoa(code))}).Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		done := true
+		for _, code := range nacks {
+			done = done && deliveries[code] >= 3
+		}
+		got := maps.Clone(deliveries)
+		mu.Unlock()
+		if done {
+			for _, code := range acks {
+				if got[code] != 1 {
+					t.Errorf("answer %d: %d deliveries, want 1 (acked)", code, got[code])
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries per answer after 20 s: %v; want each of %v at least 3 times (nacked)", got, nacks)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestDeadLetterAfter(t *testing.T) {
+	for _, c := range []struct {
+		attempts int
+		backoff  time.Duration
+		want     time.Duration
+	}{
+		{5, 0, 13100 * time.Millisecond},
+		{5, time.Second, 13100 * time.Millisecond},
+		{5, 5 * time.Second, 29100 * time.Millisecond},
+		{10, 0, 28100 * time.Millisecond},
+	} {
+		if got := DeadLetterAfter(c.attempts, c.backoff); got != c.want {
+			t.Errorf("DeadLetterAfter(%d, %v) = %v, want %v", c.attempts, c.backoff, got, c.want)
+		}
+	}
+}
+
+// TestPubSubUpdate: which fields UpdateSubscription and UpdateTopic change on the emulator. Labels
+// and the expiration policy cannot be updated there (the real API updates both); a subscription
+// outlives its topic, which then reads "_deleted-topic_".
+func TestPubSubUpdate(t *testing.T) {
+	e := PubSub(t)
+	project := e.Project(t)
+	c := newPubSubClient(t, e, project)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topic, dlq := "projects/"+project+"/topics/orders", "projects/"+project+"/topics/orders-dlq"
+	for _, name := range []string{topic, dlq} {
+		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: name, Labels: map[string]string{"team": "a"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.TopicAdminClient.UpdateTopic(ctx, &pubsubpb.UpdateTopicRequest{
+		Topic: &pubsubpb.Topic{Name: topic, Labels: map[string]string{"team": "b"}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"labels"}},
+	})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("UpdateTopic of labels: error %v, want InvalidArgument (the emulator cannot)", err)
+	}
+	tp, err := c.TopicAdminClient.UpdateTopic(ctx, &pubsubpb.UpdateTopicRequest{
+		Topic:      &pubsubpb.Topic{Name: topic, MessageRetentionDuration: durationpb.New(time.Hour)},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"message_retention_duration"}},
+	})
+	if err != nil || tp.GetMessageRetentionDuration().AsDuration() != time.Hour {
+		t.Errorf("UpdateTopic of message_retention_duration: %v, %v", tp, err)
+	}
+
+	sub := "projects/" + project + "/subscriptions/orders-push"
+	_, err = c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: sub, Topic: topic, PushConfig: &pubsubpb.PushConfig{PushEndpoint: "http://127.0.0.1:9/a"}, Labels: map[string]string{"team": "a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		path string
+		sub  *pubsubpb.Subscription
+		want codes.Code
+	}{
+		{"ack_deadline_seconds", &pubsubpb.Subscription{AckDeadlineSeconds: 30}, codes.OK},
+		{"retry_policy", &pubsubpb.Subscription{RetryPolicy: &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(time.Second)}}, codes.OK},
+		{"dead_letter_policy", &pubsubpb.Subscription{DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: dlq, MaxDeliveryAttempts: 7}}, codes.OK},
+		{"push_config", &pubsubpb.Subscription{PushConfig: &pubsubpb.PushConfig{PushEndpoint: "http://127.0.0.1:9/b"}}, codes.OK},
+		{"message_retention_duration", &pubsubpb.Subscription{MessageRetentionDuration: durationpb.New(24 * time.Hour)}, codes.OK},
+		{"labels", &pubsubpb.Subscription{Labels: map[string]string{"team": "b"}}, codes.InvalidArgument},
+		{"expiration_policy", &pubsubpb.Subscription{ExpirationPolicy: &pubsubpb.ExpirationPolicy{}}, codes.InvalidArgument},
+	} {
+		u.sub.Name = sub
+		_, err := c.SubscriptionAdminClient.UpdateSubscription(ctx, &pubsubpb.UpdateSubscriptionRequest{
+			Subscription: u.sub, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{u.path}},
+		})
+		if status.Code(err) != u.want {
+			t.Errorf("UpdateSubscription of %s: error %v, want %v", u.path, err, u.want)
+		}
+	}
+	got, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AckDeadlineSeconds != 30 || got.GetRetryPolicy().GetMinimumBackoff().AsDuration() != time.Second ||
+		got.GetDeadLetterPolicy().GetMaxDeliveryAttempts() != 7 || got.GetPushConfig().GetPushEndpoint() != "http://127.0.0.1:9/b" ||
+		got.GetMessageRetentionDuration().AsDuration() != 24*time.Hour || got.Labels["team"] != "a" {
+		t.Errorf("after the updates: %v", got)
+	}
+	// An empty dead_letter_policy under its mask removes it.
+	_, err = c.SubscriptionAdminClient.UpdateSubscription(ctx, &pubsubpb.UpdateSubscriptionRequest{
+		Subscription: &pubsubpb.Subscription{Name: sub}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"dead_letter_policy"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TopicAdminClient.DeleteTopic(ctx, &pubsubpb.DeleteTopicRequest{Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: sub})
+	if err != nil || got.Topic != "_deleted-topic_" || got.DeadLetterPolicy != nil {
+		t.Errorf("subscription after clearing its dead-letter policy and deleting its topic: %v, %v", got, err)
+	}
 }

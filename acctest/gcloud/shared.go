@@ -190,9 +190,9 @@ func resetPubSub(ctx context.Context, host, project string) error {
 // ClientOptions reach an emulator, or a proxy in front of one, at host ("127.0.0.1:port") with the
 // official Go clients: plaintext gRPC, no credentials (so nothing probes a metadata server), no
 // telemetry. The Firestore emulator then treats calls as unauthenticated, which it allows while no
-// security rules are loaded (none are). With these options the clients ignore PUBSUB_EMULATOR_HOST
-// and FIRESTORE_EMULATOR_HOST... except firestore.NewClient, which prefers FIRESTORE_EMULATOR_HOST
-// when it is set: leave it unset in tests that use a proxy.
+// security rules are loaded (none are). Given these options, the Pub/Sub client ignores
+// PUBSUB_EMULATOR_HOST, but firestore.NewClient* still prefers FIRESTORE_EMULATOR_HOST when it is
+// set: leave that unset in tests that route Firestore through a proxy.
 func ClientOptions(host string) []option.ClientOption {
 	return []option.ClientOption{
 		option.WithEndpoint(host),

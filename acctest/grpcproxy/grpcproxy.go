@@ -17,6 +17,10 @@
 // match a method (and optionally a substring of the first request message's bytes, such as a
 // resource name): fail with a status, lose the response of a call that took effect, or delay.
 //
+// The proxy reads a call's first request message before it opens the call to the backend, so that a
+// fault can match on it: every Google API client sends first, even on bidirectional streams (Pub/Sub
+// StreamingPull, Firestore Listen and Write); a call whose server speaks first would hang.
+//
 // The official clients retry some codes on their own (Pub/Sub's CreateTopic retries UNAVAILABLE,
 // its Publish also INTERNAL): a fault is spent by the first attempt and a retry then reaches the
 // backend, and both are counted. Pass gax.WithRetry(nil) in a test that needs to see the raw fault.
