@@ -13,7 +13,6 @@ import (
 
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
-	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -118,25 +117,22 @@ func (d *Driver) createFunction(ctx context.Context, h *spec.Handler, code *driv
 		return nil, fail(driver.Function, "creating", id, err)
 	}
 	want := d.function(h, email, database, source)
-	var op *functions.CreateFunctionOperation
-	err = d.create(func(retry gax.CallOption) error {
-		op, err = d.functions.CreateFunction(ctx, &functionspb.CreateFunctionRequest{Parent: d.parent(), FunctionId: id, Function: want}, retry)
-		return err
-	}, func() (bool, error) {
-		f, err := d.readFunction(ctx, want.GetName(), false)
-		return f != nil && f.fn.GetLabels()[HandlerLabel] == h.Name, err
-	})
-	if err != nil {
+	// As in create, but Google may answer "already exists" from the call or from its operation.
+	retry, acted := d.tracked()
+	op, err := d.functions.CreateFunction(ctx, &functionspb.CreateFunctionRequest{Parent: d.parent(), FunctionId: id, Function: want}, retry)
+	if err != nil && codeOf(err) != driver.AlreadyExists {
 		return nil, fail(driver.Function, "creating", id, err)
 	}
-	if op == nil { // taken from a lost response's attempt
-		return d.settled(ctx, want.GetName())
+	var fn *functionspb.Function
+	if err == nil {
+		fn, err = wait(ctx, op, d.retry)
 	}
-	fn, err := wait(ctx, op, d.retry)
-	if err != nil {
-		return nil, fail(driver.Function, "building and deploying", id, err)
+	if codeOf(err) == driver.AlreadyExists && acted.Load() {
+		if f, rerr := d.readFunction(ctx, want.GetName(), false); rerr == nil && f != nil && f.fn.GetLabels()[HandlerLabel] == h.Name {
+			return d.settled(ctx, want.GetName()) // made by the attempt whose response was lost
+		}
 	}
-	return fn, nil
+	return fn, fail(driver.Function, "building and deploying", id, err)
 }
 
 // settled waits until the function has left DEPLOYING and returns it.
@@ -156,7 +152,7 @@ func (d *Driver) settled(ctx context.Context, name string) (*functionspb.Functio
 // updateFunction brings the function to the handler's settings in place, with new code when given.
 func (d *Driver) updateFunction(ctx context.Context, cur *functionspb.Function, h *spec.Handler, code *driver.Code, email, database string) (*functionspb.Function, error) {
 	var source *functionspb.StorageSource
-	if code != nil {
+	if _, hash, _ := described(cur.GetDescription()); code != nil && code.Hash != hash {
 		var err error
 		if source, err = d.upload(ctx, code); err != nil {
 			return nil, fail(driver.Function, "updating", cur.GetName(), err)
@@ -191,7 +187,9 @@ func functionChanges(have, want *functionspb.Function) []string {
 	add("build_config.source", want.GetBuildConfig().GetSource() != nil)
 	add("service_config.available_memory", hs.GetAvailableMemory() != ws.GetAvailableMemory())
 	add("service_config.timeout_seconds", hs.GetTimeoutSeconds() != ws.GetTimeoutSeconds())
-	add("service_config.max_instance_count", hs.GetMaxInstanceCount() != ws.GetMaxInstanceCount())
+	// Unset (0) reads back as Google's default; it changes only when it was set before.
+	_, _, wasUnset := described(have.GetDescription())
+	add("service_config.max_instance_count", (ws.GetMaxInstanceCount() != 0 || !wasUnset) && hs.GetMaxInstanceCount() != ws.GetMaxInstanceCount())
 	add("service_config.max_instance_request_concurrency", hs.GetMaxInstanceRequestConcurrency() != ws.GetMaxInstanceRequestConcurrency())
 	add("service_config.environment_variables", !maps.Equal(hs.GetEnvironmentVariables(), ws.GetEnvironmentVariables()))
 	add("service_config.service_account_email", hs.GetServiceAccountEmail() != ws.GetServiceAccountEmail())
