@@ -3,6 +3,7 @@ package provider
 import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/gcpfunctions"
 )
 
 // Clouds registers every cloud this provider ships, in documentation order: the one file of the glue
@@ -10,15 +11,7 @@ import (
 func Clouds() []*driver.Cloud {
 	return []*driver.Cloud{
 		awslambda.Cloud,
-		{
-			Name: "gcp", Title: "Google Cloud", Planned: true,
-			Settings: []driver.Setting{
-				{Name: "project", Type: driver.String, Description: "Google Cloud project id."},
-				{Name: "region", Type: driver.String, Description: "Google Cloud region."},
-				{Name: "credentials", Type: driver.String, Sensitive: true, Description: "Service account key JSON. Defaults to Application Default Credentials."},
-				{Name: "endpoints", Type: driver.StringMap, Description: "Per-service endpoint overrides (emulators, private endpoints)."},
-			},
-		},
+		gcpfunctions.Cloud,
 		{
 			Name: "azure", Title: "Azure", Planned: true,
 			Settings: []driver.Setting{

@@ -99,7 +99,7 @@ func testBasic(t *testing.T, b *backend) {
 // changedConfig renders the settings of drivertest.Changed (every setting the cloud has, at another
 // valid value) as the top-level and function attributes of the test configuration.
 func changedConfig(c *driver.Cloud) (w *spec.Handler, top, function string) {
-	w = drivertest.Changed(drivertest.Handler("upd", c), c)
+	w = drivertest.Changed(drivertest.Handler("update", c), c)
 	r := c.Rules
 	trigger := fmt.Sprintf("batch_size = %d, visibility_timeout_s = %d", w.Trigger.BatchSize, w.Trigger.VisibilityTimeoutS)
 	if r.Supports("trigger.batch_window_s") {
@@ -137,11 +137,11 @@ func testUpdate(t *testing.T, b *backend) {
 		CheckDestroy:             b.checkNoLeftovers,
 		Steps: []resource.TestStep{
 			{
-				Config: b.config("upd", src, "", ""),
+				Config: b.config("update", src, "", ""),
 				Check:  b.capture(&before),
 			},
 			{
-				Config: b.config("upd", src, top, function),
+				Config: b.config("update", src, top, function),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
 				},
@@ -157,7 +157,7 @@ func testUpdate(t *testing.T, b *backend) {
 			{
 				// New code is uploaded in place too.
 				PreConfig: func() { writeFile(t, src, "index.js", "exports.handler = async () => ({ v: 2 })") },
-				Config:    b.config("upd", src, "", ""),
+				Config:    b.config("update", src, "", ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(resourceAddr, plancheck.ResourceActionUpdate)},
 				},

@@ -30,14 +30,19 @@ func testInvalid(t *testing.T, b *backend, cases []invalidCase) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: b.factories,
 				Steps: []resource.TestStep{{
-					Config:   cfg,
-					PlanOnly: true,
-					// tofu wraps diagnostics at 80 columns.
-					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
+					Config:      cfg,
+					PlanOnly:    true,
+					ExpectError: regexpSpaced(tc.want),
 				}},
 			})
 		})
 	}
+}
+
+// regexpSpaced matches pattern with any run of white space where it has a space: tofu wraps
+// diagnostics at 80 columns.
+func regexpSpaced(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(strings.ReplaceAll(pattern, " ", `\s+`))
 }
 
 func replace(old, with string) func(string) string {
@@ -62,8 +67,8 @@ func TestAccEventHandlerAWS_invalid(t *testing.T) {
 		{name: "name charset", edit: replace(`"valid"`, `"Bad_Name"`), want: `(?s)Invalid handler name.*name must start with a lowercase letter.*"Bad_Name"`},
 		{name: "name separator", edit: replace(`"valid"`, `"orders--x"`), want: `name must not contain "--"`},
 		{name: "name length", edit: replace(`"valid"`, `"`+strings.Repeat("a", 41)+`"`), want: `name must be 2-40 characters long`},
-		{name: "cloud planned", edit: replace(`cloud = "aws"`, `cloud = "gcp"`), want: `(?s)Unsupported cloud.*cloud "gcp" is planned but its driver is not in this version`},
-		{name: "cloud unknown", edit: replace(`cloud = "aws"`, `cloud = "ibm"`), want: `cloud must be "aws", got "ibm"`},
+		{name: "cloud planned", edit: replace(`cloud = "aws"`, `cloud = "azure"`), want: `(?s)Unsupported cloud.*cloud "azure" is planned but its driver is not in this version`},
+		{name: "cloud unknown", edit: replace(`cloud = "aws"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp", got "ibm"`},
 		{name: "runtime", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "ruby3.3"`, want: `(?s)Unsupported runtime.*function.runtime must be one of .*got "ruby3.3"`},
 		{name: "java entry point", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "java21"`, want: `function.entry_point is required for runtime java21`},
 		{name: "two sources", function: `source_zip = "code.zip"`, want: `Set exactly one of function.source_dir`},
@@ -117,6 +122,24 @@ func TestAccEventHandlerMem_invalid(t *testing.T) {
 		{name: "default tags", edit: replace(`mem = {`, `default_tags = { Owner = "me" }
   mem = {`), want: `default_tags key "Owner" is not valid on mem`},
 		{name: "source", top: `trigger = { source = "arn:aws:sqs:us-east-1:123456789012:orders" }`, want: `trigger.source must be the id of an existing queue \(mem/<scope>/queues/<name>\)`},
-		{name: "cloud unknown", edit: replace(`cloud = "mem"`, `cloud = "ibm"`), want: `cloud must be "aws" or "mem", got "ibm"`},
+		{name: "cloud unknown", edit: replace(`cloud = "mem"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp" or "mem", got "ibm"`},
+	})
+}
+
+// The settings Google refuses, each with its reason, and its own limits.
+func TestAccEventHandlerGCP_invalid(t *testing.T) {
+	testInvalid(t, gcpBackend(t), []invalidCase{
+		{name: "architecture", function: `architecture = "arm64"`, want: `(?s)Setting not available on gcp.*function.architecture cannot be set on gcp: Cloud Run functions choose the instruction set`},
+		{name: "log retention", function: `log_retention_days = 30`, want: `function.log_retention_days cannot be set on gcp: Cloud Logging keeps function logs`},
+		{name: "batch window", top: `trigger = { batch_window_s = 1 }`, want: `trigger.batch_window_s cannot be set on gcp: a push subscription delivers each message as it arrives`},
+		{name: "batch size", top: `trigger = { batch_size = 10 }`, want: `trigger.batch_size must be between 1 and 1 on gcp \(a push subscription posts one message per request\)`},
+		{name: "timeout", function: `timeout_s = 900`, want: `function.timeout_s must be between 1 and 600 seconds on gcp`},
+		{name: "memory", function: `memory_mb = 300`, want: `function.memory_mb must be one of 128, 256, 512, 1024`},
+		{name: "attempts", top: `retry = { max_attempts = 3 }`, want: `retry.max_attempts must be between 5 and 100 on gcp \(Pub/Sub's max_delivery_attempts\)`},
+		{name: "ack deadline below timeout", top: `trigger = { visibility_timeout_s = 20 }`, function: `timeout_s = 60`, want: `trigger.visibility_timeout_s \(20\) is the push request's timeout on gcp`},
+		{name: "name too short", edit: replace(`"valid"`, `"abc"`), want: `name must be 4-48 characters long`},
+		{name: "label", top: `tags = { Team = "orders" }`, want: `tags key "Team" is not valid on gcp: label keys are 1-63 lowercase`},
+		{name: "source", top: `trigger = { source = "arn:aws:sns:us-east-1:1:t" }`, want: `trigger.source must be the name of an existing Pub/Sub topic, projects/<project>/topics/<topic>`},
+		{name: "runtime", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "nodejs24"`, want: `function.runtime must be one of "nodejs22", "python3.12", "python3.13", "java21", "go" on gcp`},
 	})
 }

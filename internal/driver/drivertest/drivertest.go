@@ -191,6 +191,9 @@ func checkObserved(t *testing.T, obs *driver.Observed, want *spec.Handler) {
 	if len(obs.Missing) != 0 {
 		t.Errorf("Read: Missing = %v, want none", obs.Missing)
 	}
+	if len(obs.Drifted) != 0 {
+		t.Errorf("Read after Apply: Drifted = %v, want none", obs.Drifted)
+	}
 }
 
 func checkNoLeftovers(ctx context.Context, t *testing.T, h Harness) {

@@ -104,6 +104,14 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	err = plumbing.Concurrently(
 		func() error {
 			want := d.deadLetterSubscription(h, deadLetter)
+			// A subscription whose topic was deleted reads "_deleted-topic_" and cannot be moved.
+			if cur.deadLetters != nil && cur.deadLetters.sub.GetTopic() != deadLetter {
+				if err := d.deleteSubscription(ctx, DeadLetterSubscription, cur.deadLetters.sub.GetName()); err != nil {
+					return err
+				}
+				l.Forget(DeadLetterSubscription)
+				cur.deadLetters = nil
+			}
 			if cur.deadLetters == nil {
 				name, err := d.createSubscription(ctx, DeadLetterSubscription, want)
 				l.Set(string(DeadLetterSubscription), name)
@@ -126,7 +134,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return d.grant(ctx, d.projects, "projects/"+d.project, dedupGrant(email, database), false)
 			})
 			if err != nil {
-				return fail(DedupGrant, "granting roles/datastore.user on", database, err)
+				return fail(DedupGrant, "creating", database, err)
 			}
 			l.Set(string(DedupGrant), grantID(email, database))
 			return nil
