@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore"
-	"github.com/threefactor/terraform-provider-threefactor/handler/internal/firestoretest"
+	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore/firestoretest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
 	"github.com/threefactor/terraform-provider-threefactor/handler/storetest"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/handler"
 	"github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore"
-	"github.com/threefactor/terraform-provider-threefactor/handler/internal/firestoretest"
+	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore/firestoretest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/internal/mototest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/internal/simulate"
 	"github.com/threefactor/terraform-provider-threefactor/handler/memstore"

@@ -1,12 +1,15 @@
 // Package firestoretest starts a private Firestore emulator (gcloud emulators
-// firestore start) on a free loopback port for the tests of one package, and
-// hands each test a project of its own in it.
+// firestore start, from google-cloud-cli with Java) on a free loopback port
+// for the tests of one package, and hands each test a project of its own in
+// it: for the library's own tests and for tests of handlers built on
+// firestorestore (see examples/handler-go-gcp in the provider repository).
 //
 // Each test binary starts its own emulator (go test runs packages in
 // parallel), and each test uses a project id of its own, so nothing is
-// reset while another test uses it; Reset empties a test's database when it
-// ends. The emulator's process group dies with the test binary, however
-// that ends.
+// reset while another test uses it; a client from Client empties its
+// database (the emulator's DELETE .../documents) when its test ends. The
+// emulator's processes die with the test binary, however that ends. When the
+// emulator cannot start, the test fails and says why: it never skips.
 package firestoretest
 
 import (
