@@ -9,7 +9,10 @@
 //	 "subscription": "projects/<p>/subscriptions/<s>", "deliveryAttempt": N}
 //
 // (deliveryAttempt is present only when the subscription has a dead-letter
-// policy, as the provider's always has.)
+// policy, as the provider's always has.) The provider's subscription wraps
+// messages this way (no payload unwrapping) and authenticates each push with
+// an OIDC token of the handler's service account, which Cloud Run checks
+// before the request reaches the function: the handler does not.
 //
 // Identity, in order of preference, with the same rules as awssqs:
 //   - CloudEvents binary mode, as the CloudEvents Pub/Sub protocol binding
