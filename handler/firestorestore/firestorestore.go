@@ -27,6 +27,15 @@
 // transaction reads the documents it guards, and Firestore fails it (and the
 // client retries it) when another writer changes them before it commits.
 //
+// Reads and writes per event, from the code (Firestore has no conditional
+// write on a field's value, so a guard reads in its transaction):
+//
+//	mode            first delivery                          duplicate
+//	ClaimComplete   1 create, 2 transactions of 1 read      1 refused create, 1 read
+//	                and 1 write (state, completion)
+//	Transactional   1 transaction of 2 reads and 2 writes   2 reads, no write
+//	SingleWrite     1 transaction of 1 read and 1 write     1 read, no write
+//
 // State collections are the user's, in the same database as the dedup
 // collection (a transaction spans one database, and Transactional mode
 // writes the record and the state in one): the entity's document id is its
