@@ -29,7 +29,8 @@ const (
 type Config struct {
 	Handler string
 	Cloud   string
-	// DedupStore locates the dedup store, e.g. dynamodb://<table>?region=<region>.
+	// DedupStore locates the dedup store, e.g. dynamodb://<table>?region=<region>
+	// or firestore://projects/<project>/databases/<database>/documents/dedup.
 	DedupStore string
 	// TTL is how long a dedup record counts after it is written.
 	TTL time.Duration

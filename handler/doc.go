@@ -6,6 +6,7 @@
 //	THREEFACTOR_HANDLER      the handler's name; prefixes every dedup key
 //	THREEFACTOR_CLOUD        aws, gcp or azure
 //	THREEFACTOR_DEDUP_STORE  where the dedup records live, e.g. dynamodb://<table>?region=<region>
+//	                         or firestore://projects/<project>/databases/<database>/documents/dedup
 //	THREEFACTOR_DEDUP_TTL_S  how long a record counts, in seconds
 //	THREEFACTOR_TIMEOUT_S    the function timeout, in seconds: a claim lapses after it
 //
@@ -26,7 +27,7 @@
 // at least as long as its claim, whatever the TTL. Records count for
 // THREEFACTOR_DEDUP_TTL_S and expiry is checked when a record is read,
 // because stores delete expired records late (DynamoDB typically within a
-// few days, with no bound). The same identity with a different payload is
+// few days, Firestore typically within 24 hours, neither with a bound). The same identity with a different payload is
 // reported (PayloadMismatch), never silently skipped. A store error while
 // claiming, writing state, committing or completing fails the message: it is
 // never acknowledged as applied.
@@ -53,7 +54,8 @@
 //     still drops an older state write as Stale).
 //
 // Transactional writes the dedup record and the handler's state write in one
-// transaction (DynamoDB TransactWriteItems): the transaction is the fence, so
+// transaction (DynamoDB TransactWriteItems, a Firestore transaction): the
+// transaction is the fence, so
 // none of ClaimComplete's windows apply. Guarantee: within the TTL the state
 // write takes effect exactly once per event (the queue redelivers until it
 // has); after it, a redelivery re-applies the same state at the same version
@@ -131,7 +133,50 @@
 // handler starts cannot be recovered by the library: it ends the process,
 // and the whole batch is redelivered. Recover inside such goroutines.
 //
-// # Example: an AWS Lambda SQS handler
+// # On Google Cloud: Pub/Sub push and Firestore
+//
+// With cloud = "gcp" the provider creates a push subscription that POSTs one
+// message per request (batch_size is 1) to the function's URL, and a
+// Firestore database of the handler's own whose collection dedup holds the
+// records. pubsubpush.Handler is the function: an http.HandlerFunc, so also a
+// Functions Framework HTTP function (functions.HTTP("Handle", ...)). It reads
+// the push body
+//
+//	{"message": {"data": "<base64>", "attributes": {...}, "messageId": "...",
+//	             "publishTime": "...", "orderingKey": "..."},
+//	 "subscription": "projects/<p>/subscriptions/<s>", "deliveryAttempt": N}
+//
+// takes the event's identity by the same rules as on AWS (CloudEvents ce-*
+// attributes in binary mode, a JSON CloudEvent in data in structured mode,
+// else Pub/Sub's messageId under source gcp:pubsub), and answers 204 No
+// Content for Applied, Duplicate and Stale, which acknowledges the message.
+// Every failure gets a status Pub/Sub does not take as an acknowledgement
+// (400 Malformed or no push body, 409 PayloadMismatch or Conflict, 429
+// InFlight, 500 Failed, 503 DeadlineExceeded), so Pub/Sub redelivers it after
+// the subscription's retry backoff and dead-letters it after
+// max_delivery_attempts (retry.max_attempts). deliveryAttempt becomes
+// Event.ReceiveCount, the ordering key Event.Group.
+//
+// The store is package firestorestore (import it for its URL scheme):
+//
+//	THREEFACTOR_DEDUP_STORE=firestore://projects/<project>/databases/<database>/documents/dedup
+//
+// with Application Default Credentials (the function's service account), or
+// the emulator that FIRESTORE_EMULATOR_HOST names. A claim is one conditional
+// create; completion, release, the version guard and Transactional's commit
+// are Firestore transactions. expires_at is a Timestamp on which the provider
+// sets the collection's TTL policy; Firestore deletes expired documents
+// typically within 24 hours, with no bound, so expiry is checked when a
+// record is read. State collections (StateWrite.Table) are collections of the
+// same database, since a transaction spans one database; an entity's
+// document id is its key, and the state is merged into the document, keeping
+// the fields other code writes.
+//
+// A binary links only the packages it imports: a Google handler (pubsubpush,
+// firestorestore) carries no AWS SDK, and an AWS one (awssqs, dynamodbstore)
+// no Google library, as go version -m shows for the examples.
+//
+// # Example: an AWS Lambda SQS handler, and the same on Google
 //
 //	package main
 //
@@ -176,7 +221,24 @@
 //		lambda.Start(awssqs.Handler(p, handle))
 //	}
 //
+// On Google the same handle runs as a Cloud Run function:
+//
+//	func init() {
+//		p, err := handler.FromEnv(context.Background(), handler.Options{
+//			Mode:       handler.Transactional,
+//			StateTable: "orders", // a collection of the dedup store's database
+//		})
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		functions.HTTP("HandleOrders", pubsubpush.Handler(p, handle))
+//	}
+//
+// with _ ".../handler/firestorestore" imported instead of dynamodbstore.
+//
 // In unit tests, use memstore.New() (or THREEFACTOR_DEDUP_STORE=mem://) and a
-// controllable Options.Now. The examples/handler-go directory of the provider
-// repository holds this program with its tests.
+// controllable Options.Now; firestorestore/firestoretest starts the Firestore
+// emulator for tests against it. The examples/handler-go and
+// examples/handler-go-gcp directories of the provider repository hold these
+// programs with their tests.
 package handler

@@ -30,7 +30,8 @@ const (
 	// handler may have any side effects.
 	ClaimComplete Mode = iota
 	// Transactional writes the dedup record and the handler's state write
-	// in one transaction (DynamoDB TransactWriteItems): one write and no
+	// in one transaction (DynamoDB TransactWriteItems, a Firestore
+	// transaction): one write and no
 	// window; within the TTL a state write takes effect exactly once per
 	// event. The handler
 	// runs before the key is checked and may run more than once for the

@@ -11,4 +11,6 @@ need() {
 need go "install Go 1.26 (https://go.dev/dl); the Go module proxy must be reachable"
 need moto_server "install the AWS emulator: pip install 'moto[server]' (moto 5.x, Python 3.9+)"
 need curl "apt-get install curl"
+need gcloud "install google-cloud-cli with the Firestore emulator (component cloud-firestore-emulator, or apt-get install google-cloud-cli-firestore-emulator)"
+need java "install a Java runtime (17 or later) for the Firestore emulator"
 [ "$missing" = 0 ] || { echo "check-tools: install what is missing above, then run again" >&2; exit 1; }

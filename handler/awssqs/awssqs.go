@@ -20,16 +20,14 @@ package awssqs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler"
+	"github.com/threefactor/terraform-provider-threefactor/handler/internal/cloudevent"
 )
 
 // Handler returns a Lambda handler for SQS batches that processes each
@@ -84,80 +82,10 @@ func FromSQS(m events.SQSMessage) handler.Event {
 			}
 		}
 	}
-	if binary(&ev, attrs) || structured(&ev) {
+	if cloudevent.Binary(&ev, attrs) || cloudevent.Structured(&ev) {
 		ev.CloudEvent = true
 	}
 	return ev
-}
-
-// binary reads CloudEvents binary-mode attributes.
-func binary(ev *handler.Event, attrs map[string]string) bool {
-	ce := map[string]string{}
-	for name, v := range attrs {
-		lower := strings.ToLower(name)
-		if strings.HasPrefix(lower, "ce-") || strings.HasPrefix(lower, "ce_") {
-			ce[lower[3:]] = v
-		} else {
-			ev.Attributes[name] = v
-		}
-	}
-	if ce["specversion"] != "" && (ce["id"] == "" || ce["source"] == "") {
-		ev.Malformed = fmt.Errorf("binary-mode CloudEvent (ce-specversion %q) without ce-source or ce-id", ce["specversion"])
-		return false
-	}
-	if ce["id"] == "" || ce["source"] == "" {
-		for k, v := range ce {
-			ev.Attributes["ce-"+k] = v
-		}
-		return false
-	}
-	ev.Source, ev.ID, ev.Type, ev.Subject, ev.Sequence = ce["source"], ce["id"], ce["type"], ce["subject"], ce["sequence"]
-	return true
-}
-
-// structured reads a CloudEvents JSON body.
-func structured(ev *handler.Event) bool {
-	body := ev.Data
-	if len(body) == 0 || body[0] != '{' {
-		return false
-	}
-	var ce struct {
-		SpecVersion string          `json:"specversion"`
-		ID          string          `json:"id"`
-		Source      string          `json:"source"`
-		Type        string          `json:"type"`
-		Subject     string          `json:"subject"`
-		Sequence    json.RawMessage `json:"sequence"`
-		Data        json.RawMessage `json:"data"`
-		DataBase64  string          `json:"data_base64"`
-	}
-	if json.Unmarshal(body, &ce) != nil || ce.SpecVersion == "" {
-		return false
-	}
-	if ce.ID == "" || ce.Source == "" {
-		ev.Malformed = errors.New("structured CloudEvent without source or id (both are required)")
-		return false
-	}
-	ev.Source, ev.ID, ev.Type, ev.Subject = ce.Source, ce.ID, ce.Type, ce.Subject
-	// The sequence is a string attribute; tolerate producers that send a number.
-	var seq string
-	if json.Unmarshal(ce.Sequence, &seq) != nil {
-		seq = string(ce.Sequence)
-	}
-	ev.Sequence = seq
-	switch {
-	case ce.DataBase64 != "" && len(ce.Data) > 0:
-		ev.Malformed = errors.New("structured CloudEvent with both data and data_base64")
-	case ce.DataBase64 != "":
-		b, err := base64.StdEncoding.DecodeString(ce.DataBase64)
-		if err != nil {
-			ev.Malformed = fmt.Errorf("structured CloudEvent: data_base64 is not base64: %w", err)
-		}
-		ev.Data = b
-	default:
-		ev.Data = []byte(ce.Data)
-	}
-	return true
 }
 
 type envelope struct {

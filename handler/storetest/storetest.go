@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite every store.Store driver runs:
-// memstore in microseconds, dynamodbstore against moto.
+// memstore in microseconds, dynamodbstore against moto, firestorestore
+// against the Firestore emulator.
 package storetest
 
 import (

@@ -163,8 +163,10 @@ type Config struct {
 	// handler's writes (it must not touch the version or other attributes).
 	Other func(ctx context.Context, entity string, n int) error
 
-	// Serial makes one store call at a time (moto's TransactWriteItems is
-	// not safe under concurrency).
+	// Serial makes one store call at a time: moto checks a write's condition
+	// and applies the write without a lock, so concurrent conditional writes
+	// of one item can all succeed (seen under CPU load), and its
+	// TransactWriteItems can lose other writers' items.
 	Serial bool
 	Seed   uint64
 }
