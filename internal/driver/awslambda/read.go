@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -30,23 +29,8 @@ type seen struct {
 // them): 14 calls for a queue handler, 17 for a topic handler. It returns the components found gone.
 func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Component, error) {
 	s := &seen{}
-	var fs []func() error
-	var mu sync.Mutex
-	var missing []driver.Component
-	// read schedules one component's read, if st records it; found reports whether it exists.
-	read := func(c driver.Component, f func(id string) (found bool, err error)) {
-		if id := st.Get(c); id != "" {
-			fs = append(fs, func() error {
-				found, err := f(id)
-				if err == nil && !found {
-					mu.Lock()
-					missing = append(missing, c)
-					mu.Unlock()
-				}
-				return err
-			})
-		}
-	}
+	reads := plumbing.NewReads(st)
+	read := reads.Add
 	read(driver.Identity, func(id string) (_ bool, err error) { s.role, err = d.readRole(ctx, id); return s.role != nil, err })
 	read(driver.Logs, func(id string) (_ bool, err error) { s.logs, err = d.readLogGroup(ctx, id); return s.logs != nil, err })
 	read(driver.Function, func(id string) (_ bool, err error) { s.fn, err = d.readFunction(ctx, id); return s.fn != nil, err })
@@ -69,8 +53,8 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.sub != nil, err
 	})
 
-	err := plumbing.Concurrently(fs...)
-	return s, plumbing.SortComponents(missing, order), err
+	missing, err := reads.Run(order)
+	return s, missing, err
 }
 
 // Read implements driver.Driver.

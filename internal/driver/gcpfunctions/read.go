@@ -5,7 +5,6 @@ import (
 	"maps"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
@@ -30,22 +29,8 @@ type seen struct {
 // driver). It returns the components found gone.
 func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Component, error) {
 	s := &seen{}
-	var fs []func() error
-	var mu sync.Mutex
-	var missing []driver.Component
-	read := func(c driver.Component, f func(id string) (found bool, err error)) {
-		if id := st.Get(c); id != "" {
-			fs = append(fs, func() error {
-				found, err := f(id)
-				if err == nil && !found {
-					mu.Lock()
-					missing = append(missing, c)
-					mu.Unlock()
-				}
-				return err
-			})
-		}
-	}
+	reads := plumbing.NewReads(st)
+	read := reads.Add
 	read(driver.Identity, func(id string) (_ bool, err error) {
 		s.account, err = d.readAccount(ctx, id)
 		return s.account != nil, err
@@ -82,8 +67,8 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		s.push, err = d.readSubscription(ctx, driver.Subscription, id, true)
 		return s.push != nil, err
 	})
-	err := plumbing.Concurrently(fs...)
-	return s, plumbing.SortComponents(missing, order), err
+	missing, err := reads.Run(order)
+	return s, missing, err
 }
 
 // readGrant reports whether the project's policy holds the dedup grant id records.
