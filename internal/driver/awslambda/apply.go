@@ -23,20 +23,8 @@ import (
 //
 // then deletes what the handler no longer uses (a topic after a swap to kind queue).
 func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, st driver.State) (driver.State, driver.Outputs, error) {
-	l := plumbing.NewLedger(st, ownedKeys)
-	cur := &seen{}
-	if len(st) > 0 {
-		var missing []driver.Component
-		var err error
-		if cur, missing, err = d.see(ctx, st); err != nil {
-			return st, d.outputs(st), err
-		}
-		for _, c := range missing {
-			l.Forget(c)
-		}
-	}
-	err := d.apply(ctx, h, code, l, cur)
-	final := l.Snapshot()
+	final, err := plumbing.Apply(st, ownedKeys, &seen{}, func(st driver.State) (*seen, []driver.Component, error) { return d.see(ctx, st) },
+		func(l *plumbing.Ledger, cur *seen) error { return d.apply(ctx, h, code, l, cur) })
 	return final, d.outputs(final), err
 }
 
