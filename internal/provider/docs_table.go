@@ -116,7 +116,7 @@ func cloudTable(cs clouds) string {
 	row(header...)
 	row(rule...)
 	for _, path := range []string{"function.timeout_s", "function.architecture", "function.max_concurrency", "function.log_retention_days",
-		"trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
+		"trigger.enabled", "trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
 		"dead_letter.retention_days", "dedup.ttl_s"} {
 		per("`"+path+"`", func(c *driver.Cloud) string {
 			if why, lacks := c.Rules.Unsupported[path]; lacks {

@@ -91,6 +91,14 @@ func (v *values) int(attrs map[string]attr.Value, def int64, path ...string) int
 	return i.ValueInt64()
 }
 
+func (v *values) boolean(attrs map[string]attr.Value, def bool, path ...string) bool {
+	b, _ := attrs[path[len(path)-1]].(types.Bool)
+	if v.note(b, path) {
+		return def
+	}
+	return b.ValueBool()
+}
+
 func (v *values) strMap(m attr.Value, path ...string) map[string]string {
 	mv, _ := m.(types.Map)
 	v.note(mv, path)
@@ -150,6 +158,7 @@ func (m *eventHandlerModel) handler(c *driver.Cloud, defaultTags map[string]stri
 		Trigger: spec.Trigger{
 			Kind:         spec.TriggerKind(v.str(tr, string(spec.Queue), "trigger", "kind")),
 			Source:       v.str(tr, "", "trigger", "source"),
+			Paused:       !v.boolean(tr, true, "trigger", "enabled"),
 			BatchSize:    v.int(tr, def("trigger.batch_size", d.BatchSize), "trigger", "batch_size"),
 			BatchWindowS: v.int(tr, def("trigger.batch_window_s", d.BatchWindowS), "trigger", "batch_window_s"),
 		},
@@ -210,6 +219,12 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		}
 		return types.StringValue(x)
 	}
+	boolean := func(path string, x bool) attr.Value {
+		if v := pending(path, types.BoolType); v != nil {
+			return v
+		}
+		return types.BoolValue(x)
+	}
 	mapType := types.MapType{ElemType: types.StringType}
 	strMap := func(path string, x map[string]string) types.Map {
 		if v, ok := pending(path, mapType).(types.Map); ok {
@@ -235,6 +250,7 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 	m.Trigger = types.ObjectValueMust(triggerAttrTypes, map[string]attr.Value{
 		"kind":                 str("trigger.kind", string(tr.Kind)),
 		"source":               str("trigger.source", tr.Source),
+		"enabled":              boolean("trigger.enabled", !tr.Paused),
 		"batch_size":           i64("trigger.batch_size", tr.BatchSize),
 		"batch_window_s":       i64("trigger.batch_window_s", tr.BatchWindowS),
 		"visibility_timeout_s": i64("trigger.visibility_timeout_s", tr.VisibilityTimeoutS),
@@ -274,6 +290,8 @@ func pendingIn(cfg *eventHandlerModel, v *values) func(path string, typ attr.Typ
 			return types.Int64Unknown()
 		case types.StringType:
 			return types.StringUnknown()
+		case types.BoolType:
+			return types.BoolUnknown()
 		}
 		return types.MapUnknown(types.StringType)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -109,6 +110,12 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 							"an ARN on AWS. Unset by default: the provider creates one. An adopted queue gets the redrive policy and visibility timeout " +
 							"the handler needs; its previous values are restored on destroy. FIFO sources are not supported yet.",
 					},
+					"enabled": schema.BoolAttribute{
+						Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+						Description: "Whether events are delivered to the function, `true` by default. `false` pauses delivery without destroying " +
+							"anything (during an incident, or where a local runner delivers instead): events wait in the trigger, within its " +
+							"retention, until it is `true` again. Updated in place; a pause made outside Terraform shows as drift.",
+					},
 					"batch_size":     perCloudInt("Most events per invocation."),
 					"batch_window_s": perCloudInt("Seconds to gather a batch before invoking, on clouds that batch (null elsewhere)."),
 					"visibility_timeout_s": perCloudInt("Seconds a received event stays hidden from other consumers before it is redelivered " +
@@ -188,7 +195,7 @@ var (
 		"max_concurrency": types.Int64Type, "log_retention_days": types.Int64Type,
 	}
 	triggerAttrTypes = map[string]attr.Type{
-		"kind": types.StringType, "source": types.StringType, "batch_size": types.Int64Type,
+		"kind": types.StringType, "source": types.StringType, "enabled": types.BoolType, "batch_size": types.Int64Type,
 		"batch_window_s": types.Int64Type, "visibility_timeout_s": types.Int64Type,
 	}
 	retryAttrTypes      = map[string]attr.Type{"max_attempts": types.Int64Type, "min_backoff_s": types.Int64Type}

@@ -58,6 +58,9 @@ type Trigger struct {
 	BatchSize          int64
 	BatchWindowS       int64
 	VisibilityTimeoutS int64
+	// Paused stops delivery to the function (trigger.enabled = false): events stay in the trigger
+	// until it is resumed.
+	Paused bool
 }
 
 // Retry is the delivery budget before an event is dead-lettered.

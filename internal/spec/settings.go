@@ -31,6 +31,8 @@ func CopySetting(dst, src *Handler, path string) {
 		dt.BatchSize = st.BatchSize
 	case "trigger.batch_window_s":
 		dt.BatchWindowS = st.BatchWindowS
+	case "trigger.enabled":
+		dt.Paused = st.Paused
 	case "trigger.visibility_timeout_s":
 		dt.VisibilityTimeoutS = st.VisibilityTimeoutS
 	case "retry.max_attempts":

@@ -42,7 +42,7 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	}
 	if m := s.mapping; m != nil {
 		o := m.out
-		mark(driver.Mapping, (queueURL != "" && aws.ToString(o.EventSourceArn) != queueARN) || aws.ToString(o.State) == "Disabled" ||
+		mark(driver.Mapping, (queueURL != "" && aws.ToString(o.EventSourceArn) != queueARN) ||
 			!hasReportFailures(o.FunctionResponseTypes) || (st.Has(driver.Function) && aws.ToString(o.FunctionArn) != st.Get(driver.Function)))
 	}
 	if q := s.queue; q != nil {

@@ -241,11 +241,15 @@ type mappingSeen struct {
 // always on: without them one failed message retries the whole batch.
 type mappingSettings struct {
 	batchSize, window, maxConcurrency int32
+	enabled                           bool
 }
 
 func mappingOf(h *spec.Handler) mappingSettings {
-	return mappingSettings{int32(h.Trigger.BatchSize), int32(h.Trigger.BatchWindowS), int32(h.Function.MaxConcurrency)}
+	return mappingSettings{int32(h.Trigger.BatchSize), int32(h.Trigger.BatchWindowS), int32(h.Function.MaxConcurrency), !h.Trigger.Paused}
 }
+
+// mappingPaused reports a mapping disabled or being disabled.
+func mappingPaused(state string) bool { return state == "Disabled" || state == "Disabling" }
 
 func scaling(maxConcurrency int32) *lambdatypes.ScalingConfig {
 	if maxConcurrency == 0 {
@@ -261,7 +265,7 @@ var reportFailures = []lambdatypes.FunctionResponseType{lambdatypes.FunctionResp
 func (d *Driver) createMapping(ctx context.Context, fnARN, queueARN string, m mappingSettings, tags map[string]string) (uuid, state string, _ error) {
 	ctx, acted := trackActed(ctx)
 	in := &lambda.CreateEventSourceMappingInput{
-		FunctionName: &fnARN, EventSourceArn: &queueARN, Enabled: aws.Bool(true),
+		FunctionName: &fnARN, EventSourceArn: &queueARN, Enabled: aws.Bool(m.enabled),
 		BatchSize: &m.batchSize, MaximumBatchingWindowInSeconds: &m.window,
 		FunctionResponseTypes: reportFailures, Tags: tags,
 	}
@@ -335,11 +339,11 @@ func (d *Driver) updateMapping(ctx context.Context, cur *mappingSeen, fnARN stri
 		have = aws.ToInt32(o.ScalingConfig.MaximumConcurrency)
 	}
 	if aws.ToString(o.FunctionArn) != fnARN || aws.ToInt32(o.BatchSize) != m.batchSize || aws.ToInt32(o.MaximumBatchingWindowInSeconds) != m.window ||
-		have != m.maxConcurrency || !hasReportFailures(o.FunctionResponseTypes) || aws.ToString(o.State) == "Disabled" {
+		have != m.maxConcurrency || !hasReportFailures(o.FunctionResponseTypes) || mappingPaused(aws.ToString(o.State)) == m.enabled {
 		var out *lambda.UpdateEventSourceMappingOutput
 		err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() (err error) {
 			out, err = d.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{
-				UUID: &uuid, FunctionName: &fnARN, Enabled: aws.Bool(true), BatchSize: &m.batchSize,
+				UUID: &uuid, FunctionName: &fnARN, Enabled: aws.Bool(m.enabled), BatchSize: &m.batchSize,
 				MaximumBatchingWindowInSeconds: &m.window, ScalingConfig: scaling(m.maxConcurrency), FunctionResponseTypes: reportFailures,
 			})
 			return err

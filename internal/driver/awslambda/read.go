@@ -100,6 +100,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 	if m := s.mapping; m != nil {
 		h.Trigger.BatchSize = int64(aws.ToInt32(m.out.BatchSize))
 		h.Trigger.BatchWindowS = int64(aws.ToInt32(m.out.MaximumBatchingWindowInSeconds))
+		h.Trigger.Paused = mappingPaused(aws.ToString(m.out.State))
 		if sc := m.out.ScalingConfig; sc != nil {
 			h.Function.MaxConcurrency = int64(aws.ToInt32(sc.MaximumConcurrency))
 		}

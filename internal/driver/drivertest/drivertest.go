@@ -81,6 +81,7 @@ func Changed(h *spec.Handler, c *driver.Cloud) *spec.Handler {
 		w.Trigger.BatchSize = other(r.BatchSize, nil, h.Trigger.BatchSize)
 	}
 	w.Trigger.VisibilityTimeoutS = other(r.VisibilityTimeoutS, nil, h.Trigger.VisibilityTimeoutS)
+	w.Trigger.Paused = !h.Trigger.Paused
 	w.Retry.MaxAttempts = other(r.MaxAttempts, nil, h.Retry.MaxAttempts)
 	if r.Supports("retry.min_backoff_s") {
 		w.Retry.MinBackoffS = other(r.MinBackoffS, nil, h.Retry.MinBackoffS)

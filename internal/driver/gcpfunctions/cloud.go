@@ -37,7 +37,8 @@ var Cloud = &driver.Cloud{
 	Holds: map[driver.Component][]string{
 		driver.Function: {"function.runtime", "function.entry_point", "source_hash", "function.memory_mb", "function.timeout_s",
 			"function.environment", "function.max_concurrency", "tags", "dedup.ttl_s"},
-		driver.Subscription:    {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s"},
+		driver.Subscription: {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
+			"trigger.batch_size", "trigger.enabled"},
 		driver.Queue:           {"trigger.kind", "trigger.source"},
 		driver.Topic:           {"trigger.kind", "trigger.source"},
 		DeadLetterSubscription: {"dead_letter.retention_days"},
@@ -48,6 +49,7 @@ var Cloud = &driver.Cloud{
 		"function.timeout_s":           "Cloud Run functions request timeout",
 		"function.max_concurrency":     "maximum instance count (each instance serves one request at a time)",
 		"trigger.batch_size":           "1: a push subscription posts one message per request",
+		"trigger.enabled":              "the push subscription's endpoint: paused, it is a pull subscription nobody pulls and messages wait in it",
 		"trigger.visibility_timeout_s": "Pub/Sub acknowledgement deadline, also the push request's timeout",
 		"retry.max_attempts":           "dead-letter policy's max_delivery_attempts",
 		"retry.min_backoff_s":          "retry policy's minimum backoff",

@@ -114,7 +114,7 @@ func (d *Driver) deadLetterSubscription(h *spec.Handler, topic string) *pubsubpb
 // token of the handler's account whose audience is the function's URL; a failed delivery is retried
 // after the backoff, and after max_attempts goes to the dead-letter topic.
 func (d *Driver) pushSubscription(h *spec.Handler, topic, deadLetter, uri, email string) *pubsubpb.Subscription {
-	return &pubsubpb.Subscription{
+	s := &pubsubpb.Subscription{
 		Name: d.subscriptionName(d.names(h.Name).Push), Topic: topic, Labels: labelsFor(h),
 		PushConfig: &pubsubpb.PushConfig{
 			PushEndpoint: uri,
@@ -131,6 +131,12 @@ func (d *Driver) pushSubscription(h *spec.Handler, topic, deadLetter, uri, email
 		},
 		DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: deadLetter, MaxDeliveryAttempts: int32(h.Retry.MaxAttempts)},
 	}
+	if h.Trigger.Paused {
+		// A push subscription without a push endpoint is a pull one nobody pulls: messages wait in it
+		// (for its retention) until the endpoint is set again.
+		s.PushConfig = &pubsubpb.PushConfig{}
+	}
+	return s
 }
 
 func (d *Driver) createSubscription(ctx context.Context, c driver.Component, want *pubsubpb.Subscription) (string, error) {
@@ -178,7 +184,7 @@ func (d *Driver) updateSubscription(ctx context.Context, c driver.Component, hav
 	if have.GetExpirationPolicy().GetTtl() != nil {
 		paths = append(paths, "expiration_policy")
 	}
-	if want.GetPushConfig() != nil && !samePush(have.GetPushConfig(), want.GetPushConfig()) {
+	if want.GetPushConfig() != nil && !samePush(have.GetPushConfig(), want.GetPushConfig()) && (want.GetPushConfig().GetPushEndpoint() != "" || have.GetPushConfig().GetPushEndpoint() != "") {
 		paths = append(paths, "push_config")
 	}
 	if want.GetRetryPolicy() != nil && have.GetRetryPolicy().GetMinimumBackoff().AsDuration() != want.GetRetryPolicy().GetMinimumBackoff().AsDuration() {

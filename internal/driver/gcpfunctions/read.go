@@ -124,6 +124,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		h.Trigger.Kind = spec.TriggerKind(sub.GetLabels()[TriggerLabel])
 		h.Trigger.BatchSize = 1
 		h.Trigger.VisibilityTimeoutS = int64(sub.GetAckDeadlineSeconds())
+		h.Trigger.Paused = sub.GetPushConfig().GetPushEndpoint() == ""
 		h.Retry.MaxAttempts = int64(sub.GetDeadLetterPolicy().GetMaxDeliveryAttempts())
 		h.Retry.MinBackoffS = int64(sub.GetRetryPolicy().GetMinimumBackoff().AsDuration().Seconds())
 	}
@@ -186,8 +187,8 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		}
 		mark(driver.Subscription, !p.agentOK || (topic != "" && sub.GetTopic() != topic) ||
 			(deadLetter != "" && sub.GetDeadLetterPolicy().GetDeadLetterTopic() != deadLetter) ||
-			(uri != "" && sub.GetPushConfig().GetPushEndpoint() != uri) ||
-			(email != "" && sub.GetPushConfig().GetOidcToken().GetServiceAccountEmail() != email) ||
+			(uri != "" && !h.Trigger.Paused && sub.GetPushConfig().GetPushEndpoint() != uri) ||
+			(email != "" && !h.Trigger.Paused && sub.GetPushConfig().GetOidcToken().GetServiceAccountEmail() != email) ||
 			sub.GetExpirationPolicy().GetTtl() != nil || !maps.Equal(userLabels(sub.GetLabels()), userLabels(labels)))
 	}
 	return plumbing.SortComponents(out, order)

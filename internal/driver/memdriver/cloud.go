@@ -66,7 +66,7 @@ func needs(h *spec.Handler) []driver.Component { return plumbing.Needs(order, h)
 // holds is what each component keeps; the driver's reads follow it.
 var holds = map[driver.Component][]string{
 	driver.Function: {"function.runtime", "function.entry_point", "source_hash", "function.memory_mb", "function.timeout_s",
-		"function.environment", "function.max_concurrency", "trigger.batch_size", "tags"},
+		"function.environment", "function.max_concurrency", "trigger.batch_size", "trigger.enabled", "tags"},
 	driver.Queue:        {"trigger.visibility_timeout_s", "retry.max_attempts", "trigger.kind", "trigger.source"},
 	driver.Topic:        {"trigger.kind", "trigger.source"},
 	driver.Subscription: {"trigger.kind", "trigger.source"},

@@ -35,6 +35,12 @@ func (h *Harness) Remove(_ context.Context, st driver.State, c driver.Component)
 
 func (h *Harness) Leftovers(context.Context) ([]string, error) { return h.Mem.Leftovers(), nil }
 
+// Pause pauses the handler's delivery behind the driver's back.
+func (h *Harness) Pause(_ context.Context, st driver.State) error {
+	h.Mem.Pause(st.Get(driver.Function))
+	return nil
+}
+
 func (h *Harness) FailCreate(c driver.Component) { h.Mem.FailCreate(c) }
 
 func (h *Harness) ExistingSource(_ context.Context, kind spec.TriggerKind) (string, error) {

@@ -39,6 +39,17 @@ func (c *Cloud) FailCreate(comp driver.Component) {
 	c.failCreate[comp] = true
 }
 
+// Pause pauses the delivery of the function with id behind any driver's back.
+func (c *Cloud) Pause(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.components[id]; ok {
+		paused := *h
+		paused.Trigger.Paused = true
+		c.components[id] = &paused
+	}
+}
+
 // Remove deletes the component with id behind any driver's back.
 func (c *Cloud) Remove(id string) {
 	c.mu.Lock()

@@ -83,6 +83,12 @@ func (h *Harness) Cloud() *driver.Cloud  { return awslambda.Cloud }
 func (h *Harness) Code() *driver.Code    { return Code }
 func (h *Harness) Close()                {}
 
+// Pause disables the handler's event source mapping behind the driver's back.
+func (h *Harness) Pause(ctx context.Context, st driver.State) error {
+	_, err := h.C.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(st.Get(driver.Mapping)), Enabled: aws.Bool(false)})
+	return err
+}
+
 // createActions is the API action that creates each component, and a string its request contains.
 var createActions = map[driver.Component]moto.Fault{
 	driver.Identity:     {Service: "iam", Action: "CreateRole"},

@@ -93,6 +93,11 @@ func New(ctx context.Context, t testing.TB) (*Harness, error) {
 	return h, err
 }
 
+// Pause turns the push subscription into a pull one behind the driver's back, as pausing it does.
+func (h *Harness) Pause(ctx context.Context, st driver.State) error {
+	return h.Subs.ModifyPushConfig(ctx, &pubsubpb.ModifyPushConfigRequest{Subscription: st.Get(driver.Subscription), PushConfig: &pubsubpb.PushConfig{}})
+}
+
 // Endpoints is the provider's gcp.endpoints for this harness.
 func (h *Harness) Endpoints() map[string]string {
 	fake := "http://" + h.Fake.Addr()
