@@ -271,3 +271,52 @@ func TestResetEmptiesOneDatabase(t *testing.T) {
 		t.Errorf("the other project's document after Reset = %v, %v; want it kept", snap, err)
 	}
 }
+
+// A state table named by its full path lives in another database (the
+// user's (default), say) in ClaimComplete and SingleWrite; Transactional
+// refuses it, since a transaction spans one database.
+func TestStateInAnotherDatabase(t *testing.T) {
+	emu := firestoretest.Shared(t)
+	project := firestoretest.Project()
+	dedup := emu.Client(t, project, firestoretest.Database)
+	user := emu.Client(t, project, "(default)")
+	s, err := firestorestore.New(dedup, firestorestore.Options{Collection: "dedup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	table := "projects/" + project + "/databases/(default)/documents/orders"
+	if _, err := user.Collection("orders").Doc("o-1").Set(ctx, map[string]any{"owner": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutState(ctx, store.StateWrite{Table: table, Key: "o-1", Version: 2, Event: "e2", Attributes: map[string]any{"status": "shipped"}}); err != nil {
+		t.Fatalf("PutState: %v", err)
+	}
+	if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: "o-1", Version: 2, Event: "e2"}); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("PutStateOnce of the same event err = %v; want ErrDuplicate", err)
+	}
+	if st, err := s.GetState(ctx, table, "o-1"); err != nil || st.Version != 2 || st.Attributes["status"] != "shipped" || st.Attributes["owner"] != "billing" {
+		t.Errorf("GetState = %+v, %v; want version 2, shipped, owner kept", st, err)
+	}
+	if snap, err := user.Collection("orders").Doc("o-1").Get(ctx); err != nil || snap.Data()["status"] != "shipped" {
+		t.Errorf("the order in (default) = %v, %v; want it shipped", snap, err)
+	}
+	if _, err := dedup.Collection("orders").Doc("o-1").Get(ctx); status.Code(err) != codes.NotFound {
+		t.Errorf("the order in the dedup database: err = %v; want NotFound", err)
+	}
+	// The dedup database's own full path is the store's database.
+	own := "projects/" + project + "/databases/" + firestoretest.Database + "/documents/orders"
+	rec := store.Record{Key: "k", Status: store.Completed, Token: "t", ExpiresAt: time.Now().Add(time.Hour)}
+	if _, err := s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: own, Key: "o-2", Version: 1, Event: "e1"}); err != nil {
+		t.Errorf("Commit into the dedup database by full path: %v", err)
+	}
+	rec.Key = "k2"
+	_, err = s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: table, Key: "o-1", Version: 3, Event: "e3"})
+	if err == nil || !strings.Contains(err.Error(), "one database") {
+		t.Errorf("Commit into another database err = %v; want the one-database error", err)
+	}
+	if _, err := s.Get(ctx, "k2", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("dedup record after the refused Commit: err = %v; want ErrNotFound", err)
+	}
+}
