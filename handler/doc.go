@@ -167,10 +167,13 @@
 // are Firestore transactions. expires_at is a Timestamp on which the provider
 // sets the collection's TTL policy; Firestore deletes expired documents
 // typically within 24 hours, with no bound, so expiry is checked when a
-// record is read. State collections (StateWrite.Table) are collections of the
-// same database, since a transaction spans one database; an entity's
-// document id is its key, and the state is merged into the document, keeping
-// the fields other code writes.
+// record is read. A state table (StateWrite.Table) is a collection of the
+// same database, or the full path of one in another database
+// (projects/<p>/databases/(default)/documents/orders, say) in ClaimComplete
+// and SingleWrite: a transaction spans one database, so Transactional's
+// state collection is in the dedup database. An entity's document id is its
+// key, and the state is merged into the document, keeping the fields other
+// code writes.
 //
 // A binary links only the packages it imports: a Google handler (pubsubpush,
 // firestorestore) carries no AWS SDK, and an AWS one (awssqs, dynamodbstore)

@@ -37,7 +37,7 @@ func TestConformance(t *testing.T) {
 			dedup, state := mototest.TableName("dedup"), mototest.TableName("state")
 			mototest.CreateDedupTable(t, client, dedup)
 			mototest.CreateStateTable(t, client, state)
-			return dynamodbstore.New(client, dynamodbstore.Options{Table: dedup}), state
+			return &oneAtATime{Store: dynamodbstore.New(client, dynamodbstore.Options{Table: dedup})}, state
 		},
 		// Other code's write: a plain PutItem.
 		Write: func(t *testing.T, _ store.Store, table, key string, attrs map[string]any) {
@@ -51,6 +51,64 @@ func TestConformance(t *testing.T) {
 			}
 		},
 	})
+}
+
+// oneAtATime makes one store call at a time. moto checks a write's condition
+// and applies the write without a lock, so under CPU load two concurrent
+// conditional writes of one item can both succeed (ConcurrentClaimsHaveOneWinner
+// failed 3 times in 40 beside the Firestore emulator), which DynamoDB never
+// allows: serialized, the suite's concurrent callers test the store, not moto.
+type oneAtATime struct {
+	mu sync.Mutex
+	store.Store
+}
+
+func (s *oneAtATime) Claim(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.Claim(ctx, rec, now)
+}
+
+func (s *oneAtATime) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.Complete(ctx, key, token, result, expiresAt)
+}
+
+func (s *oneAtATime) Release(ctx context.Context, key, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.Release(ctx, key, token)
+}
+
+func (s *oneAtATime) Get(ctx context.Context, key string, now time.Time) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.Get(ctx, key, now)
+}
+
+func (s *oneAtATime) PutState(ctx context.Context, w store.StateWrite) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.PutState(ctx, w)
+}
+
+func (s *oneAtATime) PutStateOnce(ctx context.Context, w store.StateWrite) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.PutStateOnce(ctx, w)
+}
+
+func (s *oneAtATime) GetState(ctx context.Context, table, key string) (*store.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.GetState(ctx, table, key)
+}
+
+func (s *oneAtATime) Commit(ctx context.Context, rec store.Record, now time.Time, w *store.StateWrite) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Store.Commit(ctx, rec, now, w)
 }
 
 // The URL the provider injects opens a working store.

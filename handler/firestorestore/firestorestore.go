@@ -36,9 +36,14 @@
 //	Transactional   1 transaction of 2 reads and 2 writes   2 reads, no write
 //	SingleWrite     1 transaction of 1 read and 1 write     1 read, no write
 //
-// State collections are the user's, in the same database as the dedup
-// collection (a transaction spans one database, and Transactional mode
-// writes the record and the state in one): the entity's document id is its
+// State collections are the user's. A state table (StateWrite.Table) is a
+// collection path in the dedup collection's database, or the full path of a
+// collection in another database,
+// projects/<project>/databases/<database>/documents/<collection> (the user's
+// (default) database, say), whose client the store opens on first use
+// (Options.OpenDatabase). A transaction spans one database, and
+// Transactional mode writes the record and the state in one: its state
+// collection must be in the dedup database. The entity's document id is its
 // key (see EntityDocID for keys that are no valid id), and the store writes the state's fields, version (an integer, or a
 // string for lexicographic versions) and version_event (the identity of the
 // event that wrote that version), merging them into the document, so the
@@ -65,6 +70,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -100,21 +106,35 @@ type Options struct {
 	// StateEventField holds the identity of the event that wrote the
 	// version: "version_event" when empty.
 	StateEventField string
+	// OpenDatabase opens a client of another database, for state tables
+	// named by their full path (projects/<p>/databases/<db>/documents/<c>):
+	// firestore.NewClientWithDatabase with Application Default Credentials
+	// (or FIRESTORE_EMULATOR_HOST) when nil. The store closes what it opens.
+	OpenDatabase func(ctx context.Context, project, database string) (*firestore.Client, error)
 }
 
 // Store is a store.Store on Firestore.
 type Store struct {
 	client *firestore.Client
 	dedup  *firestore.CollectionRef
-	opts   Options
+	// docs is the client's database's document root,
+	// projects/<p>/databases/<db>/documents/.
+	docs string
+	opts Options
 	// owned: the store made the client and closes it.
 	owned bool
+
+	mu sync.Mutex
+	// others are the clients of other databases that hold state tables,
+	// by projects/<p>/databases/<db>.
+	others map[string]*firestore.Client
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store that uses client, whose database holds the dedup
-// collection and the state collections.
+// collection and, unless a state table names another database by its full
+// path, the state collections.
 func New(client *firestore.Client, opts Options) (*Store, error) {
 	if opts.StateVersionField == "" {
 		opts.StateVersionField = "version"
@@ -122,11 +142,20 @@ func New(client *firestore.Client, opts Options) (*Store, error) {
 	if opts.StateEventField == "" {
 		opts.StateEventField = "version_event"
 	}
+	if opts.OpenDatabase == nil {
+		opts.OpenDatabase = func(ctx context.Context, project, database string) (*firestore.Client, error) {
+			return firestore.NewClientWithDatabase(ctx, project, database)
+		}
+	}
 	dedup := client.Collection(opts.Collection)
 	if dedup == nil {
 		return nil, fmt.Errorf("dedup collection %q is not a collection path (an odd number of segments)", opts.Collection)
 	}
-	return &Store{client: client, dedup: dedup, opts: opts}, nil
+	i := strings.Index(dedup.Path, "/documents/")
+	if i < 0 {
+		return nil, fmt.Errorf("dedup collection path %q has no /documents/", dedup.Path)
+	}
+	return &Store{client: client, dedup: dedup, docs: dedup.Path[:i+len("/documents/")], opts: opts, others: map[string]*firestore.Client{}}, nil
 }
 
 // ParseURL splits firestore://projects/<project>/databases/<database>/documents/<collection>
@@ -136,11 +165,61 @@ func ParseURL(u *url.URL) (project, database, collection string, err error) {
 	if u.Opaque != "" {
 		path = strings.Trim(u.Opaque, "/")
 	}
-	seg := strings.Split(path, "/")
-	if u.Scheme != "firestore" || len(seg) < 6 || len(seg)%2 != 0 || seg[0] != "projects" || seg[2] != "databases" || seg[4] != "documents" || slices.Contains(seg, "") {
+	project, database, collection, ok := splitPath(path)
+	if u.Scheme != "firestore" || !ok {
 		return "", "", "", fmt.Errorf("dedup store URL %q: want firestore://projects/<project>/databases/<database>/documents/<collection>", u.Redacted())
 	}
-	return seg[1], seg[3], strings.Join(seg[5:], "/"), nil
+	return project, database, collection, nil
+}
+
+// splitPath splits projects/<project>/databases/<database>/documents/<collection>.
+func splitPath(path string) (project, database, collection string, ok bool) {
+	seg := strings.Split(path, "/")
+	if len(seg) < 6 || len(seg)%2 != 0 || seg[0] != "projects" || seg[2] != "databases" || seg[4] != "documents" || slices.Contains(seg, "") {
+		return "", "", "", false
+	}
+	return seg[1], seg[3], strings.Join(seg[5:], "/"), true
+}
+
+// stateCollection resolves a state table: a collection path in the store's
+// database, or the full path of a collection in any database
+// (projects/<p>/databases/<db>/documents/<collection>), whose client it
+// opens on first use.
+func (s *Store) stateCollection(ctx context.Context, table string) (*firestore.Client, *firestore.CollectionRef, error) {
+	client, path := s.client, table
+	if strings.HasPrefix(table, "projects/") {
+		project, database, collection, ok := splitPath(table)
+		if !ok {
+			return nil, nil, fmt.Errorf("state table %q: want a collection path, or projects/<project>/databases/<database>/documents/<collection>", table)
+		}
+		path = collection
+		if !strings.HasPrefix(table, s.docs) {
+			var err error
+			if client, err = s.otherDatabase(ctx, project, database); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	coll := client.Collection(path)
+	if coll == nil {
+		return nil, nil, fmt.Errorf("state table %q is not a collection path (an odd number of segments)", table)
+	}
+	return client, coll, nil
+}
+
+func (s *Store) otherDatabase(ctx context.Context, project, database string) (*firestore.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := "projects/" + project + "/databases/" + database
+	if c := s.others[name]; c != nil {
+		return c, nil
+	}
+	c, err := s.opts.OpenDatabase(ctx, project, database)
+	if err != nil {
+		return nil, fmt.Errorf("opening Firestore database %s for state: %w", name, err)
+	}
+	s.others[name] = c
+	return c, nil
 }
 
 // OpenURL opens firestore://projects/<project>/databases/<database>/documents/<collection>
@@ -309,11 +388,11 @@ func (s *Store) PutStateOnce(ctx context.Context, w store.StateWrite) error {
 }
 
 func (s *Store) putState(ctx context.Context, w store.StateWrite, once bool) error {
-	ref, data, merge, err := s.stateWrite(w)
+	client, ref, data, merge, err := s.stateWrite(ctx, w)
 	if err != nil {
 		return err
 	}
-	return s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+	return client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
 		if err != nil && status.Code(err) != codes.NotFound {
 			return err
@@ -347,19 +426,15 @@ func (s *Store) guard(w store.StateWrite, snap *firestore.DocumentSnapshot, once
 
 // stateWrite is the entity's document and the merge that sets w's fields,
 // version and event, and nothing else.
-func (s *Store) stateWrite(w store.StateWrite) (*firestore.DocumentRef, map[string]any, firestore.SetOption, error) {
-	coll := s.client.Collection(w.Table)
-	if coll == nil {
-		return nil, nil, nil, fmt.Errorf("state of %s: table %q is not a collection path", w.Key, w.Table)
-	}
+func (s *Store) stateWrite(ctx context.Context, w store.StateWrite) (*firestore.Client, *firestore.DocumentRef, map[string]any, firestore.SetOption, error) {
 	if w.Key == "" {
-		return nil, nil, nil, errors.New("state write without an entity key")
+		return nil, nil, nil, nil, errors.New("state write without an entity key")
 	}
 	data := make(map[string]any, len(w.Attributes)+2)
 	paths := make([]firestore.FieldPath, 0, len(w.Attributes)+2)
 	for _, name := range slices.Sorted(maps.Keys(w.Attributes)) {
 		if name == s.opts.StateVersionField || name == s.opts.StateEventField {
-			return nil, nil, nil, fmt.Errorf("state of %s: attribute %q is the entity's version or event, which the store writes", w.Key, name)
+			return nil, nil, nil, nil, fmt.Errorf("state of %s: attribute %q is the entity's version or event, which the store writes", w.Key, name)
 		}
 		data[name] = w.Attributes[name]
 		paths = append(paths, firestore.FieldPath{name})
@@ -374,14 +449,21 @@ func (s *Store) stateWrite(w store.StateWrite) (*firestore.DocumentRef, map[stri
 		data[s.opts.StateEventField] = firestore.Delete
 	}
 	paths = append(paths, firestore.FieldPath{s.opts.StateVersionField}, firestore.FieldPath{s.opts.StateEventField})
-	return coll.Doc(EntityDocID(w.Key)), data, firestore.Merge(paths...), nil
+	client, coll, err := s.stateCollection(ctx, w.Table)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return client, coll.Doc(EntityDocID(w.Key)), data, firestore.Merge(paths...), nil
 }
 
 // GetState implements store.Store with one read.
 func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, error) {
-	coll := s.client.Collection(table)
-	if coll == nil || key == "" {
-		return nil, fmt.Errorf("state of %q: table %q is not a collection path, or the key is empty", key, table)
+	if key == "" {
+		return nil, errors.New("state of an empty entity key")
+	}
+	_, coll, err := s.stateCollection(ctx, table)
+	if err != nil {
+		return nil, err
 	}
 	snap, err := coll.Doc(EntityDocID(key)).Get(ctx)
 	if status.Code(err) == codes.NotFound {
@@ -414,9 +496,12 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	if w == nil {
 		return s.claim(ctx, rec, now)
 	}
-	stateRef, data, merge, err := s.stateWrite(*w)
+	client, stateRef, data, merge, err := s.stateWrite(ctx, *w)
 	if err != nil {
 		return nil, err
+	}
+	if client != s.client {
+		return nil, fmt.Errorf("state table %q is in another database than the dedup records: a Firestore transaction spans one database, so Transactional mode needs the state collection in the dedup store's database", w.Table)
 	}
 	ref := s.doc(rec.Key)
 	var holder *store.Record
@@ -450,12 +535,19 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	return nil, err
 }
 
-// Close implements store.Store: it closes the client if the store opened it.
+// Close implements store.Store: it closes the clients the store opened.
 func (s *Store) Close() error {
-	if s.owned {
-		return s.client.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for name, c := range s.others {
+		errs = append(errs, c.Close())
+		delete(s.others, name)
 	}
-	return nil
+	if s.owned {
+		errs = append(errs, s.client.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func recordData(r store.Record) map[string]any {

@@ -14,7 +14,9 @@ import (
 	firestorepb "cloud.google.com/go/firestore/apiv1/firestorepb"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore/firestoretest"
@@ -244,4 +246,77 @@ func TestReadsAndWritesPerEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("single-write, duplicate", 1, 0)
+}
+
+// The launcher's Reset empties one project's database and leaves the others' alone.
+func TestResetEmptiesOneDatabase(t *testing.T) {
+	emu := firestoretest.Shared(t)
+	if os.Getenv(firestoretest.EnvHost) != emu.Host {
+		t.Fatalf("%s = %q; want %q", firestoretest.EnvHost, os.Getenv(firestoretest.EnvHost), emu.Host)
+	}
+	ctx := context.Background()
+	p1, p2 := firestoretest.Project(), firestoretest.Project()
+	c1, c2 := emu.Client(t, p1, firestoretest.Database), emu.Client(t, p2, firestoretest.Database)
+	if _, err := c1.Collection("dedup").Doc("a").Set(ctx, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Collection("dedup").Doc("a").Set(ctx, map[string]any{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	emu.Reset(t, p1, firestoretest.Database)
+	if _, err := c1.Collection("dedup").Doc("a").Get(ctx); status.Code(err) != codes.NotFound {
+		t.Errorf("after Reset, Get err = %v; want NotFound", err)
+	}
+	if snap, err := c2.Collection("dedup").Doc("a").Get(ctx); err != nil || snap.Data()["n"] != int64(2) {
+		t.Errorf("the other project's document after Reset = %v, %v; want it kept", snap, err)
+	}
+}
+
+// A state table named by its full path lives in another database (the
+// user's (default), say) in ClaimComplete and SingleWrite; Transactional
+// refuses it, since a transaction spans one database.
+func TestStateInAnotherDatabase(t *testing.T) {
+	emu := firestoretest.Shared(t)
+	project := firestoretest.Project()
+	dedup := emu.Client(t, project, firestoretest.Database)
+	user := emu.Client(t, project, "(default)")
+	s, err := firestorestore.New(dedup, firestorestore.Options{Collection: "dedup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	table := "projects/" + project + "/databases/(default)/documents/orders"
+	if _, err := user.Collection("orders").Doc("o-1").Set(ctx, map[string]any{"owner": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutState(ctx, store.StateWrite{Table: table, Key: "o-1", Version: 2, Event: "e2", Attributes: map[string]any{"status": "shipped"}}); err != nil {
+		t.Fatalf("PutState: %v", err)
+	}
+	if err := s.PutStateOnce(ctx, store.StateWrite{Table: table, Key: "o-1", Version: 2, Event: "e2"}); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("PutStateOnce of the same event err = %v; want ErrDuplicate", err)
+	}
+	if st, err := s.GetState(ctx, table, "o-1"); err != nil || st.Version != 2 || st.Attributes["status"] != "shipped" || st.Attributes["owner"] != "billing" {
+		t.Errorf("GetState = %+v, %v; want version 2, shipped, owner kept", st, err)
+	}
+	if snap, err := user.Collection("orders").Doc("o-1").Get(ctx); err != nil || snap.Data()["status"] != "shipped" {
+		t.Errorf("the order in (default) = %v, %v; want it shipped", snap, err)
+	}
+	if _, err := dedup.Collection("orders").Doc("o-1").Get(ctx); status.Code(err) != codes.NotFound {
+		t.Errorf("the order in the dedup database: err = %v; want NotFound", err)
+	}
+	// The dedup database's own full path is the store's database.
+	own := "projects/" + project + "/databases/" + firestoretest.Database + "/documents/orders"
+	rec := store.Record{Key: "k", Status: store.Completed, Token: "t", ExpiresAt: time.Now().Add(time.Hour)}
+	if _, err := s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: own, Key: "o-2", Version: 1, Event: "e1"}); err != nil {
+		t.Errorf("Commit into the dedup database by full path: %v", err)
+	}
+	rec.Key = "k2"
+	_, err = s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: table, Key: "o-1", Version: 3, Event: "e3"})
+	if err == nil || !strings.Contains(err.Error(), "one database") {
+		t.Errorf("Commit into another database err = %v; want the one-database error", err)
+	}
+	if _, err := s.Get(ctx, "k2", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("dedup record after the refused Commit: err = %v; want ErrNotFound", err)
+	}
 }
