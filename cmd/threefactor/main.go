@@ -1,10 +1,16 @@
-// Command threefactor is the project's command-line tool. Today it has one subcommand:
+// Command threefactor is the project's command-line tool.
 //
 //	threefactor fake gcp [--addr 127.0.0.1:PORT] [--project ID] [--project-number N]
 //
 // runs the fakes of the Google APIs that have no emulator (package acctest/gcpfake) until
 // interrupted. It prints the gRPC address on the first line of standard output, for scripts, and
 // what it serves on standard error.
+//
+//	threefactor emulators run [--env-file FILE] -- COMMAND...
+//	threefactor emulators start --dir DIR
+//	threefactor emulators stop --dir DIR
+//
+// is the emulator kit for users' CI (see emulators.go).
 package main
 
 import (
@@ -20,7 +26,8 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcpfake"
 )
 
-const usage = `usage: threefactor fake gcp [--addr 127.0.0.1:PORT] [--project ID] [--project-number N]`
+const usage = `usage: threefactor fake gcp [--addr 127.0.0.1:PORT] [--project ID] [--project-number N]
+` + emulatorsUsage
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -30,6 +37,9 @@ func main() {
 
 // run executes the command line args and returns the exit status: 0, 1 on failure, 2 on misuse.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "emulators" {
+		return emulators(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "fake" || args[1] != "gcp" {
 		_, _ = fmt.Fprintln(stderr, usage)
 		return 2
