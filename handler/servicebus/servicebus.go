@@ -4,7 +4,7 @@
 //
 // The Functions host runs the serviceBusTrigger that the function's
 // function.json declares, and for each message POSTs to the custom handler
-// at /<functionName> (on FUNCTIONS_CUSTOMHANDLER_PORT):
+// at http://127.0.0.1:<FUNCTIONS_CUSTOMHANDLER_PORT>/<functionName>:
 //
 //	{"Data": {"<binding>": <message body>},
 //	 "Metadata": {"MessageId": "...", "DeliveryCount": 1,
@@ -92,14 +92,16 @@ type Message struct {
 	Properties map[string]string
 }
 
-// Addr is the address the custom handler listens on: the port the host
-// names in FUNCTIONS_CUSTOMHANDLER_PORT, on every interface of the worker,
-// or :8080 outside the host.
+// Addr is the address the custom handler listens on: 127.0.0.1 (the host
+// invokes its worker at http://127.0.0.1:<port>, and nothing else should
+// reach it) and the port the host names in FUNCTIONS_CUSTOMHANDLER_PORT, or
+// 8080 outside the host.
 func Addr() string {
-	if p := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); p != "" {
-		return ":" + p
+	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if port == "" {
+		port = "8080"
 	}
-	return ":8080"
+	return "127.0.0.1:" + port
 }
 
 // Handler returns the HTTP handler for the function's invocations: it

@@ -164,7 +164,7 @@ func TestHandlerStatusCodes(t *testing.T) {
 
 func TestAddr(t *testing.T) {
 	t.Setenv("FUNCTIONS_CUSTOMHANDLER_PORT", "40123")
-	if got := servicebus.Addr(); got != ":40123" {
-		t.Errorf("Addr() = %q; want :40123", got)
+	if got := servicebus.Addr(); got != "127.0.0.1:40123" {
+		t.Errorf("Addr() = %q; want 127.0.0.1:40123", got)
 	}
 }
