@@ -90,9 +90,12 @@
 // batches are served. It has no TTL, so expiry is tested through the store's
 // own read-time check, and its batch endpoint applies operations one by one
 // rather than atomically: a batch whose second operation fails keeps its
-// first (this store never sends a batch whose operations it has not checked,
-// but a race between the read and the batch is not atomic there), so the
-// atomicity of Transactional mode is Azure's promise, not tested here.
+// first. Commit orders its batch so that this does not matter on a server
+// that serves one request at a time, as the emulator does (the entity's
+// write goes first, and it fails whenever any commit touched the partition
+// since the read), but a failure of the record's write after the entity's
+// would leave the state without its record there. The atomicity of
+// Transactional mode is Azure's promise, not tested here.
 package cosmosstore
 
 import (
@@ -680,8 +683,11 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 				b.ReplaceItem(id, body, &azcosmos.TransactionalBatchItemOptions{IfMatchETag: &prev.etag})
 			}
 		}
-		add(recID, prevRec, recBody)
+		// The entity first: a batch stops at its first failed operation,
+		// and the entity's ETag changes with every commit in its
+		// partition, so a batch that gets past it finds the record as read.
 		add(entID, prevEnt, entBody)
+		add(recID, prevRec, recBody)
 		resp, err := s.c.ExecuteTransactionalBatch(ctx, b, nil)
 		if err != nil {
 			return nil, err
