@@ -54,6 +54,8 @@
 // The store writes the state's fields, version (a number, or a string for
 // lexicographic versions) and version_event (the identity of the event that
 // wrote it) into the entity's item and keeps the item's other fields.
+// Cosmos DB keeps numbers as doubles, so a numeric version above 2^53 is
+// refused rather than rounded.
 // Attribute names id, pk, ttl, the version's and the event's and names
 // starting with "_" (Cosmos's system properties) are refused.
 //
@@ -143,6 +145,10 @@ const (
 	FieldPayloadHash    = "payload_hash"
 	FieldResult         = "result"
 )
+
+// maxExactVersion is the largest integer a double (Cosmos DB's number)
+// holds exactly.
+const maxExactVersion = 1 << 53
 
 // maxAttempts bounds the read-decide-write rounds of one call when other
 // writers keep changing the item in between.
@@ -518,6 +524,9 @@ func (s *Store) putState(ctx context.Context, w store.StateWrite, once bool) err
 func (s *Store) checkWrite(w store.StateWrite) error {
 	if w.Key == "" || w.Table == "" {
 		return fmt.Errorf("state write of %q in table %q: the key and the table must not be empty", w.Key, w.Table)
+	}
+	if w.Version > maxExactVersion || w.Version < -maxExactVersion {
+		return fmt.Errorf("state of %s: version %d is beyond 2^53: Cosmos DB keeps numbers as doubles and would round it; use a smaller version or a lexicographic sequence", w.Key, w.Version)
 	}
 	for name := range w.Attributes {
 		switch {

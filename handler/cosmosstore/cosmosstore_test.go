@@ -160,3 +160,19 @@ func TestIDs(t *testing.T) {
 		t.Errorf("EntityID of a long key has %d bytes; Cosmos allows 255", len(long))
 	}
 }
+
+// Cosmos keeps numbers as doubles: a version it would round is refused.
+func TestVersionBeyondDoublePrecisionIsRefused(t *testing.T) {
+	s := cosmostest.Shared(t).Store(t)
+	w := store.StateWrite{Table: "orders", Key: "o-1", Version: 1<<53 + 1, Event: "e"}
+	if err := s.PutState(context.Background(), w); err == nil || errors.Is(err, store.ErrStale) {
+		t.Errorf("PutState(version 2^53+1) err = %v; want a refusal that is not Stale", err)
+	}
+	w.Version = 1 << 53
+	if err := s.PutState(context.Background(), w); err != nil {
+		t.Fatalf("PutState(version 2^53): %v", err)
+	}
+	if st, err := s.GetState(context.Background(), "orders", "o-1"); err != nil || st.Version != 1<<53 {
+		t.Errorf("GetState = %+v, %v; want version 2^53 exactly", st, err)
+	}
+}
