@@ -82,16 +82,8 @@ func (d *Driver) readGrant(ctx context.Context, id string) (bool, error) {
 
 // Read implements driver.Driver.
 func (d *Driver) Read(ctx context.Context, st driver.State) (*driver.Observed, error) {
-	s, missing, err := d.see(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	left := st.Clone()
-	for _, c := range missing {
-		owned.Forget(left, c)
-	}
-	h := d.handlerOf(left, s)
-	return &driver.Observed{Handler: h, State: left, Missing: missing, Outputs: d.outputs(left), Drifted: d.drifted(left, s, &h)}, nil
+	return plumbing.Observe(st, owned, func(st driver.State) (*seen, []driver.Component, error) { return d.see(ctx, st) },
+		d.handlerOf, d.drifted, d.outputs)
 }
 
 // handlerOf rebuilds the handler from what Google holds.

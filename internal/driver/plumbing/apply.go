@@ -1,6 +1,9 @@
 package plumbing
 
-import "github.com/threefactor/terraform-provider-threefactor/internal/driver"
+import (
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
 
 // Apply is the shape of every driver's Apply: on an existing state the recorded components are read
 // first (see, as Read does) and those found gone are forgotten; then apply makes what is missing
@@ -22,4 +25,22 @@ func Apply[S any](st driver.State, owned OwnedKeys, none S, see func(driver.Stat
 	}
 	err := apply(l, cur)
 	return l.Snapshot(), err
+}
+
+// Observe is the shape of every driver's Read: see reads the components st records once each; the
+// state left holds those found, and handler rebuilds the handler from what was seen, drifted lists
+// what differs in ways the handler cannot show, outputs the computed ids.
+func Observe[S any](st driver.State, owned OwnedKeys, see func(driver.State) (S, []driver.Component, error),
+	handler func(driver.State, S) spec.Handler, drifted func(driver.State, S, *spec.Handler) []driver.Component,
+	outputs func(driver.State) driver.Outputs) (*driver.Observed, error) {
+	s, missing, err := see(st)
+	if err != nil {
+		return nil, err
+	}
+	left := st.Clone()
+	for _, c := range missing {
+		owned.Forget(left, c)
+	}
+	h := handler(left, s)
+	return &driver.Observed{Handler: h, State: left, Missing: missing, Outputs: outputs(left), Drifted: drifted(left, s, &h)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 func TestApply(t *testing.T) {
@@ -44,5 +45,32 @@ func TestApply(t *testing.T) {
 	})
 	if err != nil || got["function"] != "f" {
 		t.Errorf("Apply of a new handler = %v, %v", got, err)
+	}
+}
+
+func TestObserve(t *testing.T) {
+	owned := OwnedKeys{driver.Queue: {"queue_source"}}
+	st := driver.State{"queue": "q", "queue_source": "src", "function": "f"}
+	obs, err := Observe(st, owned, func(driver.State) (string, []driver.Component, error) { return "seen", []driver.Component{driver.Queue}, nil },
+		func(left driver.State, s string) spec.Handler {
+			if s != "seen" || left.Has(driver.Queue) || left["queue_source"] != "" {
+				t.Errorf("handler got %q and %v; want what see found, the gone queue forgotten with its key", s, left)
+			}
+			return spec.Handler{Name: "h"}
+		},
+		func(_ driver.State, _ string, h *spec.Handler) []driver.Component {
+			if h.Name != "h" {
+				t.Errorf("drifted got handler %q, want the one rebuilt", h.Name)
+			}
+			return []driver.Component{driver.Function}
+		},
+		func(left driver.State) driver.Outputs { return driver.Outputs{FunctionID: left.Get(driver.Function)} })
+	if err != nil || obs.Handler.Name != "h" || obs.State.Has(driver.Queue) || obs.Outputs.FunctionID != "f" ||
+		len(obs.Missing) != 1 || len(obs.Drifted) != 1 || st["queue"] != "q" {
+		t.Errorf("Observe = %+v, %v (input state now %v)", obs, err, st)
+	}
+	failed := errors.New("read failed")
+	if _, err := Observe(st, owned, func(driver.State) (string, []driver.Component, error) { return "", nil, failed }, nil, nil, nil); !errors.Is(err, failed) {
+		t.Errorf("Observe with failing reads: error %v", err)
 	}
 }
