@@ -130,6 +130,12 @@ func TestFaults(t *testing.T) {
 		_, err := queues.CreateOrUpdate(e.ctx, e.rg, "orders-bus", "orders", armservicebus.SBQueue{}, nil)
 		return err
 	}
+	// FailOperation on a request that starts no operation is a plain failure, without effect.
+	// (a 500 would be retried by the SDK, so this one says 400).
+	e.s.AddFault(Fault{Method: http.MethodPut, Path: "**/queues/orders", Status: http.StatusBadRequest, Code: "InjectedFailure", FailOperation: true})
+	wantCode(t, "FailOperation on a synchronous PUT", put(), http.StatusBadRequest, "InjectedFailure")
+	_, err = queues.Get(e.ctx, e.rg, "orders-bus", "orders", nil)
+	wantCode(t, "the queue after a failed synchronous PUT", err, http.StatusNotFound, "ResourceNotFound")
 	// A plain failure, not retried by the SDK.
 	e.s.Fail(http.MethodPut, "**/queues/orders", http.StatusConflict, "InjectedConflict")
 	wantCode(t, "Fail", put(), http.StatusConflict, "InjectedConflict")
@@ -152,9 +158,9 @@ func TestFaults(t *testing.T) {
 		t.Errorf("the fault fired once only: %v", err)
 	}
 	want := map[string]int{
-		"Microsoft.ServiceBus/namespaces/queues/write":  1 + 3 + 2,
+		"Microsoft.ServiceBus/namespaces/queues/write":  1 + 1 + 3 + 2,
 		"Microsoft.ServiceBus/namespaces/queues/delete": 1,
-		"Microsoft.ServiceBus/namespaces/queues/read":   2,
+		"Microsoft.ServiceBus/namespaces/queues/read":   3,
 	}
 	calls := e.s.Calls()
 	for op, n := range want {
@@ -162,7 +168,7 @@ func TestFaults(t *testing.T) {
 			t.Errorf("Calls[%s] = %d, want %d (all %v)", op, calls[op], n, calls)
 		}
 	}
-	if len(e.s.Requests()) != 9 {
+	if len(e.s.Requests()) != 11 {
 		t.Errorf("Requests: %v", e.s.Requests())
 	}
 

@@ -10,7 +10,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 )
 
 // env is a fake with a credential from its token endpoint and client options for arm* clients.
@@ -91,5 +90,3 @@ func (e *env) raw(t *testing.T, method, path string) *http.Response {
 	}
 	return resp
 }
-
-var _ = to.Ptr[int]

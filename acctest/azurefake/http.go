@@ -66,12 +66,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		loseResponse(w)
 		return
-	case f.FailOperation:
+	case f.FailOperation && startsOperation(c):
 		c.failOp = errf(f.Status, f.Code, "%s", f.Message)
 		rep = handle(c)
-		if !c.created {
-			rep = errReply(c.failOp)
-		}
 	default:
 		rep = errReply(errf(f.Status, f.Code, "%s", f.Message))
 	}

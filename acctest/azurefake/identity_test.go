@@ -101,7 +101,7 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 
 func TestPrincipalPropagationWindowPasses(t *testing.T) {
 	e := newEnv(t, Options{PrincipalPropagation: 50 * time.Millisecond})
-	mi := newIdentity(t, e, "orders-id")
+	mi := newIdentity(t, e, "billing-id")
 	time.Sleep(60 * time.Millisecond)
 	ras := must[*armauthorization.RoleAssignmentsClient](t, "client")(armauthorization.NewRoleAssignmentsClient(e.sub, e.cred, e.opts))
 	_, err := ras.Create(e.ctx, "/subscriptions/"+e.sub+"/resourceGroups/"+e.rg, "3b7e3a4e-1d3f-4b7c-9b6a-9d1b2c3d4e09", armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{

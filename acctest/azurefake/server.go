@@ -95,6 +95,7 @@ type Server struct {
 	caFile  string
 	tempDir string
 	tlsCfg  *tls.Config
+	client  *http.Client
 
 	mu           sync.Mutex
 	st           *state
@@ -149,6 +150,7 @@ func Listen(_ context.Context, addr string, opts Options) (*Server, error) {
 	s.url = "https://" + l.Addr().String()
 	s.reset()
 	s.tunnel = newChanListener(l.Addr())
+	s.client = s.newHTTPClient()
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -191,6 +193,7 @@ func Serve(ctx context.Context, addr string, opts Options, ready func(*Server)) 
 
 // Close stops the listener; calls in flight fail. A CA file in a temporary directory is removed.
 func (s *Server) Close() {
+	s.client.CloseIdleConnections()
 	_ = s.srv.Close()
 	_ = s.tunnel.Close()
 	s.removeTemp()
@@ -232,8 +235,11 @@ func (s *Server) CAPEM() []byte { return s.caPEM }
 func (s *Server) CertPool() *x509.CertPool { return s.pool }
 
 // HTTPClient trusts the test CA and dials the fake for every host under SCMSuffix (the sites and
-// their SCM endpoints), which no resolver knows. It is an azcore policy.Transporter.
-func (s *Server) HTTPClient() *http.Client {
+// their SCM endpoints), which no resolver knows. It is an azcore policy.Transporter. The same
+// client is returned each time.
+func (s *Server) HTTPClient() *http.Client { return s.client }
+
+func (s *Server) newHTTPClient() *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12},
@@ -278,7 +284,7 @@ func (s *Server) reset() {
 // lock takes the server's lock and completes the operations that are due. Callers unlock.
 func (s *Server) lock() {
 	s.mu.Lock()
-	s.settle(time.Now(), "")
+	s.settle(time.Now())
 }
 
 func (s *Server) next() int64 {
