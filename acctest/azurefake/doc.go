@@ -115,7 +115,7 @@
 // the account allows it (409 PublicAccessNotPermitted).
 //
 // Microsoft.ServiceBus:
-//   - namespaces: names 6-50 letters, digits and single hyphens, starting with a letter, ending
+//   - namespaces: names 6-50 letters, digits and hyphens, starting with a letter, ending
 //     with a letter or digit, not ending in -sb or -mgmt, globally unique (409 Conflict); sku
 //     Basic, Standard or Premium (tier, if given, the same; Premium stays Premium);
 //     minimumTlsVersion 1.0, 1.1 or 1.2 (default 1.2); disableLocalAuth (default false);
@@ -133,7 +133,7 @@
 //     least one property to match.
 //
 // Microsoft.DocumentDB:
-//   - databaseAccounts: names 3-44 lowercase letters, digits and single hyphens, starting and
+//   - databaseAccounts: names 3-44 lowercase letters, digits and hyphens, starting and
 //     ending with a letter or digit, globally unique (409 Conflict); databaseAccountOfferType
 //     Standard; kind GlobalDocumentDB; at least one location; EnableServerless accounts in one
 //     location only, and the capability cannot be added or removed later; disableLocalAuth

@@ -172,6 +172,21 @@ func TestFaults(t *testing.T) {
 		t.Errorf("Requests: %v", e.s.Requests())
 	}
 
+	// Lost responses of long-running requests: the SDK sends the PUT or DELETE again and polls the
+	// operation that one starts.
+	e.s.LoseResponse(http.MethodDelete, "**/namespaces/orders-bus")
+	dl, err := nsc.BeginDelete(e.ctx, e.rg, "orders-bus", nil)
+	if _, err := poll(e.ctx, dl, err); err != nil {
+		t.Errorf("deleting after a lost response: %v", err)
+	}
+	e.s.LoseResponse(http.MethodPut, "**/namespaces/orders-bus")
+	if err := createNS("orders-bus"); err != nil {
+		t.Errorf("creating after a lost response: %v", err)
+	}
+	if n := e.s.Calls()["Microsoft.ServiceBus/namespaces/write"]; n != 2 {
+		t.Errorf("namespace writes %d, want 2 (the lost one and its retry)", n)
+	}
+
 	e.s.Reset()
 	if left, calls := e.s.Leftovers(), e.s.Calls(); len(left) != 0 || len(calls) != 0 {
 		t.Errorf("after Reset: leftovers %v, calls %v", left, calls)

@@ -29,7 +29,7 @@ func TestServiceBus(t *testing.T) {
 	if *ns.Properties.ProvisioningState != "Succeeded" || !*ns.Properties.DisableLocalAuth || *ns.Properties.ServiceBusEndpoint != "https://orders-bus.servicebus.windows.net:443/" {
 		t.Errorf("namespace: %+v", ns.Properties)
 	}
-	for _, name := range []string{"short", "1starts-with-digit", "ends-with-sb", "has--double", "a23456789012345678901234567890123456789012345678901"} {
+	for _, name := range []string{"short", "1starts-with-digit", "ends-with-sb", "ends-mgmt", "has_underscore", "a23456789012345678901234567890123456789012345678901"} {
 		_, err := createNS(name, armservicebus.SKUNameStandard)
 		wantCode(t, "namespace "+name, err, http.StatusBadRequest, "BadRequest")
 	}
