@@ -172,6 +172,7 @@
 // method, a path pattern, an operation name and a count. Calls counts requests per operation
 // ("Microsoft.Web/sites/write", "Microsoft.ServiceBus/locations/operationStatuses/read") for
 // exact refresh costs; Requests lists them in order. Leftovers lists every resource that exists,
-// for "destroy leaves nothing" checks. Reset forgets everything but issued tokens stay valid.
+// for "destroy leaves nothing" checks; Resource reads one as GET answers it, Deployed the zip last
+// published to a site. Reset forgets everything but issued tokens stay valid.
 // Require starts a Server for a test; Serve runs one as a process (`threefactor fake azure`).
 package azurefake

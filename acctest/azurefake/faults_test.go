@@ -131,8 +131,7 @@ func TestFaults(t *testing.T) {
 		return err
 	}
 	// FailOperation on a request that starts no operation is a plain failure, without effect.
-	// (a 500 would be retried by the SDK, so this one says 400).
-	e.s.AddFault(Fault{Method: http.MethodPut, Path: "**/queues/orders", Status: http.StatusBadRequest, Code: "InjectedFailure", FailOperation: true})
+	e.s.FailOperation(http.MethodPut, "**/queues/orders", "InjectedFailure")
 	wantCode(t, "FailOperation on a synchronous PUT", put(), http.StatusBadRequest, "InjectedFailure")
 	_, err = queues.Get(e.ctx, e.rg, "orders-bus", "orders", nil)
 	wantCode(t, "the queue after a failed synchronous PUT", err, http.StatusNotFound, "ResourceNotFound")

@@ -46,7 +46,7 @@ func init() {
 		},
 	})
 	register(&kind{
-		typ: typeRoleAssignments, createStatus: http.StatusCreated,
+		typ: typeRoleAssignments, createStatus: http.StatusCreated, deleteBody: true,
 		nameRule: func(name string) *armError {
 			if !isGUID(name) {
 				return badRequest("InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name)

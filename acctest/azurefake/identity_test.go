@@ -81,13 +81,20 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 	if _, err := ras.Get(e.ctx, scope, ra1, nil); err != nil {
 		t.Errorf("the assignment after its identity is deleted: %v", err)
 	}
+	if raw, ok := e.s.Resource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + ra1); !ok || str(raw, "properties", "principalId") != *p.PrincipalID {
+		t.Errorf("Resource of the assignment: %v, %v", raw, ok)
+	}
 	for _, name := range []string{ra1, "3b7e3a4e-1d3f-4b7c-9b6a-9d1b2c3d4e05"} {
 		sc := scope
 		if name != ra1 {
 			sc = "/subscriptions/" + e.sub + "/resourceGroups/" + e.rg
 		}
+		got, err := ras.Delete(e.ctx, sc, name, nil)
+		if err != nil || got.Name == nil || *got.Name != name {
+			t.Errorf("deleting role assignment %s: %+v, %v (want the deleted assignment back)", name, got, err)
+		}
 		if _, err := ras.Delete(e.ctx, sc, name, nil); err != nil {
-			t.Errorf("deleting role assignment %s: %v", name, err)
+			t.Errorf("deleting role assignment %s again: %v, want 204", name, err)
 		}
 	}
 	dl, err := nsc.BeginDelete(e.ctx, e.rg, "orders-bus", nil)

@@ -67,6 +67,7 @@ type kind struct {
 	createStatus   int // of a PUT that creates (200 unless set)
 	updateStatus   int // of a PUT that updates (200 unless set)
 	patch          bool
+	deleteBody     bool // a synchronous DELETE answers 200 with the deleted resource
 	nameRule       func(name string) *armError
 	taken          func(name string) *armError
 	// validate checks a PUT or PATCH body (merged with the old one for PATCH) and may fill defaults.
@@ -161,8 +162,12 @@ func (s *Server) handleResource(c *call) *reply {
 			h := s.startOperation(c, r)
 			return &reply{status: http.StatusAccepted, header: h}
 		}
+		var body any
+		if k.deleteBody {
+			body = s.render(r)
+		}
 		s.st.remove(r)
-		return &reply{status: http.StatusOK}
+		return &reply{status: http.StatusOK, body: body}
 	}
 	return errReply(errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The fake does not serve %s on %s.", c.r.Method, k.typ))
 }

@@ -312,6 +312,17 @@ func (s *Server) Leftovers() []string {
 	return out
 }
 
+// Resource returns a resource as a GET of its id answers it (JSON decoded), and whether it exists.
+func (s *Server) Resource(id string) (map[string]any, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	r := s.st.get(id)
+	if r == nil {
+		return nil, false
+	}
+	return s.render(r), true
+}
+
 // Deployed returns the zip last published to the named site through its SCM endpoint, and
 // whether there is one.
 func (s *Server) Deployed(site string) ([]byte, bool) {
