@@ -42,7 +42,10 @@
 // missing resource 204. An unknown subscription answers 404 SubscriptionNotFound, a resource group
 // other than Options.ResourceGroups 404 ResourceGroupNotFound. Deleting a resource deletes its
 // children and the role assignments scoped to it; role assignments of a deleted identity stay, as
-// in Azure.
+// in Azure. GET of a collection lists in one page (no nextLink): a parent's children of a type, a
+// resource group's or a subscription's resources of a type, and role assignments at or below a
+// scope, with $filter=principalId eq '<id>' honoured (armauthorization sends $filter as given, so
+// callers encode it: a raw space breaks the request line).
 //
 // Long-running PUTs and DELETEs answer with the status the SDK's client expects (sites, plans,
 // storage accounts, SQL databases, containers and role assignments 202 with no body; namespaces 201

@@ -136,7 +136,7 @@ func (s *Server) handleARM(c *call) *reply {
 		}
 		return errReply(errf(http.StatusNotFound, "NotFound", "No route for %s %s.", c.r.Method, p.raw))
 	}
-	if len(p.types) == 0 && p.rg == "" {
+	if len(p.types) == 0 && p.rg == "" && listKind(c) == nil {
 		return s.handleProvider(c)
 	}
 	if e := s.registered(p.sub, p.ns); e != nil {

@@ -2,6 +2,7 @@ package azurefake
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -80,6 +81,16 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 	}
 	if _, err := ras.Get(e.ctx, scope, ra1, nil); err != nil {
 		t.Errorf("the assignment after its identity is deleted: %v", err)
+	}
+	// The SDK sends $filter as given: it must be encoded already (a raw space breaks the request line).
+	filter := url.QueryEscape("principalId eq '" + *p.PrincipalID + "'")
+	page, err := ras.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: to.Ptr(filter)}).NextPage(e.ctx)
+	if err != nil || len(page.Value) != 1 || *page.Value[0].Name != ra1 {
+		t.Errorf("role assignments of the principal at the queue: %+v, %v", page.Value, err)
+	}
+	page, err = ras.NewListForScopePager("/subscriptions/"+e.sub, nil).NextPage(e.ctx)
+	if err != nil || len(page.Value) != 2 {
+		t.Errorf("role assignments under the subscription: %d, %v", len(page.Value), err)
 	}
 	if raw, ok := e.s.Resource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + ra1); !ok || str(raw, "properties", "principalId") != *p.PrincipalID {
 		t.Errorf("Resource of the assignment: %v, %v", raw, ok)
