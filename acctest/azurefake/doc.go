@@ -59,7 +59,8 @@
 // Until then the resource reads provisioningState Creating, Updating or Deleting; a failed create
 // leaves it Failed (it must still be deleted), a failed delete leaves it Succeeded. An operation
 // nobody polls completes a second after OperationDelay. Synchronous operations (everything else)
-// take effect at once.
+// take effect at once. PATCH (plans, sites, storage accounts, namespaces, Cosmos accounts,
+// identities) merges into the resource, is checked as a PUT would be, and answers 200 at once.
 //
 // # Rules enforced (400 unless said otherwise; codes as ARM's where known)
 //

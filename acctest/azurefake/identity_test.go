@@ -26,6 +26,10 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 	if err != nil || *again.Properties.PrincipalID != *p.PrincipalID {
 		t.Errorf("an update keeps the principal: %v, %v", again.Properties, err)
 	}
+	patched, err := ids.Update(e.ctx, e.rg, "orders-id", armmsi.IdentityUpdate{Tags: map[string]*string{"c": to.Ptr("d")}}, nil)
+	if err != nil || len(patched.Tags) != 2 || *patched.Properties.PrincipalID != *p.PrincipalID {
+		t.Errorf("PATCH merges tags and keeps the principal: %+v, %v", patched.Tags, err)
+	}
 	_, err = ids.CreateOrUpdate(e.ctx, e.rg, "x", armmsi.Identity{Location: to.Ptr("westeurope")}, nil)
 	wantCode(t, "identity name x", err, http.StatusBadRequest, "InvalidResourceName")
 

@@ -206,8 +206,15 @@ func (s *Server) handleResource(c *call) *reply {
 		}
 		merged := clone(r.body)
 		merge(merged, body)
-		if e := k.validate(s, c, merged, r); e != nil {
-			return errReply(e)
+		if k.validate != nil {
+			if e := k.validate(s, c, merged, r); e != nil {
+				return errReply(e)
+			}
+		}
+		if k.tracked {
+			if e := checkTags(merged); e != nil {
+				return errReply(e)
+			}
 		}
 		r.body = merged
 		return jsonReply(http.StatusOK, s.render(r))

@@ -19,7 +19,7 @@ const (
 
 func init() {
 	register(&kind{
-		typ: typeNamespaces, tracked: true, global: true, lroPut: true, lroDelete: true,
+		typ: typeNamespaces, tracked: true, global: true, lroPut: true, lroDelete: true, patch: true,
 		createStatus: http.StatusCreated, updateStatus: http.StatusOK,
 		nameRule: func(name string) *armError {
 			l := strings.ToLower(name)

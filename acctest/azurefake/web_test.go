@@ -130,6 +130,14 @@ func TestFunctionApp(t *testing.T) {
 	_, err = poll(e.ctx, op, err)
 	wantCode(t, "a site name taken in another subscription", err, http.StatusConflict, "Conflict")
 
+	// PATCH merges and is checked like a PUT.
+	patched, err := apps.Update(e.ctx, e.rg, "orders", armappservice.SitePatchResource{Properties: &armappservice.SitePatchResourceProperties{HTTPSOnly: to.Ptr(false)}}, nil)
+	if err != nil || *patched.Properties.HTTPSOnly || *patched.Properties.FunctionAppConfig.ScaleAndConcurrency.InstanceMemoryMB != 4096 {
+		t.Errorf("PATCH httpsOnly: %v", err)
+	}
+	_, err = apps.Update(e.ctx, e.rg, "orders", armappservice.SitePatchResource{Properties: &armappservice.SitePatchResourceProperties{ServerFarmID: to.Ptr(planID + "x")}}, nil)
+	wantCode(t, "PATCH to a missing plan", err, http.StatusNotFound, "NotFound")
+
 	// App settings.
 	settings, err := apps.ListApplicationSettings(e.ctx, e.rg, "orders", nil)
 	if err != nil || *settings.Properties["AzureWebJobsStorage__accountName"] != "tfdeploy01" {
