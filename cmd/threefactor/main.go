@@ -8,6 +8,7 @@
 //
 //	threefactor fake azure [--addr 127.0.0.1:PORT] [--subscription ID] [--resource-group NAME]
 //	    [--tenant ID] [--client-id ID --client-secret SECRET] [--ca-file PATH]
+//	    [--retry-after DURATION] [--operation-delay DURATION]
 //
 // runs the fake Azure Resource Manager, token endpoint and SCM endpoint (package
 // acctest/azurefake) over HTTPS and prints its address (host:port) on the first line of standard
@@ -31,7 +32,8 @@ import (
 
 const usage = `usage: threefactor fake gcp [--addr 127.0.0.1:PORT] [--project ID] [--project-number N]
        threefactor fake azure [--addr 127.0.0.1:PORT] [--subscription ID] [--resource-group NAME] [--tenant ID]
-                              [--client-id ID --client-secret SECRET] [--ca-file PATH]`
+                              [--client-id ID --client-secret SECRET] [--ca-file PATH]
+                              [--retry-after DURATION] [--operation-delay DURATION]`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -86,6 +88,8 @@ func runAzure(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	clientID := fs.String("client-id", "", "the only client id the token endpoint accepts (any when unset)")
 	secret := fs.String("client-secret", "", "its secret")
 	caFile := fs.String("ca-file", "", "where to write the test CA's PEM (a temporary file when unset)")
+	retryAfter := fs.Duration("retry-after", 0, "Retry-After of long-running operations (0: clients wait their own polling frequency; below a second sent as retry-after-ms)")
+	opDelay := fs.Duration("operation-delay", 0, "least time a long-running operation runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -99,6 +103,7 @@ func runAzure(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := azurefake.Options{
 		Subscriptions: []string{*sub}, ResourceGroups: []string{*rg}, Tenant: *tenant,
 		ClientID: *clientID, ClientSecret: *secret, CAFile: *caFile,
+		RetryAfter: *retryAfter, OperationDelay: *opDelay,
 	}
 	err := azurefake.Serve(ctx, *addr, opts, func(s *azurefake.Server) {
 		_, _ = fmt.Fprintln(stdout, s.Addr())

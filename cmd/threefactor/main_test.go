@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
 
 	resourcemanager "cloud.google.com/go/resourcemanager/apiv3"
@@ -74,7 +75,7 @@ func TestFakeAzure(t *testing.T) {
 	done := make(chan int, 1)
 	sub := "11111111-2222-3333-4444-555555555555"
 	go func() {
-		done <- run(runCtx, []string{"fake", "azure", "--subscription", sub, "--resource-group", "ci-rg", "--client-id", "ci", "--client-secret", "s3cret"}, pw, &stderr)
+		done <- run(runCtx, []string{"fake", "azure", "--subscription", sub, "--resource-group", "ci-rg", "--client-id", "ci", "--client-secret", "s3cret", "--retry-after", "10ms"}, pw, &stderr)
 		_ = pw.Close()
 	}()
 	br := bufio.NewReader(pr)
@@ -114,6 +115,22 @@ func TestFakeAzure(t *testing.T) {
 	got, err := ids.CreateOrUpdate(ctx, "ci-rg", "ci-identity", armmsi.Identity{Location: to.Ptr("westeurope")}, nil)
 	if err != nil || got.Properties == nil || got.Properties.PrincipalID == nil {
 		t.Errorf("creating an identity: %+v, %v", got, err)
+	}
+	// --retry-after 10ms: the SDK's poller waits 10 ms, not its default 30 s.
+	accounts, err := armstorage.NewAccountsClient(sub, cred, &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: cfg, Transport: transport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := accounts.BeginCreate(ctx, "ci-rg", "cistorage01", armstorage.AccountCreateParameters{
+		Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollCtx, pollCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer pollCancel()
+	if _, err := p.PollUntilDone(pollCtx, nil); err != nil {
+		t.Errorf("polling with the default frequency and --retry-after 10ms: %v", err)
 	}
 	stop()
 	if code := <-done; code != 0 {
