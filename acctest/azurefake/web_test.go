@@ -285,10 +285,10 @@ func TestSCMPublish(t *testing.T) {
 func TestSystemAssignedIdentity(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.cred = e.s.StaticCredential()
-	newStorage(t, e, "tfsystem01", "deploy")
+	newStorage(t, e, "tfsystem01", "code")
 	planID := newPlan(t, e, "orders-plan")
 	apps := must[*armappservice.WebAppsClient](t, "client")(armappservice.NewWebAppsClient(e.sub, e.cred, e.opts))
-	s := site(planID, "unused", "https://tfsystem01.blob.core.windows.net/deploy", 512, 1)
+	s := site(planID, "unused", "https://tfsystem01.blob.core.windows.net/code", 512, 1)
 	s.Identity = &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)}
 	s.Properties.FunctionAppConfig.Deployment.Storage.Authentication = &armappservice.FunctionsDeploymentStorageAuthentication{Type: to.Ptr(armappservice.AuthenticationTypeSystemAssignedIdentity)}
 	p, err := apps.BeginCreateOrUpdate(e.ctx, e.rg, "orders", s, nil)
