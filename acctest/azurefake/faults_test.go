@@ -81,6 +81,14 @@ func TestLongRunningAnswers(t *testing.T) {
 		t.Errorf("another api-version: %d %v", resp.StatusCode, body)
 	}
 
+	// An operation nobody polls completes a second after its delay.
+	id3 := "/subscriptions/" + e.sub + "/resourceGroups/" + e.rg + "/providers/Microsoft.Storage/storageAccounts/tflro03"
+	e.send(t, http.MethodPut, s.URL()+id3+"?api-version=2024-01-01", map[string]any{"location": "westeurope", "kind": "StorageV2", "sku": map[string]any{"name": "Standard_LRS"}})
+	time.Sleep(s.opts.OperationDelay + unpolledGrace + 10*time.Millisecond)
+	if raw, _ := s.Resource(id3); str(raw, "properties", "provisioningState") != "Succeeded" {
+		t.Errorf("an unpolled operation after its delay and a second: %v", raw)
+	}
+
 	// With Retry-After 0 the SDK waits its own frequency between polls.
 	cred, _ := s.Credential()
 	o := s.ClientOptions()
