@@ -107,7 +107,7 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 					"source": schema.StringAttribute{
 						Optional: true,
 						Description: "Id of an existing standard queue (`kind = \"queue\"`) or topic (`kind = \"topic\"`) to consume, in the provider's region: " +
-							"an ARN on AWS. Unset by default: the provider creates one. An adopted queue gets the redrive policy and visibility timeout " +
+							"an ARN on AWS, `projects/<project>/topics/<topic>` on Google. Unset by default: the provider creates one. On AWS an adopted queue gets the redrive policy and visibility timeout " +
 							"the handler needs; its previous values are restored on destroy. FIFO sources are not supported yet.",
 					},
 					"enabled": schema.BoolAttribute{
@@ -153,12 +153,12 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 				},
 			},
 			"source_hash":       computedID("Hex sha256 of the deterministic zip of the code, known at plan time."),
-			"function_id":       computedID("Cloud id of the function (its ARN on AWS)."),
-			"trigger_source_id": computedID("Cloud id of the queue or topic the handler consumes (an ARN on AWS)."),
-			"publish_target":    computedID("What a producer passes to the send API: the queue URL for `kind = \"queue\"`, the topic ARN for `kind = \"topic\"` on AWS."),
-			"dead_letter_id":    computedID("Cloud id of the dead-letter queue (its ARN on AWS)."),
-			"dedup_table_id":    computedID("Cloud id of the dedup table (its ARN on AWS)."),
-			"identity_id":       computedID("Identity the function runs as (the IAM role ARN on AWS). Attach permissions for the handler's own business writes to it."),
+			"function_id":       computedID("Cloud id of the function (its ARN on AWS, its resource name on Google)."),
+			"trigger_source_id": computedID("Cloud id of the queue or topic the handler consumes (an ARN on AWS, a topic name on Google)."),
+			"publish_target":    computedID("What a producer passes to the send API: on AWS the queue URL for `kind = \"queue\"` and the topic ARN for `kind = \"topic\"`; on Google the topic to publish to."),
+			"dead_letter_id":    computedID("Cloud id of the dead-letter queue (its ARN on AWS, the dead-letter topic on Google)."),
+			"dedup_table_id":    computedID("Cloud id of the dedup table (its ARN on AWS, the Firestore database on Google)."),
+			"identity_id":       computedID("Identity the function runs as (the IAM role ARN on AWS, the service account's email on Google). Attach permissions for the handler's own business writes to it."),
 			"components": schema.MapAttribute{
 				Computed: true, ElementType: types.StringType,
 				Description: "Cloud id of every component the handler owns, keyed by component (which components a cloud makes: see \"Defaults and limits per cloud\"). " +
