@@ -114,7 +114,15 @@ func (p *Process) Ready(timeout time.Duration, ready func(context.Context) bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("did not answer within %v", timeout)
+	return fmt.Errorf("did not answer within %s", seconds(timeout))
+}
+
+// seconds writes d as 60s rather than 1m0s.
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
 }
 
 // Stop ends the command: with a lifeline, it closes it and returns once

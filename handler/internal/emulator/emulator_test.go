@@ -119,6 +119,14 @@ func TestReadyGivesUpAtTheDeadline(t *testing.T) {
 }
 
 // A check that blocks is cut off at the deadline by its context.
+func TestReadyNamesTheTimeoutInSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{30 * time.Second: "30s", 60 * time.Second: "60s", 1500 * time.Millisecond: "1.5s"} {
+		if got := seconds(d); got != want {
+			t.Errorf("seconds(%v) = %q; want %q", d, got, want)
+		}
+	}
+}
+
 func TestReadyCheckEndsAtTheDeadline(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
