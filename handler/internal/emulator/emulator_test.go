@@ -40,7 +40,14 @@ func start(t *testing.T, o Options, script string) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { killGroup(p.cmd.Process); p.Stop() })
+	// Killed at once, whatever the test left running (a sh that is not
+	// told to exec leaves its sleep behind: use exec or Group).
+	t.Cleanup(func() {
+		if o.Group {
+			killGroup(p.cmd.Process)
+		}
+		_ = p.cmd.Process.Kill()
+	})
 	return p
 }
 
@@ -91,7 +98,7 @@ func grandchild(t *testing.T, o Options) (*Process, int) {
 }
 
 func TestReadyOnceReady(t *testing.T) {
-	p := start(t, Options{}, `sleep 300`)
+	p := start(t, Options{}, `exec sleep 300`)
 	calls := 0
 	err := p.Ready(10*time.Second, func(ctx context.Context) bool {
 		if _, ok := ctx.Deadline(); !ok {
@@ -106,7 +113,7 @@ func TestReadyOnceReady(t *testing.T) {
 }
 
 func TestReadyGivesUpAtTheDeadline(t *testing.T) {
-	p := start(t, Options{}, `sleep 300`)
+	p := start(t, Options{}, `exec sleep 300`)
 	began := time.Now()
 	err := p.Ready(300*time.Millisecond, func(context.Context) bool { return false })
 	took := time.Since(began)
@@ -130,7 +137,7 @@ func TestReadyNamesTheTimeoutInSeconds(t *testing.T) {
 func TestReadyCheckEndsAtTheDeadline(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	p := start(t, Options{}, `sleep 300`)
+	p := start(t, Options{}, `exec sleep 300`)
 	began := time.Now()
 	if err := p.Ready(300*time.Millisecond, HTTPOK(srv.URL)); err == nil {
 		t.Fatal("Ready = nil for a server that never answers")
