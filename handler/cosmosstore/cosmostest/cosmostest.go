@@ -26,8 +26,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -45,6 +45,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/cosmosstore"
+	"github.com/threefactor/terraform-provider-threefactor/handler/internal/emulator"
 )
 
 // Version is the npm @vercel/cosmosdb-server version installed.
@@ -63,9 +64,7 @@ type Emulator struct {
 	// CertFile is the PEM file of the server's certificate (its own CA).
 	CertFile string
 	pool     *x509.CertPool
-	cmd      *exec.Cmd
-	lifeline io.Closer
-	exited   <-chan struct{}
+	proc     *emulator.Process
 }
 
 var (
@@ -208,48 +207,43 @@ func Start(dir string) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	errOut := &lockedWriter{}
-	cmd.Stderr = errOut
-	lifeline, err := cmd.StdinPipe()
+	// stderr is kept for the failure message; node exits when its stdin,
+	// the lifeline, closes.
+	p, err := emulator.Start(cmd, emulator.Options{Lifeline: true, Capture: true})
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	e := &Emulator{CertFile: certFile, pool: pool, cmd: cmd, lifeline: lifeline, exited: exited}
-	port := make(chan string, 1)
+	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
-				port <- p
+			if port, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
+				listening <- port
 			}
 		}
 	}()
-	go func() { _ = cmd.Wait(); close(exited) }()
-	select {
-	case p := <-port:
-		e.Host = "127.0.0.1:" + p
-		return e, nil
-	case <-exited:
-		return nil, fmt.Errorf("the emulator exited: %s", errOut.String())
-	case <-time.After(60 * time.Second):
+	e := &Emulator{CertFile: certFile, pool: pool, proc: p}
+	err = p.Ready(60*time.Second, func(context.Context) bool {
+		select {
+		case port := <-listening:
+			e.Host = "127.0.0.1:" + port
+			return true
+		default:
+			return false
+		}
+	})
+	switch {
+	case errors.Is(err, emulator.ErrExited):
+		return nil, fmt.Errorf("the emulator exited: %s", p.Output())
+	case err != nil:
 		e.Stop()
-		return nil, fmt.Errorf("the emulator did not listen within 60s: %s", errOut.String())
+		return nil, fmt.Errorf("the emulator did not listen within 60s: %s", p.Output())
 	}
+	return e, nil
 }
 
 // Stop ends the emulator: it exits when its stdin closes.
-func (e *Emulator) Stop() {
-	_ = e.lifeline.Close()
-	select {
-	case <-e.exited:
-	case <-time.After(5 * time.Second):
-		_ = e.cmd.Process.Kill()
-	}
-}
+func (e *Emulator) Stop() { e.proc.Stop() }
 
 // Endpoint is the emulator's account endpoint.
 func (e *Emulator) Endpoint() string { return "https://" + e.Host + "/" }
@@ -360,22 +354,4 @@ func writeCert(certFile, keyFile string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool, nil
-}
-
-// lockedWriter collects the emulator's output for a failure message.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

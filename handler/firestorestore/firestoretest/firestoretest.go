@@ -15,19 +15,17 @@ package firestoretest
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler/internal/emulator"
 )
 
 // EnvHost is the variable Google's client libraries read to reach the
@@ -42,11 +40,9 @@ const Database = "threefactor-dedup"
 type Emulator struct {
 	// Host is host:port, as FIRESTORE_EMULATOR_HOST takes it.
 	Host string
-	cmd  *exec.Cmd
-	// lifeline's other end is the launcher shell's stdin: when this
-	// process ends, the shell reads EOF and kills its process group.
-	lifeline io.Closer
-	exited   <-chan struct{}
+	// proc's lifeline is the launcher shell's stdin: when this process
+	// ends, the shell reads EOF and kills its process group.
+	proc *emulator.Process
 }
 
 var (
@@ -87,12 +83,7 @@ func Start() (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 { // the free port can be taken between probe and bind
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	return emulator.OnFreePort(func(port int) (*Emulator, error) {
 		host := fmt.Sprintf("127.0.0.1:%d", port)
 		// gcloud moves into a process group of its own and starts a shell
 		// script that starts java; none passes a signal on. The launcher
@@ -102,59 +93,23 @@ func Start() (*Emulator, error) {
 		cmd := exec.Command("sh", "-c", `"$0" emulators firestore start --quiet --host-port="$1" & pid=$!; read -r _; kill -KILL -$pid 2>/dev/null; kill -KILL $pid 2>/dev/null; kill -KILL 0`, gcloud, host)
 		cmd.Env = append(os.Environ(), "CLOUDSDK_CORE_DISABLE_PROMPTS=1")
 		// No Pdeathsig: it would kill the shell before it kills the rest.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		out := &lockedWriter{}
-		cmd.Stdout, cmd.Stderr = out, out
-		lifeline, err := cmd.StdinPipe()
+		p, err := emulator.Start(cmd, emulator.Options{Group: true, Lifeline: true, Capture: true})
 		if err != nil {
 			return nil, err
 		}
-		if err := cmd.Start(); err != nil {
-			return nil, err
+		e := &Emulator{Host: host, proc: p}
+		// The emulator's root answers "Ok" once it serves.
+		if err := p.Ready(60*time.Second, emulator.HTTPOK("http://"+host+"/")); err != nil {
+			e.Stop()
+			return nil, fmt.Errorf("the Firestore emulator on %s %w; its output:\n%s", host, err, p.Output())
 		}
-		exited := make(chan struct{})
-		e := &Emulator{Host: host, cmd: cmd, lifeline: lifeline, exited: exited}
-		go func() { _ = cmd.Wait(); close(exited) }()
-		if lastErr = e.wait(); lastErr == nil {
-			return e, nil
-		}
-		e.Stop()
-		lastErr = fmt.Errorf("%w; its output:\n%s", lastErr, out.String())
-	}
-	return nil, lastErr
-}
-
-// wait polls the emulator's root, which answers "Ok" once it serves.
-func (e *Emulator) wait() error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-e.exited:
-			return fmt.Errorf("the Firestore emulator on %s exited", e.Host)
-		default:
-		}
-		resp, err := http.Get("http://" + e.Host + "/")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("the Firestore emulator on %s did not answer within 60s", e.Host)
+		return e, nil
+	})
 }
 
 // Stop kills the emulator's processes: the launcher shell kills them when
 // its lifeline closes, and exits.
-func (e *Emulator) Stop() {
-	_ = e.lifeline.Close()
-	select {
-	case <-e.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
+func (e *Emulator) Stop() { e.proc.Stop() }
 
 // Project returns a project id no other test of this process uses.
 func Project() string {
@@ -193,35 +148,4 @@ func (e *Emulator) Reset(t testing.TB, project, db string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("resetting the Firestore emulator's database %s: %s", db, resp.Status)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, fmt.Errorf("listener address %v is not TCP", l.Addr())
-	}
-	return addr.Port, nil
-}
-
-// lockedWriter collects the emulator's output for a failure message.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

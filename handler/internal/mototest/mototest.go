@@ -9,13 +9,10 @@ package mototest
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler/internal/emulator"
 )
 
 // Region is the region every test client uses.
@@ -31,7 +30,7 @@ const Region = "us-east-1"
 // Server is a running moto_server.
 type Server struct {
 	Endpoint string
-	cmd      *exec.Cmd
+	proc     *emulator.Process
 }
 
 var (
@@ -93,70 +92,30 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 { // the free port can be taken between probe and bind
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	return emulator.OnFreePort(func(port int) (*Server, error) {
 		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 		cmd.Env = append(os.Environ(), "MOTO_CALL_RESET_API=false")
 		// Its own process group, so that Stop also ends what the pyenv shim
 		// or moto itself started; Pdeathsig ends it when the test binary
 		// dies without reaching Stop (a panic, a -timeout).
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
+		p, err := emulator.Start(cmd, emulator.Options{Group: true, DieWithParent: true})
+		if err != nil {
 			return nil, err
 		}
-		s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		if lastErr = s.wait(exited); lastErr == nil {
-			return s, nil
+		s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
+		if err := p.Ready(30*time.Second, emulator.HTTPOK(s.Endpoint+"/moto-api/")); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("moto_server on %s %w", s.Endpoint, err)
 		}
-		s.Stop()
-	}
-	return nil, lastErr
-}
-
-func (s *Server) wait(exited <-chan struct{}) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("moto_server on %s exited", s.Endpoint)
-		default:
-		}
-		resp, err := http.Get(s.Endpoint + "/moto-api/")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("moto_server on %s did not answer within 30s", s.Endpoint)
+		return s, nil
+	})
 }
 
 // Stop kills the server's process group.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	if s.proc != nil {
+		s.proc.Stop()
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, fmt.Errorf("listener address %v is not TCP", l.Addr())
-	}
-	return addr.Port, nil
 }
 
 // Client returns a DynamoDB client for the server with static dummy
