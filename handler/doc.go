@@ -5,8 +5,9 @@
 //
 //	THREEFACTOR_HANDLER      the handler's name; prefixes every dedup key
 //	THREEFACTOR_CLOUD        aws, gcp or azure
-//	THREEFACTOR_DEDUP_STORE  where the dedup records live, e.g. dynamodb://<table>?region=<region>
-//	                         or firestore://projects/<project>/databases/<database>/documents/dedup
+//	THREEFACTOR_DEDUP_STORE  where the dedup records live, e.g. dynamodb://<table>?region=<region>,
+//	                         firestore://projects/<project>/databases/<database>/documents/dedup
+//	                         or cosmos://<account>.documents.azure.com/<database>/<container>
 //	THREEFACTOR_DEDUP_TTL_S  how long a record counts, in seconds
 //	THREEFACTOR_TIMEOUT_S    the function timeout, in seconds: a claim lapses after it
 //
@@ -27,7 +28,8 @@
 // at least as long as its claim, whatever the TTL. Records count for
 // THREEFACTOR_DEDUP_TTL_S and expiry is checked when a record is read,
 // because stores delete expired records late (DynamoDB typically within a
-// few days, Firestore typically within 24 hours, neither with a bound). The same identity with a different payload is
+// few days, Firestore typically within 24 hours, Cosmos DB in the
+// background, none with a bound). The same identity with a different payload is
 // reported (PayloadMismatch), never silently skipped. A store error while
 // claiming, writing state, committing or completing fails the message: it is
 // never acknowledged as applied.
@@ -54,7 +56,8 @@
 //     still drops an older state write as Stale).
 //
 // Transactional writes the dedup record and the handler's state write in one
-// transaction (DynamoDB TransactWriteItems, a Firestore transaction): the
+// transaction (DynamoDB TransactWriteItems, a Firestore transaction, a
+// Cosmos DB transactional batch in the entity's partition): the
 // transaction is the fence, so
 // none of ClaimComplete's windows apply. Guarantee: within the TTL the state
 // write takes effect exactly once per event (the queue redelivers until it
@@ -175,9 +178,53 @@
 // key, and the state is merged into the document, keeping the fields other
 // code writes.
 //
+// # On Azure: Service Bus and Cosmos DB
+//
+// With cloud = "azure" a Go handler runs as a custom handler on Azure
+// Functions (Flex Consumption, runtime "custom"). The Functions host runs
+// the trigger that the function's function.json declares and POSTs each
+// message (batch_size is 1) to http://127.0.0.1:<FUNCTIONS_CUSTOMHANDLER_PORT>/<function>:
+//
+//	{"Data": {"message": <body>},
+//	 "Metadata": {"MessageId": "...", "DeliveryCount": N, "ApplicationProperties": {...}, ...}}
+//
+// servicebus.Handler is that endpoint. It takes the event's identity by the
+// same rules (CloudEvents cloudEvents:* application properties, as the AMQP
+// binding puts them, or a JSON CloudEvent body, else the MessageId under
+// source azure:servicebus) and answers 200 with {"Outputs": {}, "Logs": [],
+// "ReturnValue": null} for Applied, Duplicate and Stale, which completes the
+// message. Every failure answers 500: the invocation fails, the host
+// abandons the message, and Service Bus redelivers it until MaxDeliveryCount
+// (retry.max_attempts) and then dead-letters it. DeliveryCount becomes
+// Event.ReceiveCount, the session id Event.Group. The trigger binds to the
+// queue through app settings the provider writes: connection
+// "THREEFACTOR_SERVICEBUS" (an identity-based connection) and queueName
+// "%THREEFACTOR_QUEUE%" (or topicName "%THREEFACTOR_TOPIC%" and
+// subscriptionName "%THREEFACTOR_SUBSCRIPTION%").
+//
+// The store is package cosmosstore (import it for its URL scheme):
+//
+//	THREEFACTOR_DEDUP_STORE=cosmos://<account>.documents.azure.com/<database>/<container>
+//
+// with azidentity's DefaultAzureCredential (the function's user-assigned
+// identity, named by AZURE_CLIENT_ID). The provider creates one container
+// per handler, partition key /pk, DefaultTTL the dedup TTL. A claim is one
+// create (409 when the key is taken); completion, release and the version
+// guard are reads followed by writes with If-Match on the ETag read. A
+// Cosmos transactional batch covers one partition of one container, so
+// Transactional mode keeps the entity's state in the dedup container under
+// the entity's partition key, and the event's dedup record under that same
+// key: the record and the state are one batch. StateWrite.Table is then a
+// name within the container, entity items never expire (ttl -1), and the
+// handler must name the same entity for the same event on every delivery.
+// Expiry is checked when a record is read, as on the other clouds; Cosmos
+// deletes expired items (per-item ttl) in the background.
+//
 // A binary links only the packages it imports: a Google handler (pubsubpush,
-// firestorestore) carries no AWS SDK, and an AWS one (awssqs, dynamodbstore)
-// no Google library, as go version -m shows for the examples.
+// firestorestore) carries no AWS SDK or Azure SDK, an AWS one (awssqs,
+// dynamodbstore) no Google or Azure library, and an Azure one (servicebus,
+// cosmosstore) no AWS or Google module, as go version -m shows for the
+// examples.
 //
 // # Example: an AWS Lambda SQS handler, and the same on Google
 //
@@ -237,11 +284,27 @@
 //		functions.HTTP("HandleOrders", pubsubpush.Handler(p, handle))
 //	}
 //
-// with _ ".../handler/firestorestore" imported instead of dynamodbstore.
+// with _ ".../handler/firestorestore" imported instead of dynamodbstore. On
+// Azure it is a custom handler's server:
+//
+//	func main() {
+//		p, err := handler.FromEnv(context.Background(), handler.Options{
+//			Mode:       handler.Transactional,
+//			StateTable: "orders", // a name within the dedup container
+//		})
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		http.Handle("/orders", servicebus.Handler(p, handle)) // the function orders/function.json declares
+//		log.Fatal(http.ListenAndServe(servicebus.Addr(), nil))
+//	}
+//
+// with _ ".../handler/cosmosstore" imported.
 //
 // In unit tests, use memstore.New() (or THREEFACTOR_DEDUP_STORE=mem://) and a
 // controllable Options.Now; firestorestore/firestoretest starts the Firestore
-// emulator for tests against it. The examples/handler-go and
-// examples/handler-go-gcp directories of the provider repository hold these
-// programs with their tests.
+// emulator and cosmosstore/cosmostest the Cosmos DB emulator for tests
+// against them. The examples/handler-go, examples/handler-go-gcp and
+// examples/handler-go-azure directories of the provider repository hold
+// these programs with their tests.
 package handler

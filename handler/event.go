@@ -10,7 +10,8 @@ import (
 )
 
 // Event is one delivered message, in a shape shared by every cloud: SQS (and
-// SNS raw delivery into SQS), Pub/Sub push, and Service Bus later.
+// SNS raw delivery into SQS), Pub/Sub push, and Service Bus through Azure
+// Functions.
 type Event struct {
 	// Source and ID are the event's identity, together: an event without
 	// both is Malformed. For a CloudEvent they are its

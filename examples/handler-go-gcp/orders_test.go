@@ -163,9 +163,9 @@ func TestFunctionOnFirestoreEmulator(t *testing.T) {
 	}
 }
 
-// A Google handler carries no AWS module: what `go version -m` lists of the
-// built function.
-func TestBinaryCarriesNoAWSModules(t *testing.T) {
+// A Google handler carries no AWS or Azure module: what `go version -m`
+// lists of the built function.
+func TestBinaryCarriesNoAWSOrAzureModules(t *testing.T) {
 	bin := build(t)
 	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
 	if err != nil {
@@ -176,8 +176,9 @@ func TestBinaryCarriesNoAWSModules(t *testing.T) {
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 1 && (f[0] == "dep" || f[0] == "=>") &&
-			(strings.HasPrefix(f[1], "github.com/aws/aws-sdk-go-v2") || strings.HasPrefix(f[1], "github.com/aws/aws-lambda-go") || strings.HasPrefix(f[1], "github.com/aws/smithy-go")) {
-			t.Errorf("the Google function links an AWS module: %s", strings.TrimSpace(line))
+			(strings.HasPrefix(f[1], "github.com/aws/aws-sdk-go-v2") || strings.HasPrefix(f[1], "github.com/aws/aws-lambda-go") || strings.HasPrefix(f[1], "github.com/aws/smithy-go") ||
+				strings.HasPrefix(f[1], "github.com/Azure/") || strings.HasPrefix(f[1], "github.com/AzureAD/")) {
+			t.Errorf("the Google function links an AWS or Azure module: %s", strings.TrimSpace(line))
 		}
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// An AWS handler carries no Google module: what `go version -m` lists of the
-// built bootstrap.
-func TestBinaryCarriesNoGoogleModules(t *testing.T) {
+// An AWS handler carries no Google or Azure module: what `go version -m`
+// lists of the built bootstrap.
+func TestBinaryCarriesNoGoogleOrAzureModules(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -26,8 +26,9 @@ func TestBinaryCarriesNoGoogleModules(t *testing.T) {
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 1 && (f[0] == "dep" || f[0] == "=>") &&
-			(strings.HasPrefix(f[1], "cloud.google.com/") || strings.HasPrefix(f[1], "google.golang.org/") || strings.HasPrefix(f[1], "github.com/GoogleCloudPlatform/")) {
-			t.Errorf("the AWS handler links a Google module: %s", strings.TrimSpace(line))
+			(strings.HasPrefix(f[1], "cloud.google.com/") || strings.HasPrefix(f[1], "google.golang.org/") || strings.HasPrefix(f[1], "github.com/GoogleCloudPlatform/") ||
+				strings.HasPrefix(f[1], "github.com/Azure/") || strings.HasPrefix(f[1], "github.com/AzureAD/")) {
+			t.Errorf("the AWS handler links a Google or Azure module: %s", strings.TrimSpace(line))
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package store is the contract between package handler and a backend that
 // keeps dedup records and version-guarded entity state.
 //
-// Drivers (memstore, dynamodbstore, firestorestore, and later the Azure one)
+// Drivers (memstore, dynamodbstore, firestorestore, cosmosstore)
 // implement Store; package storetest checks that they keep this contract.
 // Drivers do not retry: a transient error is returned as is, and the message
 // fails and is redelivered by the queue.

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store driver runs:
 // memstore in microseconds, dynamodbstore against moto, firestorestore
-// against the Firestore emulator.
+// against the Firestore emulator, cosmosstore against npm
+// @vercel/cosmosdb-server.
 package storetest
 
 import (

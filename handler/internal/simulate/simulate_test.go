@@ -2,6 +2,9 @@ package simulate_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 
 	"cloud.google.com/go/firestore"
 	"os"
@@ -10,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler"
+	"github.com/threefactor/terraform-provider-threefactor/handler/cosmosstore"
+	"github.com/threefactor/terraform-provider-threefactor/handler/cosmosstore/cosmostest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/dynamodbstore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/firestorestore/firestoretest"
@@ -29,6 +36,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	mototest.StopShared()
 	firestoretest.StopShared()
+	cosmostest.StopShared()
 	os.Exit(code)
 }
 
@@ -287,6 +295,64 @@ func TestFirestoreTransactional(t *testing.T) {
 func TestFirestoreSingleWrite(t *testing.T) {
 	t.Parallel()
 	cfg := firestoreWorld(t, harsh(handler.SingleWrite, 300, 100, 4, 9))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
+	runAndCheck(t, cfg)
+}
+
+// cosmosWorld runs on the Cosmos DB emulator (npm @vercel/cosmosdb-server),
+// in a database of its own. The emulator serves one request at a time, so
+// its conditional writes are exact; it has no TTL (the store's read-time
+// check is what ends records) and its batches are not atomic (Commit's
+// ordering makes that harmless there; see cosmosstore).
+func cosmosWorld(t *testing.T, cfg simulate.Config) simulate.Config {
+	s := cosmostest.Shared(t).Store(t)
+	cfg.Store, cfg.StateTable = s, "state"
+	// Other code sets its own field with a patch, creating the item
+	// (without a version, never expiring) when the handler has not yet
+	// written it.
+	c := s.Container()
+	other := func(ctx context.Context, entity string, n int) error {
+		pk := azcosmos.NewPartitionKeyString(cosmosstore.EntityPK("state", entity))
+		id := cosmosstore.EntityID(entity)
+		for {
+			var ops azcosmos.PatchOperations
+			ops.AppendSet("/other", n)
+			_, err := c.PatchItem(ctx, pk, id, ops, nil)
+			if !isStatus(err, http.StatusNotFound) {
+				return err
+			}
+			body, _ := json.Marshal(map[string]any{"id": id, "pk": cosmosstore.EntityPK("state", entity), "ttl": -1, "other": n})
+			if _, err = c.CreateItem(ctx, pk, body, nil); !isStatus(err, http.StatusConflict) {
+				return err
+			}
+		}
+	}
+	cfg.OtherSeed, cfg.Other = other, other
+	return cfg
+}
+
+func isStatus(err error, code int) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.StatusCode == code
+}
+
+func TestCosmosClaimComplete(t *testing.T) {
+	t.Parallel()
+	cfg := cosmosWorld(t, harsh(handler.ClaimComplete, 300, 100, 4, 11))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
+	runAndCheck(t, cfg)
+}
+
+func TestCosmosTransactional(t *testing.T) {
+	t.Parallel()
+	cfg := cosmosWorld(t, harsh(handler.Transactional, 300, 100, 4, 12))
+	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
+	runAndCheck(t, cfg)
+}
+
+func TestCosmosSingleWrite(t *testing.T) {
+	t.Parallel()
+	cfg := cosmosWorld(t, harsh(handler.SingleWrite, 300, 100, 4, 13))
 	cfg.StopRate, cfg.PoisonRate, cfg.MaxReceive = 0.08, 0.03, 6
 	runAndCheck(t, cfg)
 }
