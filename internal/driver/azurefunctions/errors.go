@@ -44,17 +44,24 @@ func fail(c driver.Component, action, id string, err error) error {
 	return driver.Errorf(c, action, id, codeOf(err), explain(err))
 }
 
-// explain names the resource provider an unregistered subscription must register.
+// explain names the resource provider an unregistered subscription must register: ARM answers
+// MissingSubscriptionRegistration, and the SDK's own registration fails when the credentials lack
+// */register/action.
 func explain(err error) error {
 	var re *azcore.ResponseError
-	if errors.As(err, &re) && re.ErrorCode == "MissingSubscriptionRegistration" {
+	if !errors.As(err, &re) || re.RawResponse == nil || re.RawResponse.Request == nil {
+		return err
+	}
+	registering := re.StatusCode == http.StatusForbidden && strings.HasSuffix(re.RawResponse.Request.URL.Path, "/register")
+	if re.ErrorCode == "MissingSubscriptionRegistration" || registering {
 		ns := "the resource provider named below"
 		for _, p := range []string{"Microsoft.Web", "Microsoft.Storage", "Microsoft.ServiceBus", "Microsoft.DocumentDB", "Microsoft.ManagedIdentity", "Microsoft.Authorization"} {
 			if strings.Contains(strings.ToLower(re.RawResponse.Request.URL.Path), "/providers/"+strings.ToLower(p)+"/") {
 				ns = p
 			}
 		}
-		return errors.Join(errors.New("the subscription has not registered "+ns+": run az provider register --namespace "+ns+" (or register it in the portal) and apply again"), err)
+		return errors.Join(errors.New("the subscription has not registered "+ns+", and the credentials may not register it: "+
+			"run az provider register --namespace "+ns+" (or register it in the portal) and apply again"), err)
 	}
 	return err
 }

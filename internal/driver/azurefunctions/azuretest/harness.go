@@ -69,6 +69,11 @@ func (h *Harness) FailCreate(c driver.Component) {
 	h.Fake.Fail(http.MethodPut, CreatePattern(c), http.StatusBadRequest, "InvalidParameter")
 }
 
+// LoseCreateResponse makes the request that creates component c take effect and lose its response.
+func (h *Harness) LoseCreateResponse(c driver.Component) {
+	h.Fake.LoseResponse(http.MethodPut, CreatePattern(c))
+}
+
 // CreatePattern is the path pattern of the request that creates component c.
 func CreatePattern(c driver.Component) string {
 	return map[driver.Component]string{

@@ -1,0 +1,297 @@
+package azurefunctions_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/servicebus/armservicebus"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+
+	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions/azuretest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+func harness(t *testing.T) *azuretest.Harness {
+	t.Helper()
+	h, err := azuretest.New(context.Background(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func handler(name string, kind spec.TriggerKind) *spec.Handler {
+	h := drivertest.Handler(name, azurefunctions.Cloud)
+	h.Trigger.Kind = kind
+	h.Function.SourceHash = azuretest.Code.Hash
+	return h
+}
+
+func apply(t *testing.T, h *azuretest.Harness, want *spec.Handler, st driver.State) driver.State {
+	t.Helper()
+	st, _, err := h.D.Apply(context.Background(), want, azuretest.Code, st)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return st
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// refreshCalls is what a refresh costs: each component once, plus the function app's app
+// settings and its two publishing policies, and the storage account's deployment container.
+var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 16, spec.Topic: 17}
+
+// TestCallBudget: a refresh reads each component once (16 calls for a queue handler, 17 for a
+// topic handler); an apply with no change makes the same reads and no write.
+func TestCallBudget(t *testing.T) {
+	h := harness(t)
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		h.Fake.ResetCalls()
+		st := apply(t, h, handler("budget-"+string(kind), kind), nil)
+		created := h.Fake.Calls()
+		h.Fake.ResetCalls()
+		if _, err := h.D.Read(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		read := h.Fake.Calls()
+		h.Fake.ResetCalls()
+		apply(t, h, handler("budget-"+string(kind), kind), st)
+		noop := h.Fake.Calls()
+		t.Logf("%s handler: create %d calls %v; refresh %d calls %v", kind, total(created), created, total(read), read)
+		if total(read) != refreshCalls[kind] {
+			t.Errorf("%s: refresh made %d calls, want %d: %v", kind, total(read), refreshCalls[kind], read)
+		}
+		if !maps.Equal(noop, read) {
+			t.Errorf("%s: Apply of an unchanged handler made %v, want only the refresh's reads %v", kind, noop, read)
+		}
+	}
+}
+
+// TestLostCreateResponse: a create that took effect but whose response was lost is retried (ARM's
+// PUTs are idempotent, role assignments have derived names), and nothing is left behind.
+func TestLostCreateResponse(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range azurefunctions.Cloud.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
+		t.Run(string(c), func(t *testing.T) {
+			h := harness(t)
+			want := handler("lost", spec.Topic)
+			h.LoseCreateResponse(c)
+			st, _, err := h.D.Apply(ctx, want, azuretest.Code, nil)
+			if err != nil {
+				t.Errorf("Apply with the response to creating %s lost: %v", c, err)
+			}
+			for _, need := range azurefunctions.Cloud.Needs(want) {
+				if !st.Has(need) {
+					t.Errorf("state lacks %s: %v", need, st)
+				}
+			}
+			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+				t.Fatalf("Delete = %v, %v", left, err)
+			}
+			if left, err := h.Leftovers(ctx); err != nil || len(left) != 0 {
+				t.Errorf("left behind: %v, %v", left, err)
+			}
+		})
+	}
+}
+
+// TestDriftDetected: what the handler's settings cannot show (basic publishing turned on, shared
+// keys allowed, dead letters forwarded elsewhere) is read back, reported as drift of its component
+// and put right by Apply.
+func TestDriftDetected(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("drifty", spec.Queue)
+	st := apply(t, h, want, nil)
+	cred, opts := h.Fake.StaticCredential(), h.Fake.ClientOptions()
+	sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), cred, opts)
+	accounts, _ := armstorage.NewAccountsClient(h.Fake.Subscription(), cred, opts)
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), cred, opts)
+	rg := h.Fake.ResourceGroup()
+	last := func(id string) string { return id[strings.LastIndex(id, "/")+1:] }
+	for _, tc := range []struct {
+		c     driver.Component
+		drift func() error
+	}{
+		{driver.Function, func() error { // FTP publishing credentials on again
+			_, err := sites.UpdateFtpAllowed(ctx, rg, last(st.Get(driver.Function)), armappservice.CsmPublishingCredentialsPoliciesEntity{
+				Properties: &armappservice.CsmPublishingCredentialsPoliciesEntityProperties{Allow: to.Ptr(true)}}, nil)
+			return err
+		}},
+		{azurefunctions.StorageAccount, func() error { // shared keys allowed
+			_, err := accounts.Update(ctx, rg, last(st.Get(azurefunctions.StorageAccount)), armstorage.AccountUpdateParameters{
+				Properties: &armstorage.AccountPropertiesUpdateParameters{AllowSharedKeyAccess: to.Ptr(true)}}, nil)
+			return err
+		}},
+		{driver.Queue, func() error { // dead letters kept in the queue's own sub-queue
+			ns := st.Get(azurefunctions.Namespace)
+			_, err := queues.CreateOrUpdate(ctx, rg, last(ns), last(st.Get(driver.Queue)), armservicebus.SBQueue{
+				Properties: &armservicebus.SBQueueProperties{LockDuration: to.Ptr("PT30S"), MaxDeliveryCount: to.Ptr[int32](int32(want.Retry.MaxAttempts))}}, nil)
+			return err
+		}},
+	} {
+		t.Run(string(tc.c), func(t *testing.T) {
+			if err := tc.drift(); err != nil {
+				t.Fatal(err)
+			}
+			obs, err := h.D.Read(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(obs.Drifted, tc.c) {
+				t.Fatalf("Drifted = %v, want %s", obs.Drifted, tc.c)
+			}
+			st = apply(t, h, want, st)
+			if obs, err = h.D.Read(ctx, st); err != nil || len(obs.Drifted) != 0 {
+				t.Errorf("after Apply: Drifted = %v, %v; want none", obs.Drifted, err)
+			}
+			if diff := obs.Handler.Trigger.VisibilityTimeoutS - want.Trigger.VisibilityTimeoutS; diff != 0 {
+				t.Errorf("after Apply: lock duration %d s, want %d", obs.Handler.Trigger.VisibilityTimeoutS, want.Trigger.VisibilityTimeoutS)
+			}
+		})
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestFailedPublish: a refused code publish is an error on the function, and the code hash Read
+// finds stays the old one, so the next apply publishes again.
+func TestFailedPublish(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("publish", spec.Queue)
+	st := apply(t, h, want, nil)
+	next := &driver.Code{Zip: azuretest.Code.Zip, Hash: strings.Repeat("b", 64)}
+	changed := *want
+	changed.Function.SourceHash = next.Hash
+	h.Fake.AddFault(azurefake.Fault{Method: http.MethodPost, Op: "scm/publish", Status: http.StatusBadRequest, Code: "BadRequest"})
+	st, _, err := h.D.Apply(ctx, &changed, next, st)
+	var de *driver.Error
+	if !errors.As(err, &de) || de.Component != driver.Function {
+		t.Fatalf("Apply with the publish refused = %v, want an error on the function", err)
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.Handler.Function.SourceHash != want.Function.SourceHash {
+		t.Errorf("after a failed publish Read finds hash %q, want the old %q", obs.Handler.Function.SourceHash, want.Function.SourceHash)
+	}
+	st, _, err = h.D.Apply(ctx, &changed, next, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs, _ = h.D.Read(ctx, st); obs.Handler.Function.SourceHash != next.Hash {
+		t.Errorf("after the retried publish Read finds hash %q, want %q", obs.Handler.Function.SourceHash, next.Hash)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestAppSettings: the function receives what the runtime library and the examples read.
+func TestAppSettings(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		want := handler("settings-"+string(kind), kind)
+		st := apply(t, h, want, nil)
+		sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+		site := st.Get(driver.Function)
+		resp, err := sites.ListApplicationSettings(ctx, h.Fake.ResourceGroup(), site[strings.LastIndex(site, "/")+1:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for k, v := range resp.Properties {
+			got[k] = *v
+		}
+		ns := st.Get(azurefunctions.Namespace)
+		account := st.Get(azurefunctions.CosmosAccount)
+		wantSettings := map[string]string{
+			"THREEFACTOR_SERVICEBUS__fullyQualifiedNamespace": ns[strings.LastIndex(ns, "/")+1:] + ".servicebus.windows.net",
+			"THREEFACTOR_SERVICEBUS__credential":              "managedidentity",
+			"THREEFACTOR_SERVICEBUS__clientId":                st["identity_client_id"],
+			"AZURE_CLIENT_ID":                                 st["identity_client_id"],
+			"AzureWebJobsStorage__credential":                 "managedidentity",
+			"AzureWebJobsStorage__clientId":                   st["identity_client_id"],
+			"THREEFACTOR_DEDUP_STORE":                         "cosmos://" + account[strings.LastIndex(account, "/")+1:] + ".documents.azure.com/" + want.Name + "/dedup",
+			"TABLE":                                           "orders",
+			"API_KEY":                                         "s3cret",
+		}
+		if kind == spec.Queue {
+			wantSettings["THREEFACTOR_QUEUE"] = want.Name + "--queue"
+		} else {
+			wantSettings["THREEFACTOR_TOPIC"] = want.Name + "--topic"
+			wantSettings["THREEFACTOR_SUBSCRIPTION"] = want.Name
+		}
+		for k, v := range wantSettings {
+			if got[k] != v {
+				t.Errorf("%s: app setting %s = %q, want %q", kind, k, got[k], v)
+			}
+		}
+		for k, v := range got {
+			if strings.Contains(strings.ToLower(k), "connectionstring") || strings.Contains(strings.ToLower(v), "accountkey=") {
+				t.Errorf("%s: app setting %s carries a key", kind, k)
+			}
+		}
+		if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+			t.Fatalf("Delete = %v, %v", left, err)
+		}
+	}
+}
+
+// TestMissingSubscriptionRegistration: the SDK registers a missing resource provider itself; when
+// the credentials may not, the error names the provider to register.
+func TestMissingSubscriptionRegistration(t *testing.T) {
+	s := azurefake.Require(t, azurefake.Options{UnregisteredProviders: []string{"Microsoft.ServiceBus"}, RegistrationForbidden: true})
+	d, err := azurefunctions.New(context.Background(), azuretest.Config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := d.Apply(context.Background(), handler("unregistered", spec.Queue), azuretest.Code, nil)
+	if err == nil || !strings.Contains(err.Error(), "az provider register --namespace Microsoft.ServiceBus") {
+		t.Errorf("Apply in a subscription without Microsoft.ServiceBus = %v, want the registration named", err)
+	}
+	if _, err := d.Delete(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheck: an existing source that does not exist is refused at plan.
+func TestCheck(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("checked", spec.Queue)
+	want.Trigger.Source = src + "x"
+	if ps := h.D.Check(ctx, want); len(ps) != 1 || ps[0].Warning || ps[0].Path[1] != "source" {
+		t.Errorf("Check of a missing source = %v, want one error on trigger.source", ps)
+	}
+	want.Trigger.Source = src
+	if ps := h.D.Check(ctx, want); len(ps) != 0 {
+		t.Errorf("Check of an existing source = %v, want none", ps)
+	}
+}
