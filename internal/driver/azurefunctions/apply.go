@@ -178,7 +178,11 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			if cur.sub != nil && sameEntity(subEntity(cur.sub), want) {
 				return nil
 			}
-			if _, err := d.putSubscription(ctx, entityID, want); err != nil {
+			action := "creating"
+			if cur.sub != nil {
+				action = "updating"
+			}
+			if _, err := d.putSubscription(ctx, entityID, action, want); err != nil {
 				return err
 			}
 			l.Set(string(driver.Subscription), entityID)

@@ -110,7 +110,7 @@ func New(_ context.Context, cfg Config) (*Driver, error) {
 			cloud.ResourceManager: {Endpoint: strings.TrimSuffix(cfg.Endpoint, "/"), Audience: "https://management.core.windows.net/"},
 		}}
 		if host := os.Getenv("AZURE_AUTHORITY_HOST"); host != "" {
-			cc.ActiveDirectoryAuthorityHost = host
+			cc.ActiveDirectoryAuthorityHost = strings.TrimSuffix(host, "/") + "/"
 		}
 	}
 	d := &Driver{sub: cfg.Subscription, rg: cfg.ResourceGroup, location: cfg.Location, scmSuffix: cfg.SCMSuffix,
@@ -118,6 +118,13 @@ func New(_ context.Context, cfg Config) (*Driver, error) {
 		audience: cc.Services[cloud.ResourceManager].Audience, poll: cfg.PollFrequency}
 	if d.poll == 0 {
 		d.poll = 2 * time.Second
+	}
+	if cfg.Transport == nil {
+		c, err := newTransport()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Transport, d.transport = c, c
 	}
 	copts := policy.ClientOptions{Cloud: cc, Transport: cfg.Transport}
 	if d.cred == nil {

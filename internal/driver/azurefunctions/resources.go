@@ -191,7 +191,11 @@ func (d *Driver) putDedup(ctx context.Context, account, database string, ttl int
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, d.pollOpts())
 	}
-	return id, fail(driver.DedupTable, "writing", id, err)
+	action := "updating"
+	if withDatabase {
+		action = "creating"
+	}
+	return id, fail(driver.DedupTable, action, id, err)
 }
 
 // readDedup returns the container, nil when it or its database is gone.

@@ -244,3 +244,54 @@ func streaming(s string) interface {
 type nopCloser struct{ *strings.Reader }
 
 func (nopCloser) Close() error { return nil }
+
+// Pause sets the handler's queue or subscription to ReceiveDisabled behind the driver's back, as
+// someone pausing delivery in the portal would.
+func (h *Harness) Pause(ctx context.Context, st driver.State) error {
+	id := st.Get(driver.Queue)
+	if id == "" {
+		id = st.Get(driver.Subscription)
+	}
+	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	if err != nil {
+		return err
+	}
+	get, err := runtime.NewRequest(ctx, http.MethodGet, h.Fake.URL()+id+"?api-version=2021-11-01")
+	if err != nil {
+		return err
+	}
+	resp, err := c.Pipeline().Do(get)
+	if err != nil {
+		return err
+	}
+	var body map[string]any
+	if err := runtime.UnmarshalAsJSON(resp, &body); err != nil {
+		return err
+	}
+	props, _ := body["properties"].(map[string]any)
+	props["status"] = "ReceiveDisabled"
+	for _, k := range []string{"countDetails", "messageCount", "sizeInBytes", "createdAt", "updatedAt", "accessedAt"} {
+		delete(props, k)
+	}
+	// Service Bus reports "never" as the largest TimeSpan, which it does not take back.
+	for _, k := range []string{"defaultMessageTimeToLive", "autoDeleteOnIdle"} {
+		if v, _ := props[k].(string); strings.HasPrefix(v, "P10675199D") {
+			delete(props, k)
+		}
+	}
+	put, err := runtime.NewRequest(ctx, http.MethodPut, h.Fake.URL()+id+"?api-version=2021-11-01")
+	if err != nil {
+		return err
+	}
+	if err := runtime.MarshalAsJSON(put, map[string]any{"properties": props}); err != nil {
+		return err
+	}
+	resp, err = c.Pipeline().Do(put)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("PUT %s: %s", id, resp.Status)
+	}
+	return nil
+}
