@@ -13,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
@@ -68,8 +67,7 @@ type Driver struct {
 	cosmos      *armcosmos.DatabaseAccountsClient
 	sql         *armcosmos.SQLResourcesClient
 	assignments *armauthorization.RoleAssignmentsClient
-	plans       *armappservice.PlansClient
-	sites       *armappservice.WebAppsClient
+	web         *webClient
 }
 
 // New builds the clients. No call is made until the driver is used.
@@ -167,10 +165,11 @@ func New(_ context.Context, cfg Config) (*Driver, error) {
 	must(err)
 	d.assignments, err = armauthorization.NewRoleAssignmentsClient(d.sub, d.cred, opts)
 	must(err)
-	d.plans, err = armappservice.NewPlansClient(d.sub, d.cred, opts)
+	armc, err := arm.NewClient("threefactor/azurefunctions", "v1.0.0", d.cred, opts)
 	must(err)
-	d.sites, err = armappservice.NewWebAppsClient(d.sub, d.cred, opts)
-	must(err)
+	if armc != nil {
+		d.web = newWebClient(armc, d.pollOpts)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

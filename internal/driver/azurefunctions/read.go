@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/servicebus/armservicebus"
@@ -26,7 +25,7 @@ type seen struct {
 	topic                              bool
 	sub                                *armservicebus.SBSubscription
 	receiver, storageGrant, dedupGrant bool
-	plan                               *armappservice.Plan
+	plan                               *webPlan
 	site                               *siteSeen
 }
 
@@ -210,7 +209,7 @@ func (d *Driver) injectedFor(st driver.State, h *spec.Handler) map[string]string
 	return m
 }
 
-func hasIdentity(ids map[string]*armappservice.UserAssignedIdentity, id string) bool {
+func hasIdentity(ids map[string]map[string]any, id string) bool {
 	for k := range ids {
 		if strings.EqualFold(k, id) {
 			return true
@@ -238,7 +237,7 @@ func retentionDays(q *armservicebus.SBQueue) int64 {
 }
 
 // siteDiffers reports whether the app's settings held in the site itself differ from want's.
-func siteDiffers(s *siteSeen, want armappservice.Site) bool {
+func siteDiffers(s *siteSeen, want site) bool {
 	have := s.site
 	if have.Properties == nil || have.Properties.FunctionAppConfig == nil || !deref(have.Properties.HTTPSOnly) || have.Identity == nil {
 		return true

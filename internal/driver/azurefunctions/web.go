@@ -8,12 +8,12 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
@@ -90,11 +90,11 @@ func runtimeOf(neutral string) (name, version string) {
 	return name, version
 }
 
-func neutralRuntime(rt *armappservice.FunctionsRuntime) string {
+func neutralRuntime(rt *functionsRuntime) string {
 	if rt == nil {
 		return ""
 	}
-	want := string(deref(rt.Name)) + "/" + deref(rt.Version)
+	want := rt.Name + "/" + rt.Version
 	for n, r := range rules.Runtimes {
 		if r.Name == want {
 			return n
@@ -104,68 +104,57 @@ func neutralRuntime(rt *armappservice.FunctionsRuntime) string {
 }
 
 func (d *Driver) createPlan(ctx context.Context, name string, tags map[string]*string) (string, error) {
-	p, err := d.plans.BeginCreateOrUpdate(ctx, d.rg, name, armappservice.Plan{
-		Location: &d.location, Tags: tags, Kind: to.Ptr("functionapp"),
-		SKU:        &armappservice.SKUDescription{Name: to.Ptr("FC1"), Tier: to.Ptr("FlexConsumption")},
-		Properties: &armappservice.PlanProperties{Reserved: to.Ptr(true)},
-	}, nil)
-	if err == nil {
-		_, err = p.PollUntilDone(ctx, d.pollOpts())
-	}
-	return d.id("Microsoft.Web/serverfarms", name), fail(Plan, "creating", name, err)
+	id := d.id("Microsoft.Web/serverfarms", name)
+	err := d.web.put(ctx, id, webPlan{
+		Location: d.location, Tags: tags, Kind: "functionapp",
+		SKU: &planSKU{Name: "FC1", Tier: "FlexConsumption"}, Properties: &planProperties{Reserved: true},
+	})
+	return id, fail(Plan, "creating", name, err)
 }
 
-func (d *Driver) readPlan(ctx context.Context, id string) (*armappservice.Plan, error) {
-	resp, err := d.plans.Get(ctx, d.rgOf(id), lastPart(id), nil)
+func (d *Driver) readPlan(ctx context.Context, id string) (*webPlan, error) {
+	var p webPlan
+	err := d.web.call(ctx, http.MethodGet, id, nil, &p)
 	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(Plan, "reading", id, err)
 	}
-	return &resp.Plan, nil
+	return &p, nil
 }
 
 func (d *Driver) deletePlan(ctx context.Context, id string) error {
-	_, err := d.plans.Delete(ctx, d.rgOf(id), lastPart(id), nil)
+	err := d.web.call(ctx, http.MethodDelete, id, nil, nil)
 	return fail(Plan, "deleting", id, codes.IgnoreNotFound(err))
 }
 
 // site is the function app: Linux Flex Consumption, HTTPS only, TLS 1.2, FTP off, running as the
 // handler's identity, deploying from its storage account's container with that identity.
-func (d *Driver) site(h *spec.Handler, planID string, w wiring, settings map[string]string) armappservice.Site {
+func (d *Driver) site(h *spec.Handler, planID string, w wiring, settings map[string]string) site {
 	tags := tagsFor(h.Tags, h.Name)
 	tags[tagEntryPoint] = to.Ptr(h.Function.EntryPoint)
-	scale := &armappservice.FunctionsScaleAndConcurrency{InstanceMemoryMB: to.Ptr(int32(h.Function.MemoryMB))}
+	sc := &scale{InstanceMemoryMB: to.Ptr(h.Function.MemoryMB)}
 	if h.Function.MaxConcurrency > 0 {
-		scale.MaximumInstanceCount = to.Ptr(int32(h.Function.MaxConcurrency))
+		sc.MaximumInstanceCount = to.Ptr(h.Function.MaxConcurrency)
 	} else {
 		tags[tagMaxUnset] = to.Ptr("true")
 	}
 	name, version := runtimeOf(h.Function.Runtime)
-	var list []*armappservice.NameValuePair
-	for k, v := range settings {
-		list = append(list, &armappservice.NameValuePair{Name: to.Ptr(k), Value: to.Ptr(v)})
+	var list []nameValue
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		list = append(list, nameValue{Name: k, Value: settings[k]})
 	}
-	return armappservice.Site{
-		Location: &d.location, Tags: tags, Kind: to.Ptr("functionapp,linux"),
-		Identity: &armappservice.ManagedServiceIdentity{
-			Type:                   to.Ptr(armappservice.ManagedServiceIdentityTypeUserAssigned),
-			UserAssignedIdentities: map[string]*armappservice.UserAssignedIdentity{w.identityID: {}},
-		},
-		Properties: &armappservice.SiteProperties{
-			ServerFarmID: &planID, HTTPSOnly: to.Ptr(true),
-			SiteConfig: &armappservice.SiteConfig{
-				MinTLSVersion: to.Ptr(armappservice.SupportedTLSVersionsOne2), FtpsState: to.Ptr(armappservice.FtpsStateDisabled),
-				AppSettings: list,
-			},
-			FunctionAppConfig: &armappservice.FunctionAppConfig{
-				Deployment: &armappservice.FunctionsDeployment{Storage: &armappservice.FunctionsDeploymentStorage{
-					Type:  to.Ptr(armappservice.FunctionsDeploymentStorageTypeBlobContainer),
-					Value: to.Ptr("https://" + w.storage + ".blob.core.windows.net/" + deployContainer),
-					Authentication: &armappservice.FunctionsDeploymentStorageAuthentication{
-						Type: to.Ptr(armappservice.AuthenticationTypeUserAssignedIdentity), UserAssignedIdentityResourceID: &w.identityID,
-					},
+	return site{
+		Location: d.location, Tags: tags, Kind: "functionapp,linux",
+		Identity: &siteIdentity{Type: "UserAssigned", UserAssignedIdentities: map[string]map[string]any{w.identityID: {}}},
+		Properties: &siteProperties{
+			ServerFarmID: planID, HTTPSOnly: to.Ptr(true),
+			SiteConfig: &siteConfig{MinTLSVersion: "1.2", FtpsState: "Disabled", AppSettings: list},
+			FunctionAppConfig: &functionAppConfig{
+				Deployment: &deployment{Storage: &deploymentStorage{
+					Type: "blobContainer", Value: "https://" + w.storage + ".blob.core.windows.net/" + deployContainer,
+					Authentication: storageAuthConfig{Type: "UserAssignedIdentity", UserAssignedIdentityResourceID: w.identityID},
 				}},
-				Runtime:             &armappservice.FunctionsRuntime{Name: to.Ptr(armappservice.RuntimeName(name)), Version: &version},
-				ScaleAndConcurrency: scale,
+				Runtime:             &functionsRuntime{Name: name, Version: version},
+				ScaleAndConcurrency: sc,
 			},
 		},
 	}
@@ -173,74 +162,61 @@ func (d *Driver) site(h *spec.Handler, planID string, w wiring, settings map[str
 
 // siteSeen is the function app, its app settings and its publishing policies.
 type siteSeen struct {
-	site               *armappservice.Site
+	site               *site
 	settings           map[string]string
 	ftpAllowed, scmAll bool
 }
 
-func (d *Driver) putSite(ctx context.Context, name string, site armappservice.Site) error {
-	p, err := d.sites.BeginCreateOrUpdate(ctx, d.rg, name, site, nil)
-	if err != nil {
-		return err
-	}
-	_, err = p.PollUntilDone(ctx, d.pollOpts())
-	return err
+func (d *Driver) putSite(ctx context.Context, name string, s site) error {
+	return d.web.put(ctx, d.id("Microsoft.Web/sites", name), s)
 }
 
 func (d *Driver) readSite(ctx context.Context, id string) (*siteSeen, error) {
-	rg, name := d.rgOf(id), lastPart(id)
-	resp, err := d.sites.Get(ctx, rg, name, nil)
+	var st site
+	err := d.web.call(ctx, http.MethodGet, id, nil, &st)
 	if ok, err := codes.Exists(err); !ok {
 		return nil, fail(driver.Function, "reading", id, err)
 	}
-	s := &siteSeen{site: &resp.Site}
+	s := &siteSeen{site: &st}
+	var settings settingsBody
+	var ftp, scm publishingPolicy
 	err = plumbing.Concurrently(
+		func() error { return d.web.call(ctx, http.MethodPost, id+"/config/appsettings/list", nil, &settings) },
 		func() error {
-			r, err := d.sites.ListApplicationSettings(ctx, rg, name, nil)
-			s.settings = map[string]string{}
-			for k, v := range r.Properties {
-				s.settings[k] = deref(v)
-			}
-			return err
+			return d.web.call(ctx, http.MethodGet, id+"/basicPublishingCredentialsPolicies/ftp", nil, &ftp)
 		},
 		func() error {
-			r, err := d.sites.GetFtpAllowed(ctx, rg, name, nil)
-			s.ftpAllowed = r.Properties == nil || deref(r.Properties.Allow)
-			return err
-		},
-		func() error {
-			r, err := d.sites.GetScmAllowed(ctx, rg, name, nil)
-			s.scmAll = r.Properties == nil || deref(r.Properties.Allow)
-			return err
+			return d.web.call(ctx, http.MethodGet, id+"/basicPublishingCredentialsPolicies/scm", nil, &scm)
 		},
 	)
 	if codes.NotFound(err) {
 		return nil, nil
 	}
+	s.settings, s.ftpAllowed, s.scmAll = settings.Properties, ftp.Properties.Allow, scm.Properties.Allow
+	if s.settings == nil {
+		s.settings = map[string]string{}
+	}
 	return s, fail(driver.Function, "reading", id, err)
 }
 
 func (d *Driver) putSettings(ctx context.Context, name string, settings map[string]string) error {
-	props := map[string]*string{}
-	for k, v := range settings {
-		props[k] = to.Ptr(v)
-	}
-	_, err := d.sites.UpdateApplicationSettings(ctx, d.rg, name, armappservice.StringDictionary{Properties: props}, nil)
+	err := d.web.call(ctx, http.MethodPut, d.id("Microsoft.Web/sites", name)+"/config/appsettings", settingsBody{Properties: settings}, nil)
 	return fail(driver.Function, "writing the app settings of", name, err)
 }
 
 // disableBasicAuth turns FTP and SCM basic publishing credentials off.
 func (d *Driver) disableBasicAuth(ctx context.Context, name string) error {
-	off := armappservice.CsmPublishingCredentialsPoliciesEntity{Properties: &armappservice.CsmPublishingCredentialsPoliciesEntityProperties{Allow: to.Ptr(false)}}
-	if _, err := d.sites.UpdateFtpAllowed(ctx, d.rg, name, off, nil); err != nil {
-		return fail(driver.Function, "turning off FTP publishing of", name, err)
+	var off publishingPolicy
+	for _, p := range []string{"ftp", "scm"} {
+		if err := d.web.call(ctx, http.MethodPut, d.id("Microsoft.Web/sites", name)+"/basicPublishingCredentialsPolicies/"+p, off, nil); err != nil {
+			return fail(driver.Function, "turning off "+p+" basic publishing credentials of", name, err)
+		}
 	}
-	_, err := d.sites.UpdateScmAllowed(ctx, d.rg, name, off, nil)
-	return fail(driver.Function, "turning off basic SCM publishing of", name, err)
+	return nil
 }
 
 func (d *Driver) deleteSite(ctx context.Context, id string) error {
-	_, err := d.sites.Delete(ctx, d.rgOf(id), lastPart(id), nil)
+	err := d.web.call(ctx, http.MethodDelete, id, nil, nil)
 	return fail(driver.Function, "deleting", id, codes.IgnoreNotFound(err))
 }
 
@@ -301,8 +277,8 @@ func functionOf(h *spec.Handler, s *siteSeen) {
 		cfg := p.FunctionAppConfig
 		h.Function.Runtime = neutralRuntime(cfg.Runtime)
 		if sc := cfg.ScaleAndConcurrency; sc != nil {
-			h.Function.MemoryMB = int64(deref(sc.InstanceMemoryMB))
-			h.Function.MaxConcurrency = int64(deref(sc.MaximumInstanceCount))
+			h.Function.MemoryMB = deref(sc.InstanceMemoryMB)
+			h.Function.MaxConcurrency = deref(sc.MaximumInstanceCount)
 			if tagValue(s.site.Tags, tagMaxUnset) == "true" && h.Function.MaxConcurrency == defaultMaxInstances {
 				h.Function.MaxConcurrency = 0
 			}
