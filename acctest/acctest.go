@@ -1,6 +1,7 @@
 // Package acctest is the acceptance-test harness: the tofu binary, the environment every test needs,
-// (in package moto) the AWS emulator with fault injection, and (in package gcpfake) fakes of the
-// Google APIs that have no emulator.
+// (in package moto) the AWS emulator with fault injection, (in package gcpfake) fakes of the
+// Google APIs that have no emulator, and (in package azurefake) a fake Azure Resource Manager with
+// its token and SCM publish endpoints.
 package acctest
 
 import (

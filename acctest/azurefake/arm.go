@@ -176,11 +176,10 @@ func opName(method string, p *armPath) string {
 
 // call is one request being served.
 type call struct {
-	r       *http.Request
-	p       *armPath
-	body    []byte
-	failOp  *armError // Fault.FailOperation: the operation this request starts fails so
-	created bool
+	r      *http.Request
+	p      *armPath
+	body   []byte
+	failOp *armError // Fault.FailOperation: the operation this request starts fails so
 }
 
 func (c *call) decode() (map[string]any, *armError) {

@@ -2,9 +2,11 @@ package azurefake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -90,5 +92,27 @@ func TestResourceGroupsAndProviders(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&p)
 	if resp.StatusCode != http.StatusOK || p["registrationState"] != "Registered" {
 		t.Errorf("register: %d %v", resp.StatusCode, p)
+	}
+}
+
+// TestSSLCertFile: another process that trusts only the system roots and SSL_CERT_FILE=CAFile()
+// reaches the fake.
+func TestSSLCertFile(t *testing.T) {
+	s := Require(t, Options{})
+	u := s.URL() + "/subscriptions/" + s.Subscription() + "/resourcegroups/" + s.ResourceGroup() + "?api-version=2021-04-01"
+	run := func(caFile string) error {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "AZUREFAKE_CHILD_URL="+u, "AZUREFAKE_CHILD_TOKEN="+s.Token(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR=/nonexistent")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	if err := run(s.CAFile()); err != nil {
+		t.Errorf("with SSL_CERT_FILE: %v", err)
+	}
+	if err := run("/nonexistent.pem"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: %v, want a certificate error", err)
 	}
 }

@@ -17,9 +17,9 @@ const (
 
 func init() {
 	register(&kind{
-		typ: typeCosmosAccounts, tracked: true, global: true, lroPut: true, lroDelete: true,
+		typ: typeCosmosAccounts, tracked: true, global: true, lroPut: true, lroDelete: true, patch: true,
 		nameRule: func(name string) *armError {
-			if !cosmosNamePattern.MatchString(name) || strings.Contains(name, "--") {
+			if !cosmosNamePattern.MatchString(name) {
 				return badRequest("BadRequest", "The database account name %q is invalid: 3-44 lowercase letters, digits and hyphens, starting and ending with a letter or digit.", name)
 			}
 			return nil

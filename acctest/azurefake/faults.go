@@ -21,7 +21,8 @@ type Fault struct {
 	Op string
 	// Times is how many matching requests fail; 0 means one.
 	Times int
-	// Status, Code and Message are the error answered (503 ServiceUnavailable by default).
+	// Status, Code and Message are the error answered (503 ServiceUnavailable by default, which the
+	// SDK retries; 400 OperationFailed with FailOperation).
 	Status  int
 	Code    string
 	Message string
@@ -44,13 +45,13 @@ func (s *Server) AddFault(f Fault) {
 	if f.Status == 0 {
 		f.Status = http.StatusServiceUnavailable
 		if f.FailOperation {
-			f.Status = http.StatusInternalServerError
+			f.Status = http.StatusBadRequest
 		}
 	}
 	if f.Code == "" {
 		f.Code = "ServiceUnavailable"
 		if f.FailOperation {
-			f.Code = "InternalServerError"
+			f.Code = "OperationFailed"
 		}
 	}
 	if f.Message == "" {

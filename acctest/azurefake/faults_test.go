@@ -81,6 +81,14 @@ func TestLongRunningAnswers(t *testing.T) {
 		t.Errorf("another api-version: %d %v", resp.StatusCode, body)
 	}
 
+	// An operation nobody polls completes a second after its delay.
+	id3 := "/subscriptions/" + e.sub + "/resourceGroups/" + e.rg + "/providers/Microsoft.Storage/storageAccounts/tflro03"
+	e.send(t, http.MethodPut, s.URL()+id3+"?api-version=2024-01-01", map[string]any{"location": "westeurope", "kind": "StorageV2", "sku": map[string]any{"name": "Standard_LRS"}})
+	time.Sleep(s.opts.OperationDelay + unpolledGrace + 10*time.Millisecond)
+	if raw, _ := s.Resource(id3); str(raw, "properties", "provisioningState") != "Succeeded" {
+		t.Errorf("an unpolled operation after its delay and a second: %v", raw)
+	}
+
 	// With Retry-After 0 the SDK waits its own frequency between polls.
 	cred, _ := s.Credential()
 	o := s.ClientOptions()
@@ -130,6 +138,11 @@ func TestFaults(t *testing.T) {
 		_, err := queues.CreateOrUpdate(e.ctx, e.rg, "orders-bus", "orders", armservicebus.SBQueue{}, nil)
 		return err
 	}
+	// FailOperation on a request that starts no operation is a plain failure, without effect.
+	e.s.FailOperation(http.MethodPut, "**/queues/orders", "InjectedFailure")
+	wantCode(t, "FailOperation on a synchronous PUT", put(), http.StatusBadRequest, "InjectedFailure")
+	_, err = queues.Get(e.ctx, e.rg, "orders-bus", "orders", nil)
+	wantCode(t, "the queue after a failed synchronous PUT", err, http.StatusNotFound, "ResourceNotFound")
 	// A plain failure, not retried by the SDK.
 	e.s.Fail(http.MethodPut, "**/queues/orders", http.StatusConflict, "InjectedConflict")
 	wantCode(t, "Fail", put(), http.StatusConflict, "InjectedConflict")
@@ -152,9 +165,9 @@ func TestFaults(t *testing.T) {
 		t.Errorf("the fault fired once only: %v", err)
 	}
 	want := map[string]int{
-		"Microsoft.ServiceBus/namespaces/queues/write":  1 + 3 + 2,
+		"Microsoft.ServiceBus/namespaces/queues/write":  1 + 1 + 3 + 2,
 		"Microsoft.ServiceBus/namespaces/queues/delete": 1,
-		"Microsoft.ServiceBus/namespaces/queues/read":   2,
+		"Microsoft.ServiceBus/namespaces/queues/read":   3,
 	}
 	calls := e.s.Calls()
 	for op, n := range want {
@@ -162,8 +175,23 @@ func TestFaults(t *testing.T) {
 			t.Errorf("Calls[%s] = %d, want %d (all %v)", op, calls[op], n, calls)
 		}
 	}
-	if len(e.s.Requests()) != 9 {
+	if len(e.s.Requests()) != 11 {
 		t.Errorf("Requests: %v", e.s.Requests())
+	}
+
+	// Lost responses of long-running requests: the SDK sends the PUT or DELETE again and polls the
+	// operation that one starts.
+	e.s.LoseResponse(http.MethodDelete, "**/namespaces/orders-bus")
+	dl, err := nsc.BeginDelete(e.ctx, e.rg, "orders-bus", nil)
+	if _, err := poll(e.ctx, dl, err); err != nil {
+		t.Errorf("deleting after a lost response: %v", err)
+	}
+	e.s.LoseResponse(http.MethodPut, "**/namespaces/orders-bus")
+	if err := createNS("orders-bus"); err != nil {
+		t.Errorf("creating after a lost response: %v", err)
+	}
+	if n := e.s.Calls()["Microsoft.ServiceBus/namespaces/write"]; n != 2 {
+		t.Errorf("namespace writes %d, want 2 (the lost one and its retry)", n)
 	}
 
 	e.s.Reset()

@@ -3,14 +3,15 @@ package azurefake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 )
 
 // env is a fake with a credential from its token endpoint and client options for arm* clients.
@@ -92,4 +93,23 @@ func (e *env) raw(t *testing.T, method, path string) *http.Response {
 	return resp
 }
 
-var _ = to.Ptr[int]
+// TestMain doubles as the child process of TestSSLCertFile: with AZUREFAKE_CHILD_URL set, it GETs
+// that URL with Go's default client (which trusts SSL_CERT_FILE) and exits 0 on a 200.
+func TestMain(m *testing.M) {
+	if u := os.Getenv("AZUREFAKE_CHILD_URL"); u != "" {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+os.Getenv("AZUREFAKE_CHILD_TOKEN"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			fmt.Println(resp.Status)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}

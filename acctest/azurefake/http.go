@@ -66,12 +66,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		loseResponse(w)
 		return
-	case f.FailOperation:
+	case f.FailOperation && startsOperation(c):
 		c.failOp = errf(f.Status, f.Code, "%s", f.Message)
 		rep = handle(c)
-		if !c.created {
-			rep = errReply(c.failOp)
-		}
 	default:
 		rep = errReply(errf(f.Status, f.Code, "%s", f.Message))
 	}
@@ -139,7 +136,7 @@ func (s *Server) handleARM(c *call) *reply {
 		}
 		return errReply(errf(http.StatusNotFound, "NotFound", "No route for %s %s.", c.r.Method, p.raw))
 	}
-	if len(p.types) == 0 && p.rg == "" {
+	if len(p.types) == 0 && p.rg == "" && listKind(c) == nil {
 		return s.handleProvider(c)
 	}
 	if e := s.registered(p.sub, p.ns); e != nil {

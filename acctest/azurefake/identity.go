@@ -29,7 +29,7 @@ var BuiltinRoles = map[string]string{
 
 func init() {
 	register(&kind{
-		typ: typeIdentities, tracked: true, createStatus: http.StatusCreated,
+		typ: typeIdentities, tracked: true, createStatus: http.StatusCreated, patch: true,
 		nameRule: func(name string) *armError {
 			if !identityNamePattern.MatchString(name) {
 				return badRequest("InvalidResourceName", "The identity name %q is invalid: 3-128 letters, digits, '-' or '_', starting with a letter or digit.", name)
@@ -46,7 +46,7 @@ func init() {
 		},
 	})
 	register(&kind{
-		typ: typeRoleAssignments, createStatus: http.StatusCreated,
+		typ: typeRoleAssignments, createStatus: http.StatusCreated, deleteBody: true,
 		nameRule: func(name string) *armError {
 			if !isGUID(name) {
 				return badRequest("InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name)

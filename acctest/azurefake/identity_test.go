@@ -2,6 +2,7 @@ package azurefake
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 	again, err := ids.CreateOrUpdate(e.ctx, e.rg, "orders-id", armmsi.Identity{Location: to.Ptr("westeurope"), Tags: map[string]*string{"a": to.Ptr("b")}}, nil)
 	if err != nil || *again.Properties.PrincipalID != *p.PrincipalID {
 		t.Errorf("an update keeps the principal: %v, %v", again.Properties, err)
+	}
+	patched, err := ids.Update(e.ctx, e.rg, "orders-id", armmsi.IdentityUpdate{Tags: map[string]*string{"c": to.Ptr("d")}}, nil)
+	if err != nil || len(patched.Tags) != 2 || *patched.Properties.PrincipalID != *p.PrincipalID {
+		t.Errorf("PATCH merges tags and keeps the principal: %+v, %v", patched.Tags, err)
 	}
 	_, err = ids.CreateOrUpdate(e.ctx, e.rg, "x", armmsi.Identity{Location: to.Ptr("westeurope")}, nil)
 	wantCode(t, "identity name x", err, http.StatusBadRequest, "InvalidResourceName")
@@ -81,13 +86,30 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 	if _, err := ras.Get(e.ctx, scope, ra1, nil); err != nil {
 		t.Errorf("the assignment after its identity is deleted: %v", err)
 	}
+	// The SDK sends $filter as given: it must be encoded already (a raw space breaks the request line).
+	filter := url.QueryEscape("principalId eq '" + *p.PrincipalID + "'")
+	page, err := ras.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: to.Ptr(filter)}).NextPage(e.ctx)
+	if err != nil || len(page.Value) != 1 || *page.Value[0].Name != ra1 {
+		t.Errorf("role assignments of the principal at the queue: %+v, %v", page.Value, err)
+	}
+	page, err = ras.NewListForScopePager("/subscriptions/"+e.sub, nil).NextPage(e.ctx)
+	if err != nil || len(page.Value) != 2 {
+		t.Errorf("role assignments under the subscription: %d, %v", len(page.Value), err)
+	}
+	if raw, ok := e.s.Resource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + ra1); !ok || str(raw, "properties", "principalId") != *p.PrincipalID {
+		t.Errorf("Resource of the assignment: %v, %v", raw, ok)
+	}
 	for _, name := range []string{ra1, "3b7e3a4e-1d3f-4b7c-9b6a-9d1b2c3d4e05"} {
 		sc := scope
 		if name != ra1 {
 			sc = "/subscriptions/" + e.sub + "/resourceGroups/" + e.rg
 		}
+		got, err := ras.Delete(e.ctx, sc, name, nil)
+		if err != nil || got.Name == nil || *got.Name != name {
+			t.Errorf("deleting role assignment %s: %+v, %v (want the deleted assignment back)", name, got, err)
+		}
 		if _, err := ras.Delete(e.ctx, sc, name, nil); err != nil {
-			t.Errorf("deleting role assignment %s: %v", name, err)
+			t.Errorf("deleting role assignment %s again: %v, want 204", name, err)
 		}
 	}
 	dl, err := nsc.BeginDelete(e.ctx, e.rg, "orders-bus", nil)
@@ -101,7 +123,7 @@ func TestIdentitiesAndRoleAssignments(t *testing.T) {
 
 func TestPrincipalPropagationWindowPasses(t *testing.T) {
 	e := newEnv(t, Options{PrincipalPropagation: 50 * time.Millisecond})
-	mi := newIdentity(t, e, "orders-id")
+	mi := newIdentity(t, e, "billing-id")
 	time.Sleep(60 * time.Millisecond)
 	ras := must[*armauthorization.RoleAssignmentsClient](t, "client")(armauthorization.NewRoleAssignmentsClient(e.sub, e.cred, e.opts))
 	_, err := ras.Create(e.ctx, "/subscriptions/"+e.sub+"/resourceGroups/"+e.rg, "3b7e3a4e-1d3f-4b7c-9b6a-9d1b2c3d4e09", armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{

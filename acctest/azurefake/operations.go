@@ -23,6 +23,16 @@ type operation struct {
 	method string
 }
 
+// startsOperation tells whether a request is a PUT or DELETE of a type whose PUT or DELETE is
+// long-running.
+func startsOperation(c *call) bool {
+	k := kinds[strings.ToLower(c.p.fullType())]
+	if k == nil || k.custom != nil || c.p.action != "" {
+		return false
+	}
+	return (c.r.Method == http.MethodPut && k.lroPut) || (c.r.Method == http.MethodDelete && k.lroDelete)
+}
+
 func isOperationStatus(p *armPath) bool {
 	return len(p.types) == 2 && strings.EqualFold(p.types[0], "locations") &&
 		(strings.EqualFold(p.types[1], "operationStatuses") || strings.EqualFold(p.types[1], "operationResults")) && p.rg == ""
@@ -35,7 +45,6 @@ func (s *Server) startOperation(c *call, r *resource) http.Header {
 		id: newGUID(), sub: c.p.sub, ns: c.p.ns, loc: strings.ToLower(strings.ReplaceAll(s.opts.Location, " ", "")),
 		start: time.Now(), status: "InProgress", fail: c.failOp, resKey: strings.ToLower(r.id), method: c.r.Method,
 	}
-	c.created = true
 	s.st.ops[op.id] = op
 	r.op = op.id
 	base := fmt.Sprintf("%s/subscriptions/%s/providers/%s/locations/%s", s.url, op.sub, op.ns, op.loc)
@@ -55,7 +64,7 @@ func (s *Server) retryAfter(h http.Header) {
 }
 
 // settle completes the operations that are due at now. Callers hold the lock.
-func (s *Server) settle(now time.Time, _ string) {
+func (s *Server) settle(now time.Time) {
 	for _, op := range s.st.ops {
 		if op.status != "InProgress" {
 			continue

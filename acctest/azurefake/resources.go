@@ -2,6 +2,7 @@ package azurefake
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 )
@@ -67,6 +68,7 @@ type kind struct {
 	createStatus   int // of a PUT that creates (200 unless set)
 	updateStatus   int // of a PUT that updates (200 unless set)
 	patch          bool
+	deleteBody     bool // a synchronous DELETE answers 200 with the deleted resource
 	nameRule       func(name string) *armError
 	taken          func(name string) *armError
 	// validate checks a PUT or PATCH body (merged with the old one for PATCH) and may fill defaults.
@@ -107,8 +109,70 @@ func parentID(p *armPath, k *kind) string {
 	return q.id()
 }
 
+// listKind returns the kind a GET of a collection path lists (".../namespaces/x/queues"), or nil.
+func listKind(c *call) *kind {
+	if c.r.Method != http.MethodGet || c.p.action == "" {
+		return nil
+	}
+	t := c.p.ns + "/" + c.p.action
+	if len(c.p.types) > 0 {
+		t = c.p.fullType() + "/" + c.p.action
+	}
+	k := kinds[strings.ToLower(t)]
+	if k == nil || k.custom != nil {
+		return nil
+	}
+	return k
+}
+
+// list serves a collection: the resources of k directly under the path, or in the subscription for
+// a subscription-level path (role assignments: at or below the scope, filtered by
+// principalId eq '<id>' when $filter says so), in one page.
+func (s *Server) list(c *call, k *kind) *reply {
+	prefix := strings.ToLower(strings.TrimSuffix(c.p.raw, "/")) + "/"
+	scope := ""
+	if strings.EqualFold(k.typ, typeRoleAssignments) {
+		scope = strings.ToLower(c.p.scope)
+	}
+	principal := ""
+	if f := c.r.URL.Query().Get("$filter"); strings.HasPrefix(f, "principalId eq '") {
+		principal = strings.TrimSuffix(strings.TrimPrefix(f, "principalId eq '"), "'")
+	}
+	var ids []string
+	for key, r := range s.st.res {
+		if !strings.EqualFold(r.typ, k.typ) {
+			continue
+		}
+		switch {
+		case scope != "":
+			if !strings.HasPrefix(key, scope+"/") && !strings.HasPrefix(key, scope+"/providers/microsoft.authorization/") {
+				continue
+			}
+			if principal != "" && !strings.EqualFold(str(r.body, "properties", "principalId"), principal) {
+				continue
+			}
+		case c.p.rg == "" && len(c.p.types) == 0: // a subscription's top-level resources
+			if !strings.HasPrefix(key, strings.ToLower("/subscriptions/"+c.p.sub+"/")) {
+				continue
+			}
+		case !strings.HasPrefix(key, prefix) || strings.Contains(strings.TrimPrefix(key, prefix), "/"):
+			continue
+		}
+		ids = append(ids, key)
+	}
+	sort.Strings(ids)
+	values := []any{}
+	for _, id := range ids {
+		values = append(values, s.render(s.st.res[id]))
+	}
+	return jsonReply(http.StatusOK, map[string]any{"value": values})
+}
+
 func (s *Server) handleResource(c *call) *reply {
 	p := c.p
+	if k := listKind(c); k != nil {
+		return s.list(c, k)
+	}
 	k := kinds[strings.ToLower(p.fullType())]
 	if k == nil {
 		return errReply(badRequest("InvalidResourceType", "The resource type '%s' could not be found in the namespace '%s' for api version '%s' (it is not served by azurefake).",
@@ -142,8 +206,15 @@ func (s *Server) handleResource(c *call) *reply {
 		}
 		merged := clone(r.body)
 		merge(merged, body)
-		if e := k.validate(s, c, merged, r); e != nil {
-			return errReply(e)
+		if k.validate != nil {
+			if e := k.validate(s, c, merged, r); e != nil {
+				return errReply(e)
+			}
+		}
+		if k.tracked {
+			if e := checkTags(merged); e != nil {
+				return errReply(e)
+			}
 		}
 		r.body = merged
 		return jsonReply(http.StatusOK, s.render(r))
@@ -161,8 +232,12 @@ func (s *Server) handleResource(c *call) *reply {
 			h := s.startOperation(c, r)
 			return &reply{status: http.StatusAccepted, header: h}
 		}
+		var body any
+		if k.deleteBody {
+			body = s.render(r)
+		}
 		s.st.remove(r)
-		return &reply{status: http.StatusOK}
+		return &reply{status: http.StatusOK, body: body}
 	}
 	return errReply(errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The fake does not serve %s on %s.", c.r.Method, k.typ))
 }

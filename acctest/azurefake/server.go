@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -95,6 +97,7 @@ type Server struct {
 	caFile  string
 	tempDir string
 	tlsCfg  *tls.Config
+	client  *http.Client
 
 	mu           sync.Mutex
 	st           *state
@@ -149,9 +152,11 @@ func Listen(_ context.Context, addr string, opts Options) (*Server, error) {
 	s.url = "https://" + l.Addr().String()
 	s.reset()
 	s.tunnel = newChanListener(l.Addr())
+	s.client = s.newHTTPClient()
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
 		// HTTP/1.1 only, so that a lost response can close the connection.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
@@ -191,6 +196,7 @@ func Serve(ctx context.Context, addr string, opts Options, ready func(*Server)) 
 
 // Close stops the listener; calls in flight fail. A CA file in a temporary directory is removed.
 func (s *Server) Close() {
+	s.client.CloseIdleConnections()
 	_ = s.srv.Close()
 	_ = s.tunnel.Close()
 	s.removeTemp()
@@ -232,8 +238,11 @@ func (s *Server) CAPEM() []byte { return s.caPEM }
 func (s *Server) CertPool() *x509.CertPool { return s.pool }
 
 // HTTPClient trusts the test CA and dials the fake for every host under SCMSuffix (the sites and
-// their SCM endpoints), which no resolver knows. It is an azcore policy.Transporter.
-func (s *Server) HTTPClient() *http.Client {
+// their SCM endpoints), which no resolver knows. It is an azcore policy.Transporter. The same
+// client is returned each time.
+func (s *Server) HTTPClient() *http.Client { return s.client }
+
+func (s *Server) newHTTPClient() *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12},
@@ -278,7 +287,7 @@ func (s *Server) reset() {
 // lock takes the server's lock and completes the operations that are due. Callers unlock.
 func (s *Server) lock() {
 	s.mu.Lock()
-	s.settle(time.Now(), "")
+	s.settle(time.Now())
 }
 
 func (s *Server) next() int64 {
@@ -301,6 +310,17 @@ func (s *Server) Leftovers() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Resource returns a resource as a GET of its id answers it (JSON decoded), and whether it exists.
+func (s *Server) Resource(id string) (map[string]any, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	r := s.st.get(id)
+	if r == nil {
+		return nil, false
+	}
+	return s.render(r), true
 }
 
 // Deployed returns the zip last published to the named site through its SCM endpoint, and

@@ -19,12 +19,12 @@ const (
 
 func init() {
 	register(&kind{
-		typ: typeNamespaces, tracked: true, global: true, lroPut: true, lroDelete: true,
+		typ: typeNamespaces, tracked: true, global: true, lroPut: true, lroDelete: true, patch: true,
 		createStatus: http.StatusCreated, updateStatus: http.StatusOK,
 		nameRule: func(name string) *armError {
 			l := strings.ToLower(name)
-			if !namespaceNamePattern.MatchString(name) || strings.HasSuffix(l, "-sb") || strings.HasSuffix(l, "-mgmt") || strings.Contains(name, "--") {
-				return badRequest("BadRequest", "The specified service namespace %q is invalid: 6-50 letters, digits and single hyphens, starting with a letter, ending with a letter or digit, not ending in -sb or -mgmt.", name)
+			if !namespaceNamePattern.MatchString(name) || strings.HasSuffix(l, "-sb") || strings.HasSuffix(l, "-mgmt") {
+				return badRequest("BadRequest", "The specified service namespace %q is invalid: 6-50 letters, digits and hyphens, starting with a letter, ending with a letter or digit, not ending in -sb or -mgmt.", name)
 			}
 			return nil
 		},

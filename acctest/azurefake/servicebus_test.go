@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/servicebus/armservicebus"
 )
@@ -29,7 +30,7 @@ func TestServiceBus(t *testing.T) {
 	if *ns.Properties.ProvisioningState != "Succeeded" || !*ns.Properties.DisableLocalAuth || *ns.Properties.ServiceBusEndpoint != "https://orders-bus.servicebus.windows.net:443/" {
 		t.Errorf("namespace: %+v", ns.Properties)
 	}
-	for _, name := range []string{"short", "1starts-with-digit", "ends-with-sb", "has--double", "a23456789012345678901234567890123456789012345678901"} {
+	for _, name := range []string{"short", "1starts-with-digit", "ends-with-sb", "ends-mgmt", "has_underscore", "a23456789012345678901234567890123456789012345678901"} {
 		_, err := createNS(name, armservicebus.SKUNameStandard)
 		wantCode(t, "namespace "+name, err, http.StatusBadRequest, "BadRequest")
 	}
@@ -109,6 +110,32 @@ func TestServiceBus(t *testing.T) {
 	}
 	_, err = topics.CreateOrUpdate(e.ctx, e.rg, "basic-bus", "t", armservicebus.SBTopic{}, nil)
 	wantCode(t, "a topic on Basic", err, http.StatusBadRequest, "BadRequest")
+
+	// Lists: the queues of a namespace, the namespaces of the resource group and the subscription.
+	pager := queues.NewListByNamespacePager(e.rg, "orders-bus", nil)
+	var names []string
+	for pager.More() {
+		page, err := pager.NextPage(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range page.Value {
+			names = append(names, *q.Name)
+		}
+	}
+	if len(names) != 2 || names[0] != "orders" || names[1] != "orders--dlq" {
+		t.Errorf("queues listed: %v", names)
+	}
+	for what, pager := range map[string]*runtime.Pager[armservicebus.NamespacesClientListByResourceGroupResponse]{"resource group": nsc.NewListByResourceGroupPager(e.rg, nil)} {
+		page, err := pager.NextPage(e.ctx)
+		if err != nil || len(page.Value) != 2 {
+			t.Errorf("namespaces of the %s: %d, %v", what, len(page.Value), err)
+		}
+	}
+	all, err := nsc.NewListPager(nil).NextPage(e.ctx)
+	if err != nil || len(all.Value) != 2 {
+		t.Errorf("namespaces of the subscription: %d, %v", len(all.Value), err)
+	}
 
 	// Deleting a namespace is long-running and takes its entities with it.
 	for _, name := range []string{"orders-bus", "basic-bus"} {

@@ -46,6 +46,14 @@ func TestStorage(t *testing.T) {
 		t.Errorf("the create was not polled (InProgress, then Succeeded): %v", calls)
 	}
 
+	// PATCH merges.
+	upd, err := accounts.Update(e.ctx, e.rg, "tfdeploy01", armstorage.AccountUpdateParameters{Tags: map[string]*string{"team": to.Ptr("orders")}}, nil)
+	if err != nil || *upd.Tags["team"] != "orders" || *upd.Properties.MinimumTLSVersion != armstorage.MinimumTLSVersionTLS12 {
+		t.Errorf("PATCH: %+v, %v", upd, err)
+	}
+	_, err = accounts.Update(e.ctx, e.rg, "tfdeploy01", armstorage.AccountUpdateParameters{Properties: &armstorage.AccountPropertiesUpdateParameters{MinimumTLSVersion: to.Ptr(armstorage.MinimumTLSVersion("TLS9"))}}, nil)
+	wantCode(t, "PATCH minimumTlsVersion TLS9", err, http.StatusBadRequest, "InvalidValuesForRequestParameters")
+
 	create := func(client *armstorage.AccountsClient, name string) error {
 		p, err := client.BeginCreate(e.ctx, e.rg, name, armstorage.AccountCreateParameters{
 			Location: to.Ptr("westeurope"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},

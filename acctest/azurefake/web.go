@@ -30,7 +30,7 @@ var flexReservedSettings = []string{
 
 func init() {
 	register(&kind{
-		typ: typePlans, tracked: true, lroPut: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted,
+		typ: typePlans, tracked: true, lroPut: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted, patch: true,
 		nameRule: func(name string) *armError {
 			if !planNamePattern.MatchString(name) {
 				return badRequest("InvalidResourceName", "The plan name %q is invalid: 1-60 letters, digits or hyphens.", name)
@@ -70,7 +70,7 @@ func init() {
 		},
 	})
 	register(&kind{
-		typ: typeSites, tracked: true, global: true, lroPut: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted,
+		typ: typeSites, tracked: true, global: true, lroPut: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted, patch: true,
 		nameRule: func(name string) *armError {
 			if !siteNamePattern.MatchString(name) {
 				return badRequest("InvalidResourceName", "The site name %q is invalid: 2-60 letters, digits or hyphens, not starting or ending with a hyphen.", name)

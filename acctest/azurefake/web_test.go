@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 )
 
@@ -129,6 +130,14 @@ func TestFunctionApp(t *testing.T) {
 	op, err := otherApps.BeginCreateOrUpdate(e.ctx, e.rg, "orders", site(planID, *mi.ID, container, 2048, 40), nil)
 	_, err = poll(e.ctx, op, err)
 	wantCode(t, "a site name taken in another subscription", err, http.StatusConflict, "Conflict")
+
+	// PATCH merges and is checked like a PUT.
+	patched, err := apps.Update(e.ctx, e.rg, "orders", armappservice.SitePatchResource{Properties: &armappservice.SitePatchResourceProperties{HTTPSOnly: to.Ptr(false)}}, nil)
+	if err != nil || *patched.Properties.HTTPSOnly || *patched.Properties.FunctionAppConfig.ScaleAndConcurrency.InstanceMemoryMB != 4096 {
+		t.Errorf("PATCH httpsOnly: %v", err)
+	}
+	_, err = apps.Update(e.ctx, e.rg, "orders", armappservice.SitePatchResource{Properties: &armappservice.SitePatchResourceProperties{ServerFarmID: to.Ptr(planID + "x")}}, nil)
+	wantCode(t, "PATCH to a missing plan", err, http.StatusNotFound, "NotFound")
 
 	// App settings.
 	settings, err := apps.ListApplicationSettings(e.ctx, e.rg, "orders", nil)
@@ -267,5 +276,39 @@ func TestSCMPublish(t *testing.T) {
 	}
 	if n := e.s.Calls()["scm/publish"]; n != 6 {
 		t.Errorf("scm/publish calls %d, want 6", n)
+	}
+}
+
+// TestSystemAssignedIdentity: a site with a system-assigned identity deploys with it, reads back a
+// stable principal, and that principal can be granted a role (as a ServicePrincipal while young).
+// The clients use StaticCredential, which skips the token endpoint.
+func TestSystemAssignedIdentity(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.cred = e.s.StaticCredential()
+	newStorage(t, e, "tfsystem01", "code")
+	planID := newPlan(t, e, "orders-plan")
+	apps := must[*armappservice.WebAppsClient](t, "client")(armappservice.NewWebAppsClient(e.sub, e.cred, e.opts))
+	s := site(planID, "unused", "https://tfsystem01.blob.core.windows.net/code", 512, 1)
+	s.Identity = &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)}
+	s.Properties.FunctionAppConfig.Deployment.Storage.Authentication = &armappservice.FunctionsDeploymentStorageAuthentication{Type: to.Ptr(armappservice.AuthenticationTypeSystemAssignedIdentity)}
+	p, err := apps.BeginCreateOrUpdate(e.ctx, e.rg, "orders", s, nil)
+	created, err := poll(e.ctx, p, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := apps.Get(e.ctx, e.rg, "orders", nil)
+	if err != nil || got.Identity == nil || !isGUID(*got.Identity.PrincipalID) || *got.Identity.PrincipalID != *created.Identity.PrincipalID {
+		t.Fatalf("system-assigned principal: created %+v, read %+v, %v", created.Identity, got.Identity, err)
+	}
+	ras := must[*armauthorization.RoleAssignmentsClient](t, "client")(armauthorization.NewRoleAssignmentsClient(e.sub, e.cred, e.opts))
+	_, err = ras.Create(e.ctx, "/subscriptions/"+e.sub+"/resourceGroups/"+e.rg, "3b7e3a4e-1d3f-4b7c-9b6a-9d1b2c3d4e10", armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: to.Ptr("/providers/Microsoft.Authorization/roleDefinitions/" + receiverRole), PrincipalID: got.Identity.PrincipalID,
+		PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal),
+	}}, nil)
+	if err != nil {
+		t.Errorf("granting the site's principal: %v", err)
+	}
+	if calls := e.s.Calls(); calls["token"] != 0 {
+		t.Errorf("StaticCredential asked the token endpoint: %v", calls)
 	}
 }
