@@ -59,12 +59,13 @@
 // Attribute names id, pk, ttl, the version's and the event's and names
 // starting with "_" (Cosmos's system properties) are refused.
 //
-// Requests per event (ETag-conditional writes; no server-side scripts):
+// Requests per event (ETag-conditional writes; no server-side scripts),
+// counted on the wire by a test:
 //
 //	mode            first delivery                          duplicate
 //	ClaimComplete   1 create; state: 1 read, 1 write;       1 refused create, 1 read
 //	                completion: 1 read, 1 replace
-//	Transactional   2 reads, 1 batch of 2 writes            2 reads, no write
+//	Transactional   2 reads, 1 batch of 2 writes            1 read (the record), no write
 //	SingleWrite     1 read, 1 write                         1 read, no write
 //
 // # URL and credentials
