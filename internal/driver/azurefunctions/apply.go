@@ -343,7 +343,7 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 		if err := d.disableBasicAuth(ctx, n.Site); err != nil {
 			return err
 		}
-		if err := d.publish(ctx, n.Site, code.Zip); err != nil {
+		if err := d.publish(ctx, h, n.Site, code.Zip); err != nil {
 			return err
 		}
 		settings[settingCodeHash] = code.Hash
@@ -369,7 +369,7 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 	if code == nil || code.Hash == s.settings[settingCodeHash] {
 		return nil
 	}
-	if err := d.publish(ctx, n.Site, code.Zip); err != nil {
+	if err := d.publish(ctx, h, n.Site, code.Zip); err != nil {
 		return err
 	}
 	settings[settingCodeHash] = code.Hash

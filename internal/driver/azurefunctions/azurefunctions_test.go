@@ -1,16 +1,22 @@
 package azurefunctions_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/servicebus/armservicebus"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 
@@ -293,5 +299,107 @@ func TestCheck(t *testing.T) {
 	want.Trigger.Source = src
 	if ps := h.D.Check(ctx, want); len(ps) != 0 {
 		t.Errorf("Check of an existing source = %v, want none", ps)
+	}
+}
+
+// TestGoHostJSON: a Go package without host.json is published with one that runs its binary as a
+// custom handler; one with its own host.json is published as it is.
+func TestGoHostJSON(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("gohandler", spec.Queue)
+	want.Function.Runtime, want.Function.EntryPoint = "go", "handler"
+	st := apply(t, h, want, nil)
+	site := st.Get(driver.Function)
+	pkg, ok := h.Fake.Deployed(site[strings.LastIndex(site, "/")+1:])
+	if !ok {
+		t.Fatal("nothing was published")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var host struct {
+		CustomHandler struct {
+			Description struct {
+				DefaultExecutablePath string `json:"defaultExecutablePath"`
+			} `json:"description"`
+		} `json:"customHandler"`
+	}
+	found := false
+	for _, f := range zr.File {
+		if f.Name == "host.json" {
+			r, _ := f.Open()
+			found = json.NewDecoder(r).Decode(&host) == nil
+		}
+	}
+	if !found || host.CustomHandler.Description.DefaultExecutablePath != "handler" {
+		t.Errorf("published package's host.json: found %v, %+v; want the custom handler \"handler\"", found, host)
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || obs.Handler.Function.Runtime != "go" || obs.Handler.Function.SourceHash != want.Function.SourceHash {
+		t.Errorf("Read = %+v, %v; want runtime go and the package's own hash", obs.Handler.Function, err)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestSharedAccounts: with the provider's service_bus_namespace and cosmos_account, a handler
+// creates neither, uses both, and destroy leaves them.
+func TestSharedAccounts(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	cred, opts := h.Fake.StaticCredential(), h.Fake.ClientOptions()
+	rg := h.Fake.ResourceGroup()
+	nsc, _ := armservicebus.NewNamespacesClient(h.Fake.Subscription(), cred, opts)
+	p, err := nsc.BeginCreateOrUpdate(ctx, rg, "team-shared-ns", armservicebus.SBNamespace{Location: to.Ptr(azurefake.DefaultLocation),
+		SKU: &armservicebus.SBSKU{Name: to.Ptr(armservicebus.SKUNameStandard)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := armcosmos.NewDatabaseAccountsClient(h.Fake.Subscription(), cred, opts)
+	cp, err := cc.BeginCreateOrUpdate(ctx, rg, "team-shared-cosmos", armcosmos.DatabaseAccountCreateUpdateParameters{
+		Location: to.Ptr(azurefake.DefaultLocation), Properties: &armcosmos.DatabaseAccountCreateUpdateProperties{
+			DatabaseAccountOfferType: to.Ptr("Standard"), Locations: []*armcosmos.Location{{LocationName: to.Ptr(azurefake.DefaultLocation)}},
+			Capabilities: []*armcosmos.Capability{{Name: to.Ptr("EnableServerless")}},
+		}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := cp.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.Fake.Leftovers()
+	cfg := azuretest.Config(h.Fake)
+	cfg.SharedNamespace, cfg.SharedCosmos = *ns.ID, *account.ID
+	d, err := azurefunctions.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		st, _, err := d.Apply(ctx, handler("shared-"+string(kind), kind), azuretest.Code, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Get(azurefunctions.Namespace) != *ns.ID || st.Get(azurefunctions.CosmosAccount) != *account.ID ||
+			!strings.HasPrefix(st.Get(driver.DeadLetter), *ns.ID+"/") || !strings.HasPrefix(st.Get(driver.DedupTable), *account.ID+"/") {
+			t.Errorf("%s: state %v, want the shared namespace and account used", kind, st)
+		}
+		obs, err := d.Read(ctx, st)
+		if err != nil || len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
+			t.Errorf("%s: Read = drifted %v, missing %v, %v", kind, obs.Drifted, obs.Missing, err)
+		}
+		if left, err := d.Delete(ctx, st); err != nil || len(left) != 0 {
+			t.Fatalf("Delete = %v, %v", left, err)
+		}
+		if after := h.Fake.Leftovers(); !slices.Equal(after, before) {
+			t.Errorf("%s: after destroy the fake holds %v, want what it held before: %v", kind, after, before)
+		}
 	}
 }

@@ -232,9 +232,13 @@ func (e *publishError) Error() string {
 
 // publish posts the zip to Flex Consumption's OneDeploy endpoint with a Resource Manager token;
 // 403s are retried while the identity's storage role propagates.
-func (d *Driver) publish(ctx context.Context, site string, zip []byte) error {
+func (d *Driver) publish(ctx context.Context, h *spec.Handler, site string, pkg []byte) error {
+	zip, err := withHostJSON(h, pkg)
+	if err != nil {
+		return driver.Errorf(driver.Function, "packaging the code of", site, driver.InvalidArgument, err)
+	}
 	url := "https://" + strings.ToLower(site) + ".scm." + d.scmSuffix + "/api/publish?RemoteBuild=false"
-	err := retryPropagation(ctx, func() error {
+	err = retryPropagation(ctx, func() error {
 		tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimSuffix(d.audience, "/") + "/.default"}})
 		if err != nil {
 			return err
