@@ -46,6 +46,17 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	n := d.names(h.Name)
 	tags := tagsFor(h.Tags, h.Name)
 	nsID, ownNS := d.wantNamespace(h, n)
+	// A new source in another namespace moves the handler there (dead letters are forwarded within
+	// one namespace only): the namespace it leaves is kept under keyNamespacePrev until the move is
+	// done, then deleted if the handler owned it.
+	if prev := l.Get(string(Namespace)); prev != "" && !strings.EqualFold(prev, nsID) {
+		if l.Get(keyNamespaceShared) == "" {
+			l.Set(keyNamespacePrev, prev)
+		}
+		l.Set(keyNamespaceShared, "")
+		l.Set(string(Namespace), "")
+		cur.namespace = nil
+	}
 
 	err := plumbing.Concurrently(
 		func() error {
@@ -115,6 +126,10 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 		topicID = nsID + "/topics/" + n.Topic
 	}
 
+	oldDLQ := ""
+	if q := l.Get(string(driver.DeadLetter)); q != "" && !strings.EqualFold(q, dlqID) {
+		oldDLQ, cur.dlq = q, nil
+	}
 	err = plumbing.Concurrently(
 		func() error {
 			if cur.dedup != nil && containerTTL(cur.dedup) == h.Dedup.TTLS {
@@ -224,6 +239,18 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	)
 	if err != nil {
 		return err
+	}
+
+	if oldDLQ != "" {
+		if err := d.deleteEntity(ctx, driver.DeadLetter, oldDLQ); err != nil {
+			return err
+		}
+	}
+	if prev := l.Get(keyNamespacePrev); prev != "" {
+		if err := d.deleteNamespace(ctx, prev); err != nil {
+			return err
+		}
+		l.Set(keyNamespacePrev, "")
 	}
 
 	w := wiring{clientID: l.Get(keyClientID), identityID: identityID, storage: lastPart(l.Get(string(StorageAccount))), namespace: nsID,

@@ -403,3 +403,49 @@ func TestSharedAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapToSourceElsewhere: a handler on its own queue moves to an existing queue in another
+// namespace: its dead-letter queue moves there (forwarding works within one namespace), its own
+// namespace goes, and destroy restores the adopted queue's settings.
+func TestSwapToSourceElsewhere(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("mover", spec.Queue)
+	st := apply(t, h, want, nil)
+	own := st.Get(azurefunctions.Namespace)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := *want
+	moved.Trigger.Source = src
+	st = apply(t, h, &moved, st)
+	ns := src[:strings.Index(src, "/queues/")]
+	if st.Get(azurefunctions.Namespace) != ns || !strings.HasPrefix(st.Get(driver.DeadLetter), ns+"/") || st.Get(driver.Queue) != src {
+		t.Errorf("after the move: state %v, want the source's namespace, its dead-letter queue there and the source as queue", st)
+	}
+	for _, r := range h.Fake.Leftovers() {
+		if strings.Contains(strings.ToLower(r), strings.ToLower(own)) {
+			t.Errorf("the handler's own namespace outlived the move: %s", r)
+		}
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || len(obs.Drifted) != 0 || obs.Handler.Trigger.Source != src {
+		t.Errorf("Read after the move: drifted %v, source %q, %v", obs.Drifted, obs.Handler.Trigger.Source, err)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	q, err := queues.Get(ctx, h.Fake.ResourceGroup(), ns[strings.LastIndex(ns, "/")+1:], "existing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := q.Properties; p.ForwardDeadLetteredMessagesTo != nil || *p.MaxDeliveryCount != 10 || (*p.LockDuration != "PT1M" && *p.LockDuration != "PT60S") {
+		t.Errorf("adopted queue after destroy: forward %v, max delivery %d, lock %s; want its own settings back (none, 10, PT1M)",
+			p.ForwardDeadLetteredMessagesTo, *p.MaxDeliveryCount, *p.LockDuration)
+	}
+}

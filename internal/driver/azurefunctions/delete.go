@@ -41,7 +41,14 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 			driver.Identity:   func(id string) error { return d.deleteIdentity(ctx, id) },
 		},
 		plumbing.Round{
-			Namespace:     shared(keyNamespaceShared, func(id string) error { return d.deleteNamespace(ctx, id) }),
+			Namespace: func(id string) error {
+				if prev := st[keyNamespacePrev]; prev != "" {
+					if err := d.deleteNamespace(ctx, prev); err != nil {
+						return err
+					}
+				}
+				return shared(keyNamespaceShared, func(id string) error { return d.deleteNamespace(ctx, id) })(id)
+			},
 			CosmosAccount: shared(keyCosmosShared, func(id string) error { return d.deleteCosmos(ctx, id) }),
 		},
 	)

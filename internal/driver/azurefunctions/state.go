@@ -13,7 +13,10 @@ const (
 	// keyNamespaceShared and keyCosmosShared mark an account the handler uses and does not own
 	// (the provider's shared one, or an adopted source's namespace): destroy leaves it.
 	keyNamespaceShared = "namespace_shared"
-	keyCosmosShared    = "cosmos_shared"
+	// keyNamespacePrev is the handler's own namespace it is moving out of (to a source's), deleted
+	// once the move is done, or with the handler.
+	keyNamespacePrev = "namespace_previous"
+	keyCosmosShared  = "cosmos_shared"
 	// keyQueueSource marks an adopted queue (trigger.source); keyQueuePrev holds the settings it had
 	// (JSON of entity), restored on destroy.
 	keyQueueSource = "queue_source"
@@ -24,7 +27,7 @@ const (
 
 var owned = plumbing.OwnedKeys{
 	driver.Identity:     {keyClientID, keyPrincipalID},
-	Namespace:           {keyNamespaceShared},
+	Namespace:           {keyNamespaceShared, keyNamespacePrev},
 	CosmosAccount:       {keyCosmosShared},
 	driver.Queue:        {keyQueueSource, keyQueuePrev},
 	driver.Subscription: {keyTopicSource},
