@@ -100,7 +100,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			return err
 		},
 		func() error {
-			if cur.cosmos != nil && (l.Get(keyCosmosShared) != "" || sameTags(cur.cosmos.Tags, tags)) {
+			if cur.cosmos != nil && (l.Get(keyCosmosShared) != "" || (sameTags(cur.cosmos.Tags, tags) && cur.cosmos.Properties != nil && deref(cur.cosmos.Properties.DisableLocalAuth))) {
 				return nil
 			}
 			if d.sharedCosmos != "" {
@@ -136,7 +136,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return nil
 			}
 			id, err := d.putDedup(ctx, cosmosID, n.Database, h.Dedup.TTLS, cur.dedup == nil)
-			if err == nil {
+			if id != "" {
 				l.Set(string(driver.DedupTable), id)
 			}
 			return err
@@ -221,7 +221,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return nil
 			}
 			id, err := d.assignSQL(ctx, dedupID, principal)
-			if err == nil {
+			if exists(err) {
 				l.Set(string(DedupGrant), id)
 			}
 			return err
@@ -231,7 +231,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return nil
 			}
 			id, err := d.createPlan(ctx, n.Plan, tags)
-			if err == nil {
+			if exists(err) {
 				l.Set(string(Plan), id)
 			}
 			return err
@@ -363,10 +363,12 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 		err := retryPropagation(ctx, func() error {
 			return d.putSite(ctx, n.Site, d.site(h, planID, w, settings))
 		})
+		if exists(err) {
+			l.Set(string(driver.Function), d.id("Microsoft.Web/sites", n.Site))
+		}
 		if err != nil {
 			return fail(driver.Function, "creating", n.Site, err)
 		}
-		l.Set(string(driver.Function), d.id("Microsoft.Web/sites", n.Site))
 		if err := d.disableBasicAuth(ctx, n.Site); err != nil {
 			return err
 		}

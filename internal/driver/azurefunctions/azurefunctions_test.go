@@ -449,3 +449,31 @@ func TestSwapToSourceElsewhere(t *testing.T) {
 			p.ForwardDeadLetteredMessagesTo, *p.MaxDeliveryCount, *p.LockDuration)
 	}
 }
+
+// TestFailedOperationLeavesNothing: a long-running create ARM accepted and whose operation then
+// failed leaves its resource (provisioningState Failed); the state records it, so destroy removes
+// it.
+func TestFailedOperationLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []driver.Component{azurefunctions.StorageAccount, azurefunctions.Namespace, azurefunctions.CosmosAccount,
+		driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
+		t.Run(string(c), func(t *testing.T) {
+			h := harness(t)
+			h.Fake.FailOperation(http.MethodPut, azuretest.CreatePattern(c), "InternalServerError")
+			st, _, err := h.D.Apply(ctx, handler("opfail", spec.Queue), azuretest.Code, nil)
+			var de *driver.Error
+			if !errors.As(err, &de) || de.Component != c {
+				t.Errorf("Apply with the operation creating %s failing = %v, want an error on it", c, err)
+			}
+			if !st.Has(c) {
+				t.Errorf("state %v does not record the %s the failed operation left", st, c)
+			}
+			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+				t.Fatalf("Delete = %v, %v", left, err)
+			}
+			if left, _ := h.Leftovers(ctx); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}

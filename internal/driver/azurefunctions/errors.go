@@ -82,3 +82,25 @@ func isPropagating(err error) bool {
 	var pe *publishError
 	return errors.As(err, &pe) && pe.status == http.StatusForbidden
 }
+
+// operationError is the failure of a long-running operation ARM accepted: the resource exists
+// (provisioningState Failed, as ARM leaves it), so the caller records it for delete.
+type operationError struct{ err error }
+
+func (e *operationError) Error() string { return e.err.Error() }
+func (e *operationError) Unwrap() error { return e.err }
+
+// polled marks err, from polling an accepted operation, as leaving the resource behind.
+func polled(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &operationError{err}
+}
+
+// exists reports whether the create that returned err left its resource: it succeeded, or ARM
+// accepted it and its operation failed.
+func exists(err error) bool {
+	var oe *operationError
+	return err == nil || errors.As(err, &oe)
+}

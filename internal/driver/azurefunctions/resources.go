@@ -80,7 +80,7 @@ func (d *Driver) createStorage(ctx context.Context, name string, tags map[string
 		return "", fail(StorageAccount, "creating", name, err)
 	}
 	if _, err = p.PollUntilDone(ctx, d.pollOpts()); err != nil {
-		return id, fail(StorageAccount, "creating", name, err)
+		return id, fail(StorageAccount, "creating", name, polled(err))
 	}
 	return id, d.putContainer(ctx, id)
 }
@@ -139,7 +139,7 @@ func (d *Driver) createCosmos(ctx context.Context, name string, tags map[string]
 		return "", fail(CosmosAccount, "creating", name, err)
 	}
 	_, err = p.PollUntilDone(ctx, d.pollOpts())
-	return d.id("Microsoft.DocumentDB/databaseAccounts", name), fail(CosmosAccount, "creating", name, err)
+	return d.id("Microsoft.DocumentDB/databaseAccounts", name), fail(CosmosAccount, "creating", name, polled(err))
 }
 
 func (d *Driver) readCosmos(ctx context.Context, id string) (*armcosmos.DatabaseAccountGetResults, error) {
@@ -176,11 +176,11 @@ func (d *Driver) putDedup(ctx context.Context, account, database string, ttl int
 	if withDatabase {
 		p, err := d.sql.BeginCreateUpdateSQLDatabase(ctx, rg, acct, database, armcosmos.SQLDatabaseCreateUpdateParameters{
 			Properties: &armcosmos.SQLDatabaseCreateUpdateProperties{Resource: &armcosmos.SQLDatabaseResource{ID: &database}}}, nil)
-		if err == nil {
-			_, err = p.PollUntilDone(ctx, d.pollOpts())
-		}
 		if err != nil {
 			return "", fail(driver.DedupTable, "creating", account+"/sqlDatabases/"+database, err)
+		}
+		if _, err = p.PollUntilDone(ctx, d.pollOpts()); err != nil {
+			return id, fail(driver.DedupTable, "creating", account+"/sqlDatabases/"+database, polled(err))
 		}
 	}
 	p, err := d.sql.BeginCreateUpdateSQLContainer(ctx, rg, acct, database, dedupContainer, armcosmos.SQLContainerCreateUpdateParameters{
@@ -195,7 +195,8 @@ func (d *Driver) putDedup(ctx context.Context, account, database string, ttl int
 	if withDatabase {
 		action = "creating"
 	}
-	return id, fail(driver.DedupTable, action, id, err)
+	// The database exists: whatever became of the container, the id lets delete remove both.
+	return id, fail(driver.DedupTable, action, id, polled(err))
 }
 
 // readDedup returns the container, nil when it or its database is gone.
@@ -266,6 +267,7 @@ func (d *Driver) assignSQL(ctx context.Context, container, principal string) (st
 			}}, nil)
 		if err == nil {
 			_, err = p.PollUntilDone(ctx, d.pollOpts())
+			err = polled(err)
 		}
 		return err
 	})

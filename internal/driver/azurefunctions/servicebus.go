@@ -190,7 +190,7 @@ func (d *Driver) createNamespace(ctx context.Context, name string, tags map[stri
 	}
 	// Once accepted, the namespace exists, even if its operation fails.
 	_, err = p.PollUntilDone(ctx, d.pollOpts())
-	return d.id("Microsoft.ServiceBus/namespaces", name), fail(Namespace, "creating", name, err)
+	return d.id("Microsoft.ServiceBus/namespaces", name), fail(Namespace, "creating", name, polled(err))
 }
 
 func (d *Driver) readNamespace(ctx context.Context, id string) (*armservicebus.SBNamespace, error) {

@@ -68,7 +68,7 @@ func (w *webClient) put(ctx context.Context, path string, body any) error {
 		return err
 	}
 	_, err = p.PollUntilDone(ctx, w.poll())
-	return err
+	return polled(err)
 }
 
 // The parts of Microsoft.Web's plan and site the driver sets and reads.
