@@ -477,3 +477,21 @@ func TestFailedOperationLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishRetries403: the SCM endpoint refuses a new identity's token with 403 while its
+// roles propagate; the publish is retried until it is accepted.
+func TestPublishRetries403(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	h.Fake.AddFault(azurefake.Fault{Method: http.MethodPost, Op: "scm/publish", Status: http.StatusForbidden, Code: "Forbidden", Times: 3})
+	st, _, err := h.D.Apply(ctx, handler("propagating", spec.Queue), azuretest.Code, nil)
+	if err != nil {
+		t.Fatalf("Apply with the first three publishes refused 403: %v", err)
+	}
+	if n := h.Fake.Calls()["scm/publish"]; n != 4 {
+		t.Errorf("published %d times, want 4 (3 refused, then accepted)", n)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
