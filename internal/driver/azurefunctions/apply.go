@@ -339,13 +339,16 @@ func (d *Driver) releaseQueue(ctx context.Context, id string, adopted bool, prev
 	if !adopted {
 		return d.deleteEntity(ctx, driver.Queue, id)
 	}
-	var e entity
-	if err := json.Unmarshal([]byte(prev), &e); err != nil {
-		return driver.Errorf(driver.Queue, "restoring", id, driver.Unknown, err)
-	}
 	q, err := d.readQueue(ctx, driver.Queue, id)
 	if err != nil || q == nil {
 		return err
+	}
+	e := queueEntity(q)
+	if prev == "" {
+		// Imported: what it had before is unknown; the handler's forwarding and pause come off.
+		e.ForwardDLQ, e.Paused = "", false
+	} else if err := json.Unmarshal([]byte(prev), &e); err != nil {
+		return driver.Errorf(driver.Queue, "restoring", id, driver.Unknown, err)
 	}
 	return d.putQueue(ctx, driver.Queue, id, q, e)
 }

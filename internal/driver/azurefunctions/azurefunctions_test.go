@@ -495,3 +495,45 @@ func TestPublishRetries403(t *testing.T) {
 		t.Fatalf("Delete = %v, %v", left, err)
 	}
 }
+
+// TestLocateAdopted: import finds a handler on an existing queue of its resource group through the
+// app's settings, and destroy of what it found takes the handler's forwarding off that queue and
+// leaves it.
+func TestLocateAdopted(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("adopter", spec.Queue)
+	want.Trigger.Source = src
+	st := apply(t, h, want, nil)
+	got, err := h.D.Locate(ctx, want.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range azurefunctions.Cloud.Order() {
+		if got.Get(c) != st.Get(c) {
+			t.Errorf("Locate: %s = %q, want %q", c, got.Get(c), st.Get(c))
+		}
+	}
+	if got["queue_source"] != src {
+		t.Errorf("Locate: queue_source = %q, want %q", got["queue_source"], src)
+	}
+	if left, err := h.D.Delete(ctx, got); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	ns := src[:strings.Index(src, "/queues/")]
+	q, err := queues.Get(ctx, h.Fake.ResourceGroup(), ns[strings.LastIndex(ns, "/")+1:], "existing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Properties.ForwardDeadLetteredMessagesTo != nil {
+		t.Errorf("the adopted queue still forwards to %s", *q.Properties.ForwardDeadLetteredMessagesTo)
+	}
+}

@@ -14,7 +14,7 @@
 // simply retried. Waits on eventual consistency (a new identity's role assignments, 403s from the
 // data planes and the SCM endpoint while they propagate) are bounded by propagationTimeout.
 //
-// Not yet: Application Insights (logs go wherever the app's host sends them by default), and
-// Locate (import) finds an adopted trigger source only in the handler's own or the shared
-// namespace.
+// Not yet: Application Insights (logs go wherever the app's host sends them by default). Locate
+// (import) finds an adopted trigger source in the handler's resource group only, and without the
+// settings it had before adoption (destroy then only takes the handler's forwarding and pause off).
 package azurefunctions

@@ -59,6 +59,25 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 	default:
 		nsID = ""
 	}
+	// An adopted source's namespace, named by the app's Service Bus connection, in the handler's
+	// resource group (one elsewhere cannot be found from the app's settings).
+	if site != nil {
+		if host := site.settings[settingConnection+"__fullyQualifiedNamespace"]; host != "" {
+			name, _, _ := strings.Cut(host, ".")
+			if !strings.EqualFold(name, lastPart(nsID)) || nsID == "" {
+				id := d.id("Microsoft.ServiceBus/namespaces", name)
+				other, err := d.readNamespace(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				if other != nil {
+					nsID = id
+					l.Set(string(Namespace), nsID)
+					l.Set(keyNamespaceShared, "true")
+				}
+			}
+		}
+	}
 	cosmosID := d.id("Microsoft.DocumentDB/databaseAccounts", n.Cosmos)
 	if d.sharedCosmos != "" {
 		cosmosID = d.sharedCosmos
@@ -82,6 +101,12 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 	queueID, topicID := nsID+"/queues/"+n.Queue, nsID+"/topics/"+n.Topic
 	subID := topicID + "/subscriptions/" + n.Subscription
 	if site != nil {
+		if q := site.settings[settingQueue]; q != "" && !strings.EqualFold(q, n.Queue) && nsID != "" {
+			// An adopted queue: its settings before adoption are not known, so destroy only takes
+			// the handler's forwarding and pause off it.
+			queueID = nsID + "/queues/" + q
+			l.Set(keyQueueSource, queueID)
+		}
 		if t := site.settings[settingTopic]; t != "" && !strings.EqualFold(t, n.Topic) && nsID != "" {
 			subID = nsID + "/topics/" + t + "/subscriptions/" + n.Subscription
 			l.Set(keyTopicSource, nsID+"/topics/"+t)
