@@ -3,6 +3,7 @@ package provider
 import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/gcpfunctions"
 )
 
@@ -12,14 +13,6 @@ func Clouds() []*driver.Cloud {
 	return []*driver.Cloud{
 		awslambda.Cloud,
 		gcpfunctions.Cloud,
-		{
-			Name: "azure", Title: "Azure", Planned: true,
-			Settings: []driver.Setting{
-				{Name: "subscription_id", Type: driver.String, Description: "Azure subscription id."},
-				{Name: "resource_group", Type: driver.String, Description: "Resource group that holds the handlers' resources."},
-				{Name: "location", Type: driver.String, Description: "Azure location, such as `westeurope`."},
-				{Name: "endpoint", Type: driver.String, Description: "Azure Resource Manager endpoint, for sovereign clouds and emulators."},
-			},
-		},
+		azurefunctions.Cloud,
 	}
 }

@@ -67,8 +67,7 @@ func TestAccEventHandlerAWS_invalid(t *testing.T) {
 		{name: "name charset", edit: replace(`"valid"`, `"Bad_Name"`), want: `(?s)Invalid handler name.*name must start with a lowercase letter.*"Bad_Name"`},
 		{name: "name separator", edit: replace(`"valid"`, `"orders--x"`), want: `name must not contain "--"`},
 		{name: "name length", edit: replace(`"valid"`, `"`+strings.Repeat("a", 41)+`"`), want: `name must be 2-40 characters long`},
-		{name: "cloud planned", edit: replace(`cloud = "aws"`, `cloud = "azure"`), want: `(?s)Unsupported cloud.*cloud "azure" is planned but its driver is not in this version`},
-		{name: "cloud unknown", edit: replace(`cloud = "aws"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp", got "ibm"`},
+		{name: "cloud unknown", edit: replace(`cloud = "aws"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp" or "azure", got "ibm"`},
 		{name: "runtime", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "ruby3.3"`, want: `(?s)Unsupported runtime.*function.runtime must be one of .*got "ruby3.3"`},
 		{name: "java entry point", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "java21"`, want: `function.entry_point is required for runtime java21`},
 		{name: "two sources", function: `source_zip = "code.zip"`, want: `Set exactly one of function.source_dir`},
@@ -122,7 +121,7 @@ func TestAccEventHandlerMem_invalid(t *testing.T) {
 		{name: "default tags", edit: replace(`mem = {`, `default_tags = { Owner = "me" }
   mem = {`), want: `default_tags key "Owner" is not valid on mem`},
 		{name: "source", top: `trigger = { source = "arn:aws:sqs:us-east-1:123456789012:orders" }`, want: `trigger.source must be the id of an existing queue \(mem/<scope>/queues/<name>\)`},
-		{name: "cloud unknown", edit: replace(`cloud = "mem"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp" or "mem", got "ibm"`},
+		{name: "cloud unknown", edit: replace(`cloud = "mem"`, `cloud = "ibm"`), want: `cloud must be "aws" or "gcp" or "azure" or "mem", got "ibm"`},
 	})
 }
 
@@ -141,5 +140,24 @@ func TestAccEventHandlerGCP_invalid(t *testing.T) {
 		{name: "label", top: `tags = { Team = "orders" }`, want: `tags key "Team" is not valid on gcp: label keys are 1-63 lowercase`},
 		{name: "source", top: `trigger = { source = "arn:aws:sns:us-east-1:1:t" }`, want: `trigger.source must be the name of an existing Pub/Sub topic, projects/<project>/topics/<topic>`},
 		{name: "runtime", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "nodejs24"`, want: `function.runtime must be one of "nodejs22", "python3.12", "python3.13", "java21", "go" on gcp`},
+	})
+}
+
+// The settings Azure refuses, each with its reason, and its own limits.
+func TestAccEventHandlerAzure_invalid(t *testing.T) {
+	testInvalid(t, azureBackend(t), []invalidCase{
+		{name: "architecture", function: `architecture = "arm64"`, want: `(?s)Setting not available on azure.*function.architecture cannot be set on azure: Flex Consumption chooses the instruction set`},
+		{name: "log retention", function: `log_retention_days = 30`, want: `function.log_retention_days cannot be set on azure: function logs go to Application Insights`},
+		{name: "batch window", top: `trigger = { batch_window_s = 1 }`, want: `trigger.batch_window_s cannot be set on azure: the Service Bus trigger delivers each message as it arrives`},
+		{name: "min backoff", top: `retry = { min_backoff_s = 10 }`, want: `retry.min_backoff_s cannot be set on azure: Service Bus redelivers as soon as`},
+		{name: "batch size", top: `trigger = { batch_size = 10 }`, want: `trigger.batch_size must be between 1 and 1 on azure \(Node and Python batch triggers settle a whole batch together`},
+		{name: "memory", function: `memory_mb = 1024`, want: `function.memory_mb must be one of 512, 2048, 4096`},
+		{name: "delivery count", top: `retry = { max_attempts = 2001 }`, want: `retry.max_attempts must be between 1 and 2000 on azure \(Service Bus MaxDeliveryCount\)`},
+		{name: "lock duration", top: `trigger = { visibility_timeout_s = 301 }`, want: `trigger.visibility_timeout_s must be between 5 and 300 seconds on azure`},
+		{name: "lock below timeout", top: `trigger = { visibility_timeout_s = 20 }`, function: `timeout_s = 60`, want: `trigger.visibility_timeout_s \(20\) is the Service Bus lock duration on azure`},
+		{name: "name too long", edit: replace(`"valid"`, `"a-name-too-long-for-the-derived-azure-names"`), want: `name must be 3-35 characters long`},
+		{name: "tag", top: `tags = { "team/x" = "orders" }`, want: `tags key "team/x" is not valid on azure: Azure tag names are 1-512 characters`},
+		{name: "source", top: `trigger = { source = "arn:aws:sqs:us-east-1:1:q" }`, want: `trigger.source must be the ARM id of an existing Service Bus queue`},
+		{name: "runtime", edit: replace(`runtime    = "nodejs22"`, ""), function: `runtime = "nodejs24"`, want: `function.runtime must be one of "nodejs22", "python3.12", "java21", "go" on azure`},
 	})
 }

@@ -1,0 +1,539 @@
+package azurefunctions_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/servicebus/armservicebus"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+
+	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions/azuretest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+func harness(t *testing.T) *azuretest.Harness {
+	t.Helper()
+	h, err := azuretest.New(context.Background(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func handler(name string, kind spec.TriggerKind) *spec.Handler {
+	h := drivertest.Handler(name, azurefunctions.Cloud)
+	h.Trigger.Kind = kind
+	h.Function.SourceHash = azuretest.Code.Hash
+	return h
+}
+
+func apply(t *testing.T, h *azuretest.Harness, want *spec.Handler, st driver.State) driver.State {
+	t.Helper()
+	st, _, err := h.D.Apply(context.Background(), want, azuretest.Code, st)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return st
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// refreshCalls is what a refresh costs: each component once, plus the function app's app
+// settings and its two publishing policies, and the storage account's deployment container.
+var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 16, spec.Topic: 17}
+
+// TestCallBudget: a refresh reads each component once (16 calls for a queue handler, 17 for a
+// topic handler); an apply with no change makes the same reads and no write.
+func TestCallBudget(t *testing.T) {
+	h := harness(t)
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		h.Fake.ResetCalls()
+		st := apply(t, h, handler("budget-"+string(kind), kind), nil)
+		created := h.Fake.Calls()
+		h.Fake.ResetCalls()
+		if _, err := h.D.Read(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		read := h.Fake.Calls()
+		h.Fake.ResetCalls()
+		apply(t, h, handler("budget-"+string(kind), kind), st)
+		noop := h.Fake.Calls()
+		t.Logf("%s handler: create %d calls %v; refresh %d calls %v", kind, total(created), created, total(read), read)
+		if total(read) != refreshCalls[kind] {
+			t.Errorf("%s: refresh made %d calls, want %d: %v", kind, total(read), refreshCalls[kind], read)
+		}
+		if !maps.Equal(noop, read) {
+			t.Errorf("%s: Apply of an unchanged handler made %v, want only the refresh's reads %v", kind, noop, read)
+		}
+	}
+}
+
+// TestLostCreateResponse: a create that took effect but whose response was lost is retried (ARM's
+// PUTs are idempotent, role assignments have derived names), and nothing is left behind.
+func TestLostCreateResponse(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range azurefunctions.Cloud.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
+		t.Run(string(c), func(t *testing.T) {
+			h := harness(t)
+			want := handler("lost", spec.Topic)
+			h.LoseCreateResponse(c)
+			st, _, err := h.D.Apply(ctx, want, azuretest.Code, nil)
+			if err != nil {
+				t.Errorf("Apply with the response to creating %s lost: %v", c, err)
+			}
+			for _, need := range azurefunctions.Cloud.Needs(want) {
+				if !st.Has(need) {
+					t.Errorf("state lacks %s: %v", need, st)
+				}
+			}
+			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+				t.Fatalf("Delete = %v, %v", left, err)
+			}
+			if left, err := h.Leftovers(ctx); err != nil || len(left) != 0 {
+				t.Errorf("left behind: %v, %v", left, err)
+			}
+		})
+	}
+}
+
+// TestDriftDetected: what the handler's settings cannot show (basic publishing turned on, shared
+// keys allowed, dead letters forwarded elsewhere) is read back, reported as drift of its component
+// and put right by Apply.
+func TestDriftDetected(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("drifty", spec.Queue)
+	st := apply(t, h, want, nil)
+	cred, opts := h.Fake.StaticCredential(), h.Fake.ClientOptions()
+	sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), cred, opts)
+	accounts, _ := armstorage.NewAccountsClient(h.Fake.Subscription(), cred, opts)
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), cred, opts)
+	rg := h.Fake.ResourceGroup()
+	last := func(id string) string { return id[strings.LastIndex(id, "/")+1:] }
+	for _, tc := range []struct {
+		c     driver.Component
+		drift func() error
+	}{
+		{driver.Function, func() error { // FTP publishing credentials on again
+			_, err := sites.UpdateFtpAllowed(ctx, rg, last(st.Get(driver.Function)), armappservice.CsmPublishingCredentialsPoliciesEntity{
+				Properties: &armappservice.CsmPublishingCredentialsPoliciesEntityProperties{Allow: to.Ptr(true)}}, nil)
+			return err
+		}},
+		{azurefunctions.StorageAccount, func() error { // shared keys allowed
+			_, err := accounts.Update(ctx, rg, last(st.Get(azurefunctions.StorageAccount)), armstorage.AccountUpdateParameters{
+				Properties: &armstorage.AccountPropertiesUpdateParameters{AllowSharedKeyAccess: to.Ptr(true)}}, nil)
+			return err
+		}},
+		{driver.Queue, func() error { // dead letters kept in the queue's own sub-queue
+			ns := st.Get(azurefunctions.Namespace)
+			_, err := queues.CreateOrUpdate(ctx, rg, last(ns), last(st.Get(driver.Queue)), armservicebus.SBQueue{
+				Properties: &armservicebus.SBQueueProperties{LockDuration: to.Ptr("PT30S"), MaxDeliveryCount: to.Ptr[int32](int32(want.Retry.MaxAttempts))}}, nil)
+			return err
+		}},
+	} {
+		t.Run(string(tc.c), func(t *testing.T) {
+			if err := tc.drift(); err != nil {
+				t.Fatal(err)
+			}
+			obs, err := h.D.Read(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(obs.Drifted, tc.c) {
+				t.Fatalf("Drifted = %v, want %s", obs.Drifted, tc.c)
+			}
+			st = apply(t, h, want, st)
+			if obs, err = h.D.Read(ctx, st); err != nil || len(obs.Drifted) != 0 {
+				t.Errorf("after Apply: Drifted = %v, %v; want none", obs.Drifted, err)
+			}
+			if diff := obs.Handler.Trigger.VisibilityTimeoutS - want.Trigger.VisibilityTimeoutS; diff != 0 {
+				t.Errorf("after Apply: lock duration %d s, want %d", obs.Handler.Trigger.VisibilityTimeoutS, want.Trigger.VisibilityTimeoutS)
+			}
+		})
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestFailedPublish: a refused code publish is an error on the function, and the code hash Read
+// finds stays the old one, so the next apply publishes again.
+func TestFailedPublish(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("publish", spec.Queue)
+	st := apply(t, h, want, nil)
+	next := &driver.Code{Zip: azuretest.Code.Zip, Hash: strings.Repeat("b", 64)}
+	changed := *want
+	changed.Function.SourceHash = next.Hash
+	h.Fake.AddFault(azurefake.Fault{Method: http.MethodPost, Op: "scm/publish", Status: http.StatusBadRequest, Code: "BadRequest"})
+	st, _, err := h.D.Apply(ctx, &changed, next, st)
+	var de *driver.Error
+	if !errors.As(err, &de) || de.Component != driver.Function {
+		t.Fatalf("Apply with the publish refused = %v, want an error on the function", err)
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.Handler.Function.SourceHash != want.Function.SourceHash {
+		t.Errorf("after a failed publish Read finds hash %q, want the old %q", obs.Handler.Function.SourceHash, want.Function.SourceHash)
+	}
+	st, _, err = h.D.Apply(ctx, &changed, next, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs, _ = h.D.Read(ctx, st); obs.Handler.Function.SourceHash != next.Hash {
+		t.Errorf("after the retried publish Read finds hash %q, want %q", obs.Handler.Function.SourceHash, next.Hash)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestAppSettings: the function receives what the runtime library and the examples read.
+func TestAppSettings(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		want := handler("settings-"+string(kind), kind)
+		st := apply(t, h, want, nil)
+		sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+		site := st.Get(driver.Function)
+		resp, err := sites.ListApplicationSettings(ctx, h.Fake.ResourceGroup(), site[strings.LastIndex(site, "/")+1:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for k, v := range resp.Properties {
+			got[k] = *v
+		}
+		ns := st.Get(azurefunctions.Namespace)
+		account := st.Get(azurefunctions.CosmosAccount)
+		wantSettings := map[string]string{
+			"THREEFACTOR_SERVICEBUS__fullyQualifiedNamespace": ns[strings.LastIndex(ns, "/")+1:] + ".servicebus.windows.net",
+			"THREEFACTOR_SERVICEBUS__credential":              "managedidentity",
+			"THREEFACTOR_SERVICEBUS__clientId":                st["identity_client_id"],
+			"AZURE_CLIENT_ID":                                 st["identity_client_id"],
+			"AzureWebJobsStorage__credential":                 "managedidentity",
+			"AzureWebJobsStorage__clientId":                   st["identity_client_id"],
+			"THREEFACTOR_DEDUP_STORE":                         "cosmos://" + account[strings.LastIndex(account, "/")+1:] + ".documents.azure.com/" + want.Name + "/dedup",
+			"TABLE":                                           "orders",
+			"API_KEY":                                         "s3cret",
+		}
+		if kind == spec.Queue {
+			wantSettings["THREEFACTOR_QUEUE"] = want.Name + "--queue"
+		} else {
+			wantSettings["THREEFACTOR_TOPIC"] = want.Name + "--topic"
+			wantSettings["THREEFACTOR_SUBSCRIPTION"] = want.Name
+		}
+		for k, v := range wantSettings {
+			if got[k] != v {
+				t.Errorf("%s: app setting %s = %q, want %q", kind, k, got[k], v)
+			}
+		}
+		for k, v := range got {
+			if strings.Contains(strings.ToLower(k), "connectionstring") || strings.Contains(strings.ToLower(v), "accountkey=") {
+				t.Errorf("%s: app setting %s carries a key", kind, k)
+			}
+		}
+		if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+			t.Fatalf("Delete = %v, %v", left, err)
+		}
+	}
+}
+
+// TestMissingSubscriptionRegistration: the SDK registers a missing resource provider itself; when
+// the credentials may not, the error names the provider to register.
+func TestMissingSubscriptionRegistration(t *testing.T) {
+	s := azurefake.Require(t, azurefake.Options{UnregisteredProviders: []string{"Microsoft.ServiceBus"}, RegistrationForbidden: true})
+	d, err := azurefunctions.New(context.Background(), azuretest.Config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := d.Apply(context.Background(), handler("unregistered", spec.Queue), azuretest.Code, nil)
+	if err == nil || !strings.Contains(err.Error(), "az provider register --namespace Microsoft.ServiceBus") {
+		t.Errorf("Apply in a subscription without Microsoft.ServiceBus = %v, want the registration named", err)
+	}
+	if _, err := d.Delete(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheck: an existing source that does not exist is refused at plan.
+func TestCheck(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("checked", spec.Queue)
+	want.Trigger.Source = src + "x"
+	if ps := h.D.Check(ctx, want); len(ps) != 1 || ps[0].Warning || ps[0].Path[1] != "source" {
+		t.Errorf("Check of a missing source = %v, want one error on trigger.source", ps)
+	}
+	want.Trigger.Source = src
+	if ps := h.D.Check(ctx, want); len(ps) != 0 {
+		t.Errorf("Check of an existing source = %v, want none", ps)
+	}
+}
+
+// TestGoHostJSON: a Go package without host.json is published with one that runs its binary as a
+// custom handler; one with its own host.json is published as it is.
+func TestGoHostJSON(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("gohandler", spec.Queue)
+	want.Function.Runtime, want.Function.EntryPoint = "go", "handler"
+	st := apply(t, h, want, nil)
+	site := st.Get(driver.Function)
+	pkg, ok := h.Fake.Deployed(site[strings.LastIndex(site, "/")+1:])
+	if !ok {
+		t.Fatal("nothing was published")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var host struct {
+		CustomHandler struct {
+			Description struct {
+				DefaultExecutablePath string `json:"defaultExecutablePath"`
+			} `json:"description"`
+		} `json:"customHandler"`
+	}
+	found := false
+	for _, f := range zr.File {
+		if f.Name == "host.json" {
+			r, _ := f.Open()
+			found = json.NewDecoder(r).Decode(&host) == nil
+		}
+	}
+	if !found || host.CustomHandler.Description.DefaultExecutablePath != "handler" {
+		t.Errorf("published package's host.json: found %v, %+v; want the custom handler \"handler\"", found, host)
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || obs.Handler.Function.Runtime != "go" || obs.Handler.Function.SourceHash != want.Function.SourceHash {
+		t.Errorf("Read = %+v, %v; want runtime go and the package's own hash", obs.Handler.Function, err)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestSharedAccounts: with the provider's service_bus_namespace and cosmos_account, a handler
+// creates neither, uses both, and destroy leaves them.
+func TestSharedAccounts(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	cred, opts := h.Fake.StaticCredential(), h.Fake.ClientOptions()
+	rg := h.Fake.ResourceGroup()
+	nsc, _ := armservicebus.NewNamespacesClient(h.Fake.Subscription(), cred, opts)
+	p, err := nsc.BeginCreateOrUpdate(ctx, rg, "team-shared-ns", armservicebus.SBNamespace{Location: to.Ptr(azurefake.DefaultLocation),
+		SKU: &armservicebus.SBSKU{Name: to.Ptr(armservicebus.SKUNameStandard)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := armcosmos.NewDatabaseAccountsClient(h.Fake.Subscription(), cred, opts)
+	cp, err := cc.BeginCreateOrUpdate(ctx, rg, "team-shared-cosmos", armcosmos.DatabaseAccountCreateUpdateParameters{
+		Location: to.Ptr(azurefake.DefaultLocation), Properties: &armcosmos.DatabaseAccountCreateUpdateProperties{
+			DatabaseAccountOfferType: to.Ptr("Standard"), Locations: []*armcosmos.Location{{LocationName: to.Ptr(azurefake.DefaultLocation)}},
+			Capabilities: []*armcosmos.Capability{{Name: to.Ptr("EnableServerless")}},
+		}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := cp.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.Fake.Leftovers()
+	cfg := azuretest.Config(h.Fake)
+	cfg.SharedNamespace, cfg.SharedCosmos = *ns.ID, *account.ID
+	d, err := azurefunctions.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []spec.TriggerKind{spec.Queue, spec.Topic} {
+		st, _, err := d.Apply(ctx, handler("shared-"+string(kind), kind), azuretest.Code, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Get(azurefunctions.Namespace) != *ns.ID || st.Get(azurefunctions.CosmosAccount) != *account.ID ||
+			!strings.HasPrefix(st.Get(driver.DeadLetter), *ns.ID+"/") || !strings.HasPrefix(st.Get(driver.DedupTable), *account.ID+"/") {
+			t.Errorf("%s: state %v, want the shared namespace and account used", kind, st)
+		}
+		obs, err := d.Read(ctx, st)
+		if err != nil || len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
+			t.Errorf("%s: Read = drifted %v, missing %v, %v", kind, obs.Drifted, obs.Missing, err)
+		}
+		if left, err := d.Delete(ctx, st); err != nil || len(left) != 0 {
+			t.Fatalf("Delete = %v, %v", left, err)
+		}
+		if after := h.Fake.Leftovers(); !slices.Equal(after, before) {
+			t.Errorf("%s: after destroy the fake holds %v, want what it held before: %v", kind, after, before)
+		}
+	}
+}
+
+// TestSwapToSourceElsewhere: a handler on its own queue moves to an existing queue in another
+// namespace: its dead-letter queue moves there (forwarding works within one namespace), its own
+// namespace goes, and destroy restores the adopted queue's settings.
+func TestSwapToSourceElsewhere(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("mover", spec.Queue)
+	st := apply(t, h, want, nil)
+	own := st.Get(azurefunctions.Namespace)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := *want
+	moved.Trigger.Source = src
+	st = apply(t, h, &moved, st)
+	ns := src[:strings.Index(src, "/queues/")]
+	if st.Get(azurefunctions.Namespace) != ns || !strings.HasPrefix(st.Get(driver.DeadLetter), ns+"/") || st.Get(driver.Queue) != src {
+		t.Errorf("after the move: state %v, want the source's namespace, its dead-letter queue there and the source as queue", st)
+	}
+	for _, r := range h.Fake.Leftovers() {
+		if strings.Contains(strings.ToLower(r), strings.ToLower(own)) {
+			t.Errorf("the handler's own namespace outlived the move: %s", r)
+		}
+	}
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || len(obs.Drifted) != 0 || obs.Handler.Trigger.Source != src {
+		t.Errorf("Read after the move: drifted %v, source %q, %v", obs.Drifted, obs.Handler.Trigger.Source, err)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	q, err := queues.Get(ctx, h.Fake.ResourceGroup(), ns[strings.LastIndex(ns, "/")+1:], "existing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := q.Properties; p.ForwardDeadLetteredMessagesTo != nil || *p.MaxDeliveryCount != 10 || (*p.LockDuration != "PT1M" && *p.LockDuration != "PT60S") {
+		t.Errorf("adopted queue after destroy: forward %v, max delivery %d, lock %s; want its own settings back (none, 10, PT1M)",
+			p.ForwardDeadLetteredMessagesTo, *p.MaxDeliveryCount, *p.LockDuration)
+	}
+}
+
+// TestFailedOperationLeavesNothing: a long-running create ARM accepted and whose operation then
+// failed leaves its resource (provisioningState Failed); the state records it, so destroy removes
+// it.
+func TestFailedOperationLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []driver.Component{azurefunctions.StorageAccount, azurefunctions.Namespace, azurefunctions.CosmosAccount,
+		driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
+		t.Run(string(c), func(t *testing.T) {
+			h := harness(t)
+			h.Fake.FailOperation(http.MethodPut, azuretest.CreatePattern(c), "InternalServerError")
+			st, _, err := h.D.Apply(ctx, handler("opfail", spec.Queue), azuretest.Code, nil)
+			var de *driver.Error
+			if !errors.As(err, &de) || de.Component != c {
+				t.Errorf("Apply with the operation creating %s failing = %v, want an error on it", c, err)
+			}
+			if !st.Has(c) {
+				t.Errorf("state %v does not record the %s the failed operation left", st, c)
+			}
+			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+				t.Fatalf("Delete = %v, %v", left, err)
+			}
+			if left, _ := h.Leftovers(ctx); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// TestPublishRetries403: the SCM endpoint refuses a new identity's token with 403 while its
+// roles propagate; the publish is retried until it is accepted.
+func TestPublishRetries403(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	h.Fake.AddFault(azurefake.Fault{Method: http.MethodPost, Op: "scm/publish", Status: http.StatusForbidden, Code: "Forbidden", Times: 3})
+	st, _, err := h.D.Apply(ctx, handler("propagating", spec.Queue), azuretest.Code, nil)
+	if err != nil {
+		t.Fatalf("Apply with the first three publishes refused 403: %v", err)
+	}
+	if n := h.Fake.Calls()["scm/publish"]; n != 4 {
+		t.Errorf("published %d times, want 4 (3 refused, then accepted)", n)
+	}
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+}
+
+// TestLocateAdopted: import finds a handler on an existing queue of its resource group through the
+// app's settings, and destroy of what it found takes the handler's forwarding off that queue and
+// leaves it.
+func TestLocateAdopted(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	src, err := h.ExistingSource(ctx, spec.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("adopter", spec.Queue)
+	want.Trigger.Source = src
+	st := apply(t, h, want, nil)
+	got, err := h.D.Locate(ctx, want.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range azurefunctions.Cloud.Order() {
+		if got.Get(c) != st.Get(c) {
+			t.Errorf("Locate: %s = %q, want %q", c, got.Get(c), st.Get(c))
+		}
+	}
+	if got["queue_source"] != src {
+		t.Errorf("Locate: queue_source = %q, want %q", got["queue_source"], src)
+	}
+	if left, err := h.D.Delete(ctx, got); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	queues, _ := armservicebus.NewQueuesClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	ns := src[:strings.Index(src, "/queues/")]
+	q, err := queues.Get(ctx, h.Fake.ResourceGroup(), ns[strings.LastIndex(ns, "/")+1:], "existing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Properties.ForwardDeadLetteredMessagesTo != nil {
+		t.Errorf("the adopted queue still forwards to %s", *q.Properties.ForwardDeadLetteredMessagesTo)
+	}
+}
