@@ -51,7 +51,9 @@ func TestApply(t *testing.T) {
 func TestObserve(t *testing.T) {
 	owned := OwnedKeys{driver.Queue: {"queue_source"}}
 	st := driver.State{"queue": "q", "queue_source": "src", "function": "f"}
-	obs, err := Observe(st, owned, func(driver.State) (string, []driver.Component, error) { return "seen", []driver.Component{driver.Queue}, nil },
+	obs, err := Observe(st, owned, func(driver.State) (string, []driver.Component, error) {
+		return "seen", []driver.Component{driver.Queue}, nil
+	},
 		func(left driver.State, s string) spec.Handler {
 			if s != "seen" || left.Has(driver.Queue) || left["queue_source"] != "" {
 				t.Errorf("handler got %q and %v; want what see found, the gone queue forgotten with its key", s, left)
