@@ -207,6 +207,27 @@ func TestChecksCatchMissingDedup(t *testing.T) {
 	}
 }
 
+// retriedClaims answers every claim it makes as an SDK retry does whose first attempt took effect
+// unanswered: "held", with the caller's own record. The processor takes that as its own claim.
+type retriedClaims struct{ store.Store }
+
+func (r retriedClaims) Claim(ctx context.Context, rec store.Record, now time.Time) (*store.Record, error) {
+	if held, err := r.Store.Claim(ctx, rec, now); err != nil {
+		return held, err
+	}
+	return &rec, store.ErrHeld
+}
+
+// TestOwnRetriedClaimIsAccepted: a claim that met its own record counts as accepted, as the
+// processor counts it (the SDK retries a claim whose response was lost, under moto's load too).
+func TestOwnRetriedClaimIsAccepted(t *testing.T) {
+	t.Parallel()
+	cfg := memory(simulate.Config{Mode: handler.ClaimComplete, Events: 200, Entities: 20, Workers: 4, Seed: 7,
+		Timeout: 30 * time.Second, Tick: 10 * time.Second, TTL: 90 * time.Second})
+	cfg.Store = retriedClaims{cfg.Store}
+	runAndCheck(t, cfg)
+}
+
 func dynamo(t *testing.T, cfg simulate.Config) simulate.Config {
 	srv := mototest.Shared(t)
 	c := srv.Client()
