@@ -41,7 +41,18 @@ type op struct {
 	err error             // what the store returned
 }
 
-func (o *op) accepted() bool { return o.err == nil }
+// accepted reports a call the store took: it returned no error, or, for a claim, met the caller's
+// own record (a retry whose first attempt took effect unanswered), which the processor takes as
+// its claim.
+func (o *op) accepted() bool {
+	var own ownClaim
+	return o.err == nil || errors.As(o.err, &own)
+}
+
+// ownClaim is the "held" answer to a claim whose holder is the caller itself.
+type ownClaim struct{ error }
+
+func (e ownClaim) Unwrap() error { return e.error }
 
 // The injected store errors.
 var (
@@ -169,7 +180,7 @@ func (s *faulty) record(o *op, do func() error) error {
 	o.end = r.nextSeq()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if o.kind == opClaim && o.err == nil {
+	if o.kind == opClaim && o.accepted() {
 		o.d.claim = o
 	}
 	r.rep.ops = append(r.rep.ops, o)
@@ -180,6 +191,9 @@ func (s *faulty) Claim(ctx context.Context, rec store.Record, now time.Time) (*s
 	var held *store.Record
 	err := s.call(ctx, opClaim, op{rec: rec, now: now}, func() (err error) {
 		held, err = s.Store.Claim(ctx, rec, now)
+		if errors.Is(err, store.ErrHeld) && held != nil && held.Token == rec.Token {
+			return ownClaim{err}
+		}
 		return err
 	})
 	if errors.Is(err, ErrThrottled) || errors.Is(err, ErrLostResponse) {
