@@ -1,9 +1,6 @@
 package provider
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -14,21 +11,6 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/azurefunctions/azuretest"
 )
-
-// azureExample is examples/azure/main.tf with its code path made absolute (plugin-testing runs in
-// a scratch directory).
-func azureExample(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../examples/azure/main.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := filepath.Abs("../../examples/azure/src")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(b), "${path.module}/src", src)
-}
 
 // TestAccExamplesAzure_quickstart applies examples/azure unchanged against the fakes, imports a
 // handler back and destroys everything.
@@ -48,7 +30,7 @@ func TestAccExamplesAzure_quickstart(t *testing.T) {
 		CheckDestroy:             b.checkNoLeftovers,
 		Steps: []resource.TestStep{
 			{
-				Config:          azureExample(t),
+				Config:          exampleMain(t, "../../examples/azure"),
 				ConfigVariables: vars,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("threefactor_eventhandler.order_placed", at("publish_target"),
@@ -62,7 +44,7 @@ func TestAccExamplesAzure_quickstart(t *testing.T) {
 				},
 			},
 			{
-				Config:                  azureExample(t)[:strings.Index(azureExample(t), "output ")],
+				Config:                  withoutOutputs(exampleMain(t, "../../examples/azure")),
 				ConfigVariables:         vars,
 				ResourceName:            "threefactor_eventhandler.order_placed",
 				ImportState:             true,
@@ -78,16 +60,7 @@ func TestAccExamplesAzure_quickstart(t *testing.T) {
 // changed: Azure takes every setting they use.
 func TestAccExamplesAzure_portable(t *testing.T) {
 	b := azureBackend(t)
-	raw, err := os.ReadFile("../../examples/quickstart/main.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := string(raw)[strings.Index(string(raw), `resource "threefactor_eventhandler"`):strings.Index(string(raw), "output ")]
-	src, err := filepath.Abs("../../examples/quickstart/src")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks = strings.ReplaceAll(strings.ReplaceAll(blocks, `cloud = "aws"`, `cloud = "azure"`), "${path.module}/src", src)
+	blocks := quickstartOn(t, "azure")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		Steps: []resource.TestStep{{

@@ -1,10 +1,7 @@
 package provider
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -14,21 +11,6 @@ import (
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/gcpfunctions/gcptest"
 )
-
-// gcpExample is examples/gcp/main.tf with its code path made absolute (plugin-testing runs in a
-// scratch directory).
-func gcpExample(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../examples/gcp/main.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := filepath.Abs("../../examples/gcp/src")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(b), "${path.module}/src", src)
-}
 
 func gcpVariables(h *gcptest.Harness) config.Variables {
 	endpoints := map[string]config.Variable{}
@@ -50,7 +32,7 @@ func TestAccExamplesGCP_quickstart(t *testing.T) {
 		CheckDestroy:             b.checkNoLeftovers,
 		Steps: []resource.TestStep{
 			{
-				Config:          gcpExample(t),
+				Config:          exampleMain(t, "../../examples/gcp"),
 				ConfigVariables: vars,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("threefactor_eventhandler.order_placed", at("publish_target"),
@@ -65,7 +47,7 @@ func TestAccExamplesGCP_quickstart(t *testing.T) {
 			},
 			{
 				// Outputs of handlers an import leaves out read as null, which plugin-testing cannot take.
-				Config:                  gcpExample(t)[:strings.Index(gcpExample(t), "output ")],
+				Config:                  withoutOutputs(exampleMain(t, "../../examples/gcp")),
 				ConfigVariables:         vars,
 				ResourceName:            "threefactor_eventhandler.order_placed",
 				ImportState:             true,
@@ -81,16 +63,7 @@ func TestAccExamplesGCP_quickstart(t *testing.T) {
 // Google refuses exactly the one setting it cannot take, with its reason.
 func TestAccExamplesGCP_portable(t *testing.T) {
 	b := gcpBackend(t)
-	raw, err := os.ReadFile("../../examples/quickstart/main.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := string(raw)[strings.Index(string(raw), `resource "threefactor_eventhandler"`):strings.Index(string(raw), "output ")]
-	src, err := filepath.Abs("../../examples/quickstart/src")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks = strings.ReplaceAll(strings.ReplaceAll(blocks, `cloud = "aws"`, `cloud = "gcp"`), "${path.module}/src", src)
+	blocks := quickstartOn(t, "gcp")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
 		Steps: []resource.TestStep{{
