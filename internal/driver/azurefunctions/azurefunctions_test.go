@@ -91,34 +91,6 @@ func TestCallBudget(t *testing.T) {
 	}
 }
 
-// TestLostCreateResponse: a create that took effect but whose response was lost is retried (ARM's
-// PUTs are idempotent, role assignments have derived names), and nothing is left behind.
-func TestLostCreateResponse(t *testing.T) {
-	ctx := context.Background()
-	for _, c := range azurefunctions.Cloud.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
-		t.Run(string(c), func(t *testing.T) {
-			h := harness(t)
-			want := handler("lost", spec.Topic)
-			h.LoseCreateResponse(c)
-			st, _, err := h.D.Apply(ctx, want, azuretest.Code, nil)
-			if err != nil {
-				t.Errorf("Apply with the response to creating %s lost: %v", c, err)
-			}
-			for _, need := range azurefunctions.Cloud.Needs(want) {
-				if !st.Has(need) {
-					t.Errorf("state lacks %s: %v", need, st)
-				}
-			}
-			if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
-				t.Fatalf("Delete = %v, %v", left, err)
-			}
-			if left, err := h.Leftovers(ctx); err != nil || len(left) != 0 {
-				t.Errorf("left behind: %v, %v", left, err)
-			}
-		})
-	}
-}
-
 // TestDriftDetected: what the handler's settings cannot show (basic publishing turned on, shared
 // keys allowed, dead letters forwarded elsewhere) is read back, reported as drift of its component
 // and put right by Apply.

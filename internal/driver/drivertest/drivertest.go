@@ -122,6 +122,13 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Run("DeleteTwice", func(t *testing.T) { withHarness(t, newHarness, testDeleteTwice) })
 	t.Run("Locate", func(t *testing.T) { withHarness(t, newHarness, testLocate) })
 	t.Run("ExistingSource", func(t *testing.T) { withHarness(t, newHarness, testExistingSource) })
+	t.Run("LostCreateResponse", func(t *testing.T) { testLostCreateResponse(t, newHarness) })
+}
+
+// ResponseLoser is a harness that can make the next create of a component take effect and lose
+// its response, as a dropped connection does; LostCreateResponse runs on harnesses that are one.
+type ResponseLoser interface {
+	LoseCreateResponse(c driver.Component)
 }
 
 func withHarness(t *testing.T, newHarness HarnessMaker, f func(context.Context, *testing.T, Harness)) {
@@ -413,6 +420,48 @@ func testLocate(ctx context.Context, t *testing.T, h Harness) {
 		t.Errorf("Locate of a missing handler: error %v, want code NotFound", err)
 	}
 	checkNoLeftovers(ctx, t, h)
+}
+
+// testLostCreateResponse: a create that took effect but whose response was lost is retried, and
+// the retry takes what the first attempt made instead of failing and leaving it behind.
+func testLostCreateResponse(t *testing.T, newHarness HarnessMaker) {
+	probe, err := newHarness(context.Background(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, can := probe.(ResponseLoser)
+	cloud := probe.Cloud()
+	probe.Close()
+	if !can {
+		return // the harness cannot drop a response: the driver's own tests cover what it can
+	}
+	for _, c := range cloud.Needs(&spec.Handler{Trigger: spec.Trigger{Kind: spec.Topic}}) {
+		t.Run(string(c), func(t *testing.T) {
+			withHarness(t, newHarness, func(ctx context.Context, t *testing.T, h Harness) {
+				want := Handler("lost", h.Cloud())
+				want.Trigger.Kind = spec.Topic
+				want.Function.SourceHash = h.Code().Hash
+				loser, ok := h.(ResponseLoser)
+				if !ok {
+					t.Fatalf("the harness lost its ResponseLoser: %T", h)
+				}
+				loser.LoseCreateResponse(c)
+				st, _, err := h.Driver().Apply(ctx, want, h.Code(), nil)
+				if err != nil {
+					t.Errorf("Apply with the response to creating %s lost: %v", c, err)
+				}
+				for _, need := range h.Cloud().Needs(want) {
+					if !st.Has(need) {
+						t.Errorf("state lacks %s: %v", need, st)
+					}
+				}
+				if left, err := h.Driver().Delete(ctx, st); err != nil || len(left) != 0 {
+					t.Fatalf("Delete = %v, %v", left, err)
+				}
+				checkNoLeftovers(ctx, t, h)
+			})
+		})
+	}
 }
 
 func testExistingSource(ctx context.Context, t *testing.T, h Harness) {
