@@ -16,6 +16,9 @@ const (
 	InvalidArgument
 	// PermissionDenied: the credentials may not perform the call.
 	PermissionDenied
+	// FailedPrecondition: the call is refused in the component's current state (deleting a topic
+	// others still subscribe to, a table that holds items).
+	FailedPrecondition
 )
 
 func (c ErrorCode) String() string {
@@ -28,6 +31,8 @@ func (c ErrorCode) String() string {
 		return "invalid argument"
 	case PermissionDenied:
 		return "permission denied"
+	case FailedPrecondition:
+		return "failed precondition"
 	}
 	return "unknown"
 }
@@ -91,6 +96,10 @@ func DisplayName(c Component) string {
 		return "trigger topic"
 	case Subscription:
 		return "trigger subscription"
+	case AppTopic:
+		return "topic"
+	case AppTable:
+		return "table"
 	}
 	return string(c)
 }

@@ -62,7 +62,7 @@ func (r *eventHandlerResource) ModifyPlan(ctx context.Context, req resource.Modi
 	defaultTags := r.defaultTags()
 	// The configuration, with its nulls filled from the cloud's defaults, is the desired handler.
 	h, conv := cfg.handler(c, defaultTags)
-	resp.Diagnostics.Append(problemDiags(spec.CheckTags(&spec.Handler{Cloud: c.Name, Tags: defaultTags}, c.Rules, "default_tags"))...)
+	resp.Diagnostics.Append(problemDiags(spec.CheckTagMap(defaultTags, c.Name, c.Rules, "default_tags"))...)
 	if conv.known("function", "source_dir") && conv.known("function", "source_zip") {
 		h.Function.SourceHash = ""
 		if pkg, at, err := packSource(h); err != nil {

@@ -48,6 +48,8 @@ type Function struct {
 	// MaxConcurrency caps concurrent invocations from the trigger; 0 means unset.
 	MaxConcurrency   int64
 	LogRetentionDays int64
+	// Tables are the app's tables the function reads or writes, by the name it finds each under.
+	Tables map[string]TableGrant
 }
 
 // Trigger is the subscription that feeds the function.
@@ -58,6 +60,8 @@ type Trigger struct {
 	BatchSize          int64
 	BatchWindowS       int64
 	VisibilityTimeoutS int64
+	// Filter selects the messages of a topic trigger by their attributes (see FilterRules); nil takes all.
+	Filter map[string][]string
 	// Paused stops delivery to the function (trigger.enabled = false): events stay in the trigger
 	// until it is resumed.
 	Paused bool
@@ -81,16 +85,21 @@ type Dedup struct {
 	TTLS int64
 }
 
-// Env returns the variables every driver injects beside the user's, given the driver's dedup store URL.
-// Reads strip them again so they never show as drift.
-func (h *Handler) Env(dedupStore string) map[string]string {
-	return map[string]string{
+// Env returns the variables every driver injects beside the user's, given the driver's dedup store URL
+// and the store URL of each granted table (by its grant's name). Reads strip them again so they never
+// show as drift.
+func (h *Handler) Env(dedupStore string, tables map[string]string) map[string]string {
+	env := map[string]string{
 		EnvHandler:    h.Name,
 		EnvCloud:      string(h.Cloud),
 		EnvDedupStore: dedupStore,
 		EnvDedupTTL:   itoa(h.Dedup.TTLS),
 		EnvTimeout:    itoa(h.Function.TimeoutS),
 	}
+	for name, url := range tables {
+		env[TableEnv(name)] = url
+	}
+	return env
 }
 
 // The injected environment; handlers read these through the runtime library.

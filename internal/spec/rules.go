@@ -46,6 +46,14 @@ type Rules struct {
 	// Source checks the shape of trigger.source for a trigger kind and returns what is wrong, or "".
 	// Whether the source exists is the driver's Check.
 	Source func(kind TriggerKind, source string) string
+	// Filter bounds trigger.filter on clouds that have it (else Unsupported lists it).
+	Filter *FilterRules
+	// TableID checks the shape of a function.tables table_id and returns what is wrong, or "".
+	TableID func(id string) string
+	// Topics and Tables are the rules of threefactor_topic and threefactor_table; nil while the
+	// provider has neither on this cloud.
+	Topics *TopicRules
+	Tables *TableRules
 	// Check adds the cloud's own rules between settings (such as a queue's visibility timeout against
 	// the function's timeout); nil when there are none.
 	Check func(h *Handler, known Known) []Problem

@@ -31,6 +31,10 @@ func CopySetting(dst, src *Handler, path string) {
 		dt.BatchSize = st.BatchSize
 	case "trigger.batch_window_s":
 		dt.BatchWindowS = st.BatchWindowS
+	case "function.tables":
+		df.Tables = sf.Tables
+	case "trigger.filter":
+		dt.Filter = st.Filter
 	case "trigger.enabled":
 		dt.Paused = st.Paused
 	case "trigger.visibility_timeout_s":

@@ -95,10 +95,16 @@ func Validate(h *Handler, r *Rules, known Known) []Problem {
 		add([]string{"trigger", "kind"}, "Unsupported trigger kind", "trigger.kind must be \"queue\" or \"topic\", got %q.", tr.Kind)
 	}
 	if known("trigger", "source") && known("trigger", "kind") && tr.Source != "" && r.Source != nil {
-		if msg := r.Source(tr.Kind, tr.Source); msg != "" {
+		msg := r.Source(tr.Kind, tr.Source)
+		if isImportID(h.Cloud, tr.Source) {
+			msg = fmt.Sprintf("%q is a threefactor_topic's id (its import id); trigger.source takes the topic's topic_id.", tr.Source)
+		}
+		if msg != "" {
 			add([]string{"trigger", "source"}, "Invalid trigger source", "%s", msg)
 		}
 	}
+	ps = append(ps, checkFilter(h, r, known)...)
+	ps = append(ps, checkTables(h, r, known)...)
 	ranged([]string{"trigger", "batch_size"}, r.BatchSize, tr.BatchSize, "")
 	ranged([]string{"trigger", "batch_window_s"}, r.BatchWindowS, tr.BatchWindowS, " seconds")
 	if r.BatchSizeNeedsWindow > 0 && check("trigger", "batch_size") && check("trigger", "batch_window_s") &&
@@ -112,7 +118,7 @@ func Validate(h *Handler, r *Rules, known Known) []Problem {
 	ranged([]string{"dead_letter", "retention_days"}, r.RetentionDays, h.DeadLetter.RetentionDays, " days")
 	ranged([]string{"dedup", "ttl_s"}, r.DedupTTLS, h.Dedup.TTLS, " seconds")
 	if known("tags") {
-		ps = append(ps, CheckTags(h, r, "tags")...)
+		ps = append(ps, CheckTagMap(h.Tags, h.Cloud, r, "tags")...)
 	}
 	if r.Check != nil {
 		ps = append(ps, r.Check(h, known)...)
@@ -163,7 +169,11 @@ func checkName(name string, minLen, maxLen int) string {
 func checkEnv(h *Handler, l *Rules, known Known) []Problem {
 	var ps []Problem
 	size := int64(0)
-	for k, v := range h.Env(strings.Repeat("x", 96)) {
+	stores := map[string]string{}
+	for name := range h.Function.Tables {
+		stores[name] = strings.Repeat("x", 96)
+	}
+	for k, v := range h.Env(strings.Repeat("x", 96), stores) {
 		size += int64(len(k) + len(v))
 	}
 	for _, attr := range []string{"environment", "secret_environment"} {
@@ -200,23 +210,23 @@ func checkEnv(h *Handler, l *Rules, known Known) []Problem {
 	return ps
 }
 
-// CheckTags checks h's tags against the cloud's key and value rules; from names where they were set
+// CheckTagMap checks tags against cloud c's key and value rules; from names where they were set
 // ("tags", or the provider's "default_tags"). Problems are reported on the resource's tags.
-func CheckTags(h *Handler, r *Rules, from string) []Problem {
+func CheckTagMap(tags map[string]string, c Cloud, r *Rules, from string) []Problem {
 	var ps []Problem
-	for _, k := range sortedKeys(h.Tags) {
+	for _, k := range sortedKeys(tags) {
 		var msg string
 		switch {
 		case r.Tags.ReservedPrefix != "" && strings.HasPrefix(k, r.Tags.ReservedPrefix):
 			msg = fmt.Sprintf("keys starting with %q are reserved for the provider.", r.Tags.ReservedPrefix)
 		case r.Tags.Key != nil && r.Tags.Key(k) != "":
 			msg = r.Tags.Key(k)
-		case r.Tags.Value != nil && r.Tags.Value(h.Tags[k]) != "":
-			msg = "its value: " + r.Tags.Value(h.Tags[k])
+		case r.Tags.Value != nil && r.Tags.Value(tags[k]) != "":
+			msg = "its value: " + r.Tags.Value(tags[k])
 		}
 		if msg != "" {
 			ps = append(ps, Problem{Path: []string{"tags"}, Key: k, Summary: "Invalid tag",
-				Detail: fmt.Sprintf("%s key %q is not valid on %s: %s", from, k, h.Cloud, msg)})
+				Detail: fmt.Sprintf("%s key %q is not valid on %s: %s", from, k, c, msg)})
 		}
 	}
 	return ps
@@ -240,7 +250,7 @@ func joinInts(vs []int64) string {
 	return strings.Join(s, ", ")
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)

@@ -90,24 +90,25 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			return d.tagQueue(ctx, driver.DeadLetter, cur.dlq, tags)
 		},
 		func() error {
+			t := dedupTable(names.DedupTable)
 			if cur.table != nil {
-				return d.updateTable(ctx, cur.table, tags)
+				return d.updateTable(ctx, t, cur.table, dedupTTL, tags)
 			}
-			arn, err := d.createTable(ctx, names.DedupTable, tags)
+			arn, err := d.createTable(ctx, t, tags)
 			l.Set(string(driver.DedupTable), arn)
 			if err != nil {
 				return err
 			}
-			return d.enableTTL(ctx, names.DedupTable)
+			return d.setTTL(ctx, t, dedupTTL, true)
 		},
 		func() error {
 			switch {
 			case !wantTopic:
 				return nil
 			case cur.topic != nil:
-				return d.tagTopic(ctx, cur.topic, tags)
+				return d.updateTopic(ctx, driver.Topic, cur.topic, tags)
 			}
-			arn, err := d.createTopic(ctx, names.Topic, tags)
+			arn, err := d.createTopic(ctx, driver.Topic, names.Topic, tags)
 			l.Set(string(driver.Topic), arn)
 			return err
 		},
@@ -138,6 +139,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				queueARN:    queueARN,
 				kmsKeyARN:   l.Get(keyQueueKMSKey),
 				tableARN:    l.Get(string(driver.DedupTable)),
+				tables:      h.Function.Tables,
 			})
 			if cur.role != nil && sameJSON(cur.role.policy, doc) {
 				return nil
@@ -148,7 +150,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			if h.Trigger.Kind != spec.Topic {
 				return nil
 			}
-			return d.applySubscription(ctx, l, cur, topicARN, topicSource, queueARN)
+			return d.applySubscription(ctx, l, cur, topicARN, topicSource, queueARN, filterPolicy(h.Trigger.Filter))
 		},
 		func() error { return d.applyFunction(ctx, h, code, l, cur, roleARN, tags) },
 	)
@@ -167,7 +169,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 		l.Forget(driver.Subscription)
 	}
 	if topic := l.Get(string(driver.Topic)); topic != "" && !wantTopic {
-		if err := d.deleteTopic(ctx, topic); err != nil {
+		if err := d.deleteTopic(ctx, driver.Topic, topic); err != nil {
 			return err
 		}
 		l.Set(string(driver.Topic), "")
@@ -260,20 +262,25 @@ func (d *Driver) releaseQueue(ctx context.Context, l *plumbing.Ledger) error {
 	return nil
 }
 
-func (d *Driver) applySubscription(ctx context.Context, l *plumbing.Ledger, cur *seen, topicARN, topicSource, queueARN string) error {
+func (d *Driver) applySubscription(ctx context.Context, l *plumbing.Ledger, cur *seen, topicARN, topicSource, queueARN, filter string) error {
 	if sub := l.Get(string(driver.Subscription)); sub != "" {
 		if cur.sub != nil && subscriptionTopic(sub) == topicARN && cur.sub.endpoint == queueARN {
-			if cur.sub.raw {
+			if !cur.sub.raw {
+				if err := d.setSubscription(ctx, sub, "RawMessageDelivery", "true"); err != nil {
+					return err
+				}
+			}
+			if sameJSON(cur.sub.filter, filter) {
 				return nil
 			}
-			return d.setRawDelivery(ctx, sub)
+			return d.setSubscription(ctx, sub, "FilterPolicy", filter)
 		}
 		if err := d.unsubscribe(ctx, sub); err != nil {
 			return err
 		}
 		l.Forget(driver.Subscription)
 	}
-	arn, err := d.subscribe(ctx, topicARN, queueARN)
+	arn, err := d.subscribe(ctx, topicARN, queueARN, filter)
 	if err != nil {
 		return err
 	}

@@ -35,3 +35,12 @@ func checkSource(kind spec.TriggerKind, source string) string {
 	}
 	return ""
 }
+
+// checkTableID checks the shape of a function.tables table_id: a DynamoDB table's ARN.
+func checkTableID(id string) string {
+	a, ok := parseARN(id)
+	if !ok || a.Service != "dynamodb" || a.Region == "" || a.Account == "" || !strings.HasPrefix(a.Resource, "table/") || strings.Count(a.Resource, "/") != 1 {
+		return fmt.Sprintf("table_id must be a DynamoDB table's ARN (arn:aws:dynamodb:<region>:<account>:table/<name>), such as a threefactor_table's table_id, got %q.", id)
+	}
+	return ""
+}

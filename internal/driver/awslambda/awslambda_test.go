@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -615,7 +616,7 @@ func TestSourceSwaps(t *testing.T) {
 		want.Trigger.Kind, want.Trigger.Source = step.kind, step.source
 		st = mustApply(t, d, want, st)
 		obs := mustRead(t, d, st)
-		if obs.Handler.Trigger != want.Trigger || len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
+		if !reflect.DeepEqual(obs.Handler.Trigger, want.Trigger) || len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
 			t.Errorf("%s %q: Read trigger %+v, Drifted %v, Missing %v", step.kind, step.source, obs.Handler.Trigger, obs.Drifted, obs.Missing)
 		}
 		if st.Get(driver.Function) != fn || st.Get(driver.DedupTable) != table {

@@ -28,12 +28,12 @@ var Cloud = &driver.Cloud{
 	Needs:      needs,
 	Holds: map[driver.Component][]string{
 		driver.Function: {"function.runtime", "function.entry_point", "source_hash", "function.memory_mb", "function.timeout_s",
-			"function.architecture", "function.environment", "tags", "dedup.ttl_s"},
+			"function.architecture", "function.environment", "function.tables", "tags", "dedup.ttl_s"},
 		driver.Logs:         {"function.log_retention_days"},
 		driver.Mapping:      {"function.max_concurrency", "trigger.batch_size", "trigger.batch_window_s", "trigger.enabled"},
 		driver.Queue:        {"trigger.visibility_timeout_s", "retry.max_attempts", "trigger.kind", "trigger.source"},
 		driver.Topic:        {"trigger.kind", "trigger.source"},
-		driver.Subscription: {"trigger.kind", "trigger.source"},
+		driver.Subscription: {"trigger.kind", "trigger.source", "trigger.filter"},
 		driver.DeadLetter:   {"dead_letter.retention_days"},
 		driver.DedupTable:   {"dedup.ttl_s"},
 	},
@@ -46,6 +46,8 @@ var Cloud = &driver.Cloud{
 		"trigger.batch_size":           "event source mapping's batch size",
 		"trigger.batch_window_s":       "event source mapping's batching window",
 		"trigger.enabled":              "event source mapping's Enabled: paused, messages stay in the queue",
+		"trigger.filter":               "SNS subscription filter policy on message attributes",
+		"function.tables":              "statements of the role's policy on each table, and THREEFACTOR_TABLE_<NAME>",
 		"trigger.visibility_timeout_s": "SQS visibility timeout",
 		"retry.max_attempts":           "SQS redrive maxReceiveCount",
 		"dead_letter.retention_days":   "SQS retention of both queues",
@@ -164,8 +166,26 @@ var rules = &spec.Rules{
 			return ""
 		},
 	},
-	Source: checkSource,
-	Check:  checkTiming,
+	Source:  checkSource,
+	TableID: checkTableID,
+	Filter: &spec.FilterRules{
+		MaxKeys: 5, MaxCombinations: 150, MaxLen: 256 << 10, Rendered: filterPolicy,
+		Why: "an SNS filter policy's limits: 5 attributes, 150 combinations of values, 256 KB",
+	},
+	Topics: &spec.TopicRules{
+		NameMaxLen:  256,
+		Unsupported: map[string]string{"retention_days": "an SNS standard topic keeps no messages: each subscribed queue keeps its own (dead_letter.retention_days)"},
+	},
+	Tables: &spec.TableRules{
+		NameMinLen: 3, NameMaxLen: 255,
+		Attribute: func(name string) string {
+			if len(name) == 0 || len(name) > 255 {
+				return fmt.Sprintf("DynamoDB attribute names are 1-255 characters, got %d.", len(name))
+			}
+			return ""
+		},
+	},
+	Check: checkTiming,
 }
 
 var (

@@ -26,11 +26,11 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 		plumbing.Round{
 			driver.Function: func(id string) error { return d.deleteFunction(ctx, id) },
 			driver.Queue:    queue,
-			driver.Topic:    func(id string) error { return d.deleteTopic(ctx, id) },
+			driver.Topic:    func(id string) error { return d.deleteTopic(ctx, driver.Topic, id) },
 		},
 		plumbing.Round{
 			driver.DeadLetter: func(id string) error { return d.deleteQueue(ctx, driver.DeadLetter, id) },
-			driver.DedupTable: func(id string) error { return d.deleteTable(ctx, id) },
+			driver.DedupTable: func(id string) error { return d.deleteTable(ctx, driver.DedupTable, id) },
 			driver.Logs:       func(id string) error { return d.deleteLogGroup(ctx, id) },
 			driver.Identity:   func(id string) error { return d.deleteRole(ctx, id) },
 		},

@@ -32,7 +32,7 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	if r := s.role; r != nil {
 		want := rolePolicy(grants{
 			logGroupARN: d.logGroupARN(accountOf(roleARN), logGroupName(h.Name)),
-			queueARN:    queueARN, kmsKeyARN: st[keyQueueKMSKey], tableARN: st.Get(driver.DedupTable),
+			queueARN:    queueARN, kmsKeyARN: st[keyQueueKMSKey], tableARN: st.Get(driver.DedupTable), tables: h.Function.Tables,
 		})
 		complete := queueURL != "" && st.Has(driver.DedupTable)
 		mark(driver.Identity, !sameJSON(r.trust, trustPolicy()) || (complete && !sameJSON(r.policy, want)))
@@ -58,14 +58,18 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		}
 		mark(driver.Queue, wrong)
 	}
+	if t := s.topic; t != nil {
+		mark(driver.Topic, !t.encrypted)
+	}
 	if q := s.dlq; q != nil {
 		mark(driver.DeadLetter, q.attrs[attrSSE] != "true")
 	}
 	if t := s.table; t != nil {
-		mark(driver.DedupTable, !t.payPerRequest || !t.ttlOn)
+		mark(driver.DedupTable, !t.payPerRequest || t.ttlAttr != dedupTTL)
 	}
 	if sub := s.sub; sub != nil {
-		mark(driver.Subscription, !sub.raw || (queueURL != "" && sub.endpoint != queueARN))
+		_, expressible := filterOf(sub.filter)
+		mark(driver.Subscription, !sub.raw || !expressible || (queueURL != "" && sub.endpoint != queueARN))
 	}
 	return slices.Compact(plumbing.SortComponents(out, order))
 }

@@ -175,6 +175,6 @@ func tagsFor(h *spec.Handler) map[string]string {
 	return t
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }

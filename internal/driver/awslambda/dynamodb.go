@@ -17,48 +17,62 @@ const (
 	dedupTTL = "expires_at"
 )
 
-type tableSeen struct {
-	arn           string
-	payPerRequest bool
-	// ttlOn: TTL is enabled (or being enabled) on dedupTTL.
-	ttlOn bool
-	tags  map[string]string
+// table is a DynamoDB table as the driver makes it: the dedup table (component DedupTable, owned by
+// the handler tag) or an app's table (AppTable, owned by the table tag).
+type table struct {
+	comp  driver.Component
+	name  string
+	key   string
+	owner string // the reserved tag whose value names the table's owner in tags
 }
 
-// dedupStoreURL is THREEFACTOR_DEDUP_STORE on AWS.
-func (d *Driver) dedupStoreURL(table string) string {
-	return "dynamodb://" + table + "?region=" + d.region
+func dedupTable(name string) table {
+	return table{comp: driver.DedupTable, name: name, key: dedupKey, owner: HandlerTag}
+}
+
+type tableSeen struct {
+	arn           string
+	key           string
+	payPerRequest bool
+	// ttlAttr is the attribute TTL is enabled (or being enabled) on; "" when off.
+	ttlAttr string
+	tags    map[string]string
+}
+
+// storeURL is where the runtime library finds a table: THREEFACTOR_DEDUP_STORE and THREEFACTOR_TABLE_*.
+func storeURL(table, region string) string {
+	return "dynamodb://" + table + "?region=" + region
 }
 
 // createTable creates the on-demand table with the default encryption at rest (an AWS-owned key).
-func (d *Driver) createTable(ctx context.Context, name string, tags map[string]string) (string, error) {
+func (d *Driver) createTable(ctx context.Context, t table, tags map[string]string) (string, error) {
 	ctx, acted := trackActed(ctx)
 	out, err := d.dynamodb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            &name,
+		TableName:            &t.name,
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(dedupKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(dedupKey), KeyType: ddbtypes.KeyTypeHash}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(t.key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(t.key), KeyType: ddbtypes.KeyTypeHash}},
 		Tags:                 ddbTags(tags),
 	})
 	if ownRetry(err, acted) {
-		if t, rerr := d.readTable(ctx, name); rerr == nil && t != nil && t.tags[HandlerTag] == tags[HandlerTag] {
-			return t.arn, d.waitTableActive(ctx, name)
+		if s, rerr := d.readTable(ctx, t.comp, t.name); rerr == nil && s != nil && s.tags[t.owner] == tags[t.owner] {
+			return s.arn, d.waitTableActive(ctx, t)
 		}
 	}
 	if err != nil {
-		return "", fail(driver.DedupTable, "creating", name, err)
+		return "", fail(t.comp, "creating", t.name, err)
 	}
 	arn := aws.ToString(out.TableDescription.TableArn)
 	if out.TableDescription.TableStatus == ddbtypes.TableStatusActive {
 		return arn, nil
 	}
-	return arn, d.waitTableActive(ctx, name)
+	return arn, d.waitTableActive(ctx, t)
 }
 
 // waitTableActive waits out CREATING: UpdateTimeToLive is refused until the table is active.
-func (d *Driver) waitTableActive(ctx context.Context, name string) error {
-	return fail(driver.DedupTable, "waiting for", name, plumbing.PollNew(ctx, newResourceGrace, isNotFound, func() (bool, error) {
-		out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+func (d *Driver) waitTableActive(ctx context.Context, t table) error {
+	return fail(t.comp, "waiting for", t.name, plumbing.PollNew(ctx, newResourceGrace, isNotFound, func() (bool, error) {
+		out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &t.name})
 		if err != nil {
 			return false, err
 		}
@@ -66,30 +80,39 @@ func (d *Driver) waitTableActive(ctx context.Context, name string) error {
 	}))
 }
 
-// enableTTL turns TTL on. Callers check DescribeTimeToLive first: DynamoDB refuses a second
-// UpdateTimeToLive within an hour, even a no-op one.
-func (d *Driver) enableTTL(ctx context.Context, name string) error {
+// setTTL turns TTL on attr on, or off when on is false. Callers check DescribeTimeToLive first:
+// DynamoDB refuses a second UpdateTimeToLive within an hour, even a no-op one.
+func (d *Driver) setTTL(ctx context.Context, t table, attr string, on bool) error {
 	_, err := d.dynamodb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               &name,
-		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(dedupTTL), Enabled: aws.Bool(true)},
+		TableName:               &t.name,
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(on)},
 	})
-	return fail(driver.DedupTable, "enabling TTL on", name, err)
+	return fail(t.comp, "setting the TTL of", t.name, err)
 }
 
-// updateTable restores the billing mode, TTL and tags of an existing table.
-func (d *Driver) updateTable(ctx context.Context, cur *tableSeen, tags map[string]string) error {
-	name := lastPart(cur.arn)
+// updateTable restores the billing mode, the TTL attribute (ttl, "" for none) and the tags of an
+// existing table.
+func (d *Driver) updateTable(ctx context.Context, t table, cur *tableSeen, ttl string, tags map[string]string) error {
 	if !cur.payPerRequest {
-		if _, err := d.dynamodb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: &name, BillingMode: ddbtypes.BillingModePayPerRequest}); err != nil {
-			return fail(driver.DedupTable, "updating", cur.arn, err)
+		if _, err := d.dynamodb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: &t.name, BillingMode: ddbtypes.BillingModePayPerRequest}); err != nil {
+			return fail(t.comp, "updating", cur.arn, err)
 		}
-		if err := d.waitTableActive(ctx, name); err != nil {
+		if err := d.waitTableActive(ctx, t); err != nil {
 			return err
 		}
 	}
-	if !cur.ttlOn {
-		if err := d.enableTTL(ctx, name); err != nil {
-			return err
+	if cur.ttlAttr != ttl {
+		// One attribute at a time: the old one goes off first (DynamoDB allows one change an hour, so
+		// moving TTL to another attribute takes two applies an hour apart; the error says so).
+		if cur.ttlAttr != "" {
+			if err := d.setTTL(ctx, t, cur.ttlAttr, false); err != nil {
+				return err
+			}
+		}
+		if ttl != "" {
+			if err := d.setTTL(ctx, t, ttl, true); err != nil {
+				return err
+			}
 		}
 	}
 	err := plumbing.Retag(tags, cur.tags,
@@ -101,30 +124,37 @@ func (d *Driver) updateTable(ctx context.Context, cur *tableSeen, tags map[strin
 			_, err := d.dynamodb.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: &cur.arn, Tags: ddbTags(set)})
 			return err
 		})
-	return fail(driver.DedupTable, "updating", cur.arn, err)
+	return fail(t.comp, "updating", cur.arn, err)
 }
 
 // readTable returns nil when the table is gone: DescribeTable, DescribeTimeToLive and the tags.
-func (d *Driver) readTable(ctx context.Context, arn string) (*tableSeen, error) {
-	name := lastPart(arn)
+// id is the table's ARN or name.
+func (d *Driver) readTable(ctx context.Context, comp driver.Component, id string) (*tableSeen, error) {
+	name := lastPart(id)
 	out, err := d.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 	if ok, err := codes.Exists(err); !ok {
-		return nil, fail(driver.DedupTable, "reading", arn, err)
+		return nil, fail(comp, "reading", id, err)
 	}
 	t := &tableSeen{arn: aws.ToString(out.Table.TableArn), tags: map[string]string{}}
 	if b := out.Table.BillingModeSummary; b != nil {
 		t.payPerRequest = b.BillingMode == ddbtypes.BillingModePayPerRequest
 	}
+	for _, k := range out.Table.KeySchema {
+		if k.KeyType == ddbtypes.KeyTypeHash {
+			t.key = aws.ToString(k.AttributeName)
+		}
+	}
 	ttl, err := d.dynamodb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name})
 	if err != nil {
-		return nil, fail(driver.DedupTable, "reading the TTL of", arn, err)
+		return nil, fail(comp, "reading the TTL of", id, err)
 	}
-	if s := ttl.TimeToLiveDescription; s != nil && aws.ToString(s.AttributeName) == dedupTTL {
-		t.ttlOn = s.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || s.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling
+	if s := ttl.TimeToLiveDescription; s != nil &&
+		(s.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || s.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+		t.ttlAttr = aws.ToString(s.AttributeName)
 	}
 	tags, err := d.dynamodb.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: &t.arn})
 	if err != nil {
-		return nil, fail(driver.DedupTable, "reading the tags of", arn, err)
+		return nil, fail(comp, "reading the tags of", id, err)
 	}
 	for _, tag := range tags.Tags {
 		t.tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
@@ -132,9 +162,9 @@ func (d *Driver) readTable(ctx context.Context, arn string) (*tableSeen, error) 
 	return t, nil
 }
 
-func (d *Driver) deleteTable(ctx context.Context, arn string) error {
+func (d *Driver) deleteTable(ctx context.Context, comp driver.Component, arn string) error {
 	_, err := d.dynamodb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(lastPart(arn))})
-	return fail(driver.DedupTable, "deleting", arn, codes.IgnoreNotFound(err))
+	return fail(comp, "deleting", arn, codes.IgnoreNotFound(err))
 }
 
 func ddbTags(m map[string]string) []ddbtypes.Tag {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 // policy is an IAM policy document, marshalled with fields in a fixed order so that the same inputs
@@ -44,10 +46,25 @@ type grants struct {
 	queueARN    string
 	kmsKeyARN   string // the key of an adopted KMS-encrypted queue, or ""
 	tableARN    string
+	// tables are the app's tables the handler is granted, by grant name.
+	tables map[string]spec.TableGrant
 }
 
+// tableActions are the DynamoDB actions of each access level: what the runtime library calls on a
+// state table (GetItem; UpdateItem, alone or inside TransactWriteItems, whose condition checks need
+// ConditionCheckItem) and the reads and writes handlers commonly add.
+var tableActions = map[spec.Access][]string{
+	spec.Read: {"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"},
+	spec.ReadWrite: {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+}
+
+// tableSid is the statement id of the grant named name: IAM allows only letters and digits, and
+// names are lowercase, so "U" stands for "_" unambiguously.
+func tableSid(name string) string { return "Table" + strings.ReplaceAll(name, "_", "U") }
+
 // rolePolicy is the role's one inline policy: write its own logs, consume its queue (as the event
-// source mapping does on the role's behalf), and use its dedup table.
+// source mapping does on the role's behalf), use its dedup table and the tables it is granted.
 func rolePolicy(g grants) string {
 	ss := []statement{{
 		Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
@@ -64,6 +81,10 @@ func rolePolicy(g grants) string {
 		Action:   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		Resource: []string{g.tableARN},
 	})
+	for _, name := range sortedKeys(g.tables) {
+		t := g.tables[name]
+		ss = append(ss, statement{Sid: tableSid(name), Effect: "Allow", Action: tableActions[t.Access], Resource: []string{t.TableID}})
+	}
 	return policy{Version: "2012-10-17", Statement: ss}.String()
 }
 
@@ -111,4 +132,31 @@ func policyTopic(doc string) string {
 		}
 	}
 	return ""
+}
+
+// grantOf returns the table and the access level the policy doc grants under the statement of the
+// grant named name: no table when there is none, no access when its actions are not one level's.
+func grantOf(doc, name string) (string, spec.Access) {
+	var p struct {
+		Statement []struct {
+			Sid      string
+			Action   []string
+			Resource []string
+		}
+	}
+	if json.Unmarshal([]byte(decodeDoc(doc)), &p) != nil {
+		return "", ""
+	}
+	for _, s := range p.Statement {
+		if s.Sid != tableSid(name) || len(s.Resource) != 1 {
+			continue
+		}
+		for access, actions := range tableActions {
+			if reflect.DeepEqual(s.Action, actions) {
+				return s.Resource[0], access
+			}
+		}
+		return s.Resource[0], ""
+	}
+	return "", ""
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
 func TestRolePolicy(t *testing.T) {
@@ -48,6 +49,45 @@ func TestRolePolicy(t *testing.T) {
 	}
 	if len(got.Statement) != 3 || strings.Contains(rolePolicy(g), "kms:") {
 		t.Errorf("without an adopted KMS queue the policy grants kms: %s", rolePolicy(g))
+	}
+}
+
+// TestRolePolicyTables: each granted table gets exactly its access level's actions, on that table alone,
+// and the grants read back from the document.
+func TestRolePolicyTables(t *testing.T) {
+	orders, audit := "arn:aws:dynamodb:us-east-1:123456789012:table/orders", "arn:aws:dynamodb:eu-west-1:123456789012:table/audit"
+	g := grants{
+		logGroupARN: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/orders",
+		queueARN:    "arn:aws:sqs:us-east-1:123456789012:h--queue",
+		tableARN:    "arn:aws:dynamodb:us-east-1:123456789012:table/h--dedup",
+		tables: map[string]spec.TableGrant{
+			"orders":    {TableID: orders, Access: spec.ReadWrite},
+			"audit_log": {TableID: audit, Access: spec.Read},
+		},
+	}
+	var got policy
+	doc := rolePolicy(g)
+	if err := json.Unmarshal([]byte(doc), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []statement{
+		{Sid: "TableauditUlog", Effect: "Allow", Resource: []string{audit},
+			Action: []string{"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"}},
+		{Sid: "Tableorders", Effect: "Allow", Resource: []string{orders},
+			Action: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+				"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+	}
+	if diff := cmp.Diff(want, got.Statement[3:]); diff != "" {
+		t.Errorf("table statements (-want +got):\n%s", diff)
+	}
+	checkNoWildcards(t, got)
+	for name, grant := range g.tables {
+		if id, access := grantOf(doc, name); id != grant.TableID || access != grant.Access {
+			t.Errorf("grantOf(%q) = %q, %q; want %q, %q", name, id, access, grant.TableID, grant.Access)
+		}
+	}
+	if id, access := grantOf(doc, "other"); id != "" || access != "" {
+		t.Errorf("grantOf of an ungranted name = %q, %q", id, access)
 	}
 }
 

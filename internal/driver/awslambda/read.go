@@ -2,6 +2,7 @@ package awslambda
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,8 +47,11 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		s.dlq, err = d.readQueue(ctx, driver.DeadLetter, id, true)
 		return s.dlq != nil, err
 	})
-	read(driver.DedupTable, func(id string) (_ bool, err error) { s.table, err = d.readTable(ctx, id); return s.table != nil, err })
-	read(driver.Topic, func(id string) (_ bool, err error) { s.topic, err = d.readTopic(ctx, id); return s.topic != nil, err })
+	read(driver.DedupTable, func(id string) (_ bool, err error) {
+		s.table, err = d.readTable(ctx, driver.DedupTable, id)
+		return s.table != nil, err
+	})
+	read(driver.Topic, func(id string) (_ bool, err error) { s.topic, err = d.readTopic(ctx, driver.Topic, id); return s.topic != nil, err })
 	read(driver.Subscription, func(id string) (_ bool, err error) {
 		s.sub, err = d.readSubscription(ctx, id)
 		return s.sub != nil, err
@@ -85,6 +89,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 			}
 		}
 		h.Dedup.TTLS, _ = strconv.ParseInt(f.env()[spec.EnvDedupTTL], 10, 64)
+		h.Function.Tables = d.grantsOf(f.env(), s.role, st.Get(driver.Identity))
 	}
 	if s.logs != nil {
 		h.Function.LogRetentionDays = s.logs.retention
@@ -96,6 +101,9 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		if sc := m.out.ScalingConfig; sc != nil {
 			h.Function.MaxConcurrency = int64(aws.ToInt32(sc.MaximumConcurrency))
 		}
+	}
+	if sub := s.sub; sub != nil {
+		h.Trigger.Filter, _ = filterOf(sub.filter)
 	}
 	if q := s.queue; q != nil {
 		h.Trigger.VisibilityTimeoutS, _ = strconv.ParseInt(q.attrs[attrVisibility], 10, 64)
@@ -114,6 +122,35 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		}
 	}
 	return h
+}
+
+// grantsOf rebuilds function.tables from the variables that locate each table and the role's policy
+// (which holds the table's ARN and the access); a grant the policy lacks shows with no access.
+func (d *Driver) grantsOf(env map[string]string, role *roleSeen, roleARN string) map[string]spec.TableGrant {
+	var gs map[string]spec.TableGrant
+	for k, v := range env {
+		name, ok := strings.CutPrefix(k, spec.EnvTablePrefix)
+		if !ok {
+			continue
+		}
+		name = strings.ToLower(name)
+		table, _, _ := strings.Cut(strings.TrimPrefix(v, "dynamodb://"), "?")
+		region := d.region
+		if u, err := url.Parse(v); err == nil && u.Query().Get("region") != "" {
+			region = u.Query().Get("region")
+		}
+		g := spec.TableGrant{TableID: "arn:" + d.partition + ":dynamodb:" + region + ":" + accountOf(roleARN) + ":table/" + table}
+		if role != nil {
+			if id, access := grantOf(role.policy, name); id != "" {
+				g = spec.TableGrant{TableID: id, Access: access}
+			}
+		}
+		if gs == nil {
+			gs = map[string]spec.TableGrant{}
+		}
+		gs[name] = g
+	}
+	return gs
 }
 
 // refTags are the handler's tags as the cloud holds them: the function's, or else those of the first

@@ -52,7 +52,7 @@ func appSettings(h *spec.Handler, w wiring) map[string]string {
 }
 
 func injected(h *spec.Handler, w wiring) map[string]string {
-	m := h.Env(dedupStoreURL(lastPart(w.cosmos), w.database, dedupContainer))
+	m := h.Env(dedupStoreURL(lastPart(w.cosmos), w.database, dedupContainer), nil)
 	timeout := hms(h.Function.TimeoutS)
 	for k, v := range map[string]string{
 		"AzureWebJobsStorage__accountName":                                          w.storage,

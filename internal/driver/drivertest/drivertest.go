@@ -123,6 +123,9 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Run("Locate", func(t *testing.T) { withHarness(t, newHarness, testLocate) })
 	t.Run("ExistingSource", func(t *testing.T) { withHarness(t, newHarness, testExistingSource) })
 	t.Run("LostCreateResponse", func(t *testing.T) { testLostCreateResponse(t, newHarness) })
+	if probe := newHarnessCloud(t, newHarness); probe.Rules.Topics != nil {
+		runPartsTests(t, newHarness)
+	}
 }
 
 // ResponseLoser is a harness that can make the next create of a component take effect and lose

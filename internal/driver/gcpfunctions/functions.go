@@ -83,7 +83,7 @@ func (d *Driver) function(h *spec.Handler, email, database string, source *funct
 	env := map[string]string{}
 	maps.Copy(env, h.Function.Environment)
 	maps.Copy(env, h.Function.SecretEnvironment)
-	maps.Copy(env, h.Env(dedupStoreURL(database)))
+	maps.Copy(env, h.Env(dedupStoreURL(database), nil))
 	f := &functionspb.Function{
 		Name:        d.functionName(d.names(h.Name).Function),
 		Description: describe(h.Name, h.Function.SourceHash, h.Function.MaxConcurrency),

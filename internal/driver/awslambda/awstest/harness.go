@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -229,4 +230,12 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 	}
 	h.sources[aws.ToString(out.QueueUrl)] = true
 	return attrs.Attributes["QueueArn"], nil
+}
+
+// PutItem writes an item into a table, as a handler would.
+func (h *Harness) PutItem(ctx context.Context, tableID, key string) error {
+	name := tableID[strings.LastIndex(tableID, "/")+1:]
+	_, err := h.C.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &name,
+		Item: map[string]ddbtypes.AttributeValue{spec.DefaultTableKey: &ddbtypes.AttributeValueMemberS{Value: key}}})
+	return err
 }

@@ -1,0 +1,218 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// AppTopic is a fan-out topic an app's handlers share: it outlives any one handler, and each handler
+// subscribed to it (trigger.kind = "topic" with its topic_id as trigger.source) gets every event.
+type AppTopic struct {
+	Name  string
+	Cloud Cloud
+	// RetentionDays is how long the topic keeps messages, on clouds where a topic retains any (zero
+	// elsewhere: TopicRules.Unsupported).
+	RetentionDays int64
+	Tags          map[string]string
+}
+
+// AppTable is a key-value table for an app's state, which handlers are granted through function.tables.
+type AppTable struct {
+	Name  string
+	Cloud Cloud
+	// Key is the partition key attribute (a string).
+	Key string
+	// TTLAttribute, when set, names the attribute holding an item's expiry in epoch seconds.
+	TTLAttribute string
+	Tags         map[string]string
+}
+
+// Access is what a handler may do with a table it is granted.
+type Access string
+
+const (
+	Read      Access = "read"
+	ReadWrite Access = "read_write"
+)
+
+// TableGrant is one entry of function.tables: a table the handler reads or writes, by its table_id.
+type TableGrant struct {
+	TableID string
+	Access  Access
+}
+
+// EnvTablePrefix starts the variable that locates a granted table: THREEFACTOR_TABLE_<NAME> for the
+// grant named name, holding the table's store URL.
+const EnvTablePrefix = EnvPrefix + "TABLE_"
+
+// TableEnv is the variable that locates the table granted under name.
+func TableEnv(name string) string { return EnvTablePrefix + strings.ToUpper(name) }
+
+// FilterRules bound trigger.filter, which selects a topic's messages by their attributes: each key is
+// a message attribute and its list the values that match (any one of them); all keys must match.
+type FilterRules struct {
+	// MaxKeys is the most attributes one filter names.
+	MaxKeys int
+	// MaxCombinations bounds the product of the lists' lengths (SNS counts a policy so); 0 for none.
+	MaxCombinations int
+	// MaxLen bounds the filter as the cloud writes it (Rendered's length); 0 for none.
+	MaxLen int
+	// Rendered is the filter as the cloud writes it, for MaxLen.
+	Rendered func(f map[string][]string) string
+	Why      string
+}
+
+// TopicRules are one cloud's limits of threefactor_topic.
+type TopicRules struct {
+	NameMaxLen int
+	// RetentionDays bounds retention_days; DefaultRetentionDays is its default.
+	RetentionDays        Range
+	DefaultRetentionDays int64
+	// Unsupported names the topic settings the cloud lacks, with the reason.
+	Unsupported map[string]string
+}
+
+// TableRules are one cloud's limits of threefactor_table.
+type TableRules struct {
+	NameMinLen, NameMaxLen int
+	// Attribute returns what is wrong with an attribute name (key, ttl_attribute), or "".
+	Attribute func(name string) string
+	// Unsupported names the table settings the cloud lacks, with the reason.
+	Unsupported map[string]string
+}
+
+// DefaultTableKey is a table's key attribute when key is unset; the runtime library's state writes use it.
+const DefaultTableKey = "id"
+
+var grantNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// ValidateTopic checks t against its cloud's rules. Defaults must have been applied.
+func ValidateTopic(t *AppTopic, r *Rules, known Known) []Problem {
+	tr := r.Topics
+	var ps []Problem
+	if known("name") {
+		msg := checkName(t.Name, 2, tr.NameMaxLen)
+		if strings.HasSuffix(t.Name, ".fifo") {
+			msg = "FIFO topics are not supported: a handler's queue gets every event at least once and in any order, which the runtime library " +
+				"handles; drop the \".fifo\" suffix."
+		}
+		if msg != "" {
+			ps = append(ps, Problem{Path: []string{"name"}, Summary: "Invalid topic name", Detail: strings.Replace(msg, "name must", "A topic's name must", 1)})
+		}
+	}
+	if _, lacks := tr.Unsupported["retention_days"]; !lacks && known("retention_days") && !tr.RetentionDays.Contains(t.RetentionDays) {
+		ps = append(ps, Problem{Path: []string{"retention_days"}, Summary: "Value out of range",
+			Detail: fmt.Sprintf("retention_days must be between %d and %d days on %s%s, got %d.", tr.RetentionDays.Min, tr.RetentionDays.Max,
+				t.Cloud, because(tr.RetentionDays.Why), t.RetentionDays)})
+	}
+	if known("tags") {
+		ps = append(ps, CheckTagMap(t.Tags, t.Cloud, r, "tags")...)
+	}
+	return ps
+}
+
+// ValidateTable checks t against its cloud's rules. Defaults must have been applied.
+func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
+	tr := r.Tables
+	var ps []Problem
+	if known("name") {
+		if msg := checkName(t.Name, max(tr.NameMinLen, 2), tr.NameMaxLen); msg != "" {
+			ps = append(ps, Problem{Path: []string{"name"}, Summary: "Invalid table name", Detail: strings.Replace(msg, "name must", "A table's name must", 1)})
+		}
+	}
+	for _, a := range []struct{ path, v string }{{"key", t.Key}, {"ttl_attribute", t.TTLAttribute}} {
+		if !known(a.path) || a.v == "" && a.path == "ttl_attribute" {
+			continue
+		}
+		if msg := tr.Attribute(a.v); msg != "" {
+			ps = append(ps, Problem{Path: []string{a.path}, Summary: "Invalid attribute name", Detail: fmt.Sprintf("%s %q: %s", a.path, a.v, msg)})
+		}
+	}
+	if known("key") && known("ttl_attribute") && t.Key == t.TTLAttribute {
+		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",
+			Detail: fmt.Sprintf("ttl_attribute must differ from key (both are %q): an item's key cannot be its expiry.", t.Key)})
+	}
+	if known("tags") {
+		ps = append(ps, CheckTagMap(t.Tags, t.Cloud, r, "tags")...)
+	}
+	return ps
+}
+
+// checkFilter checks trigger.filter against the cloud's filter rules.
+func checkFilter(h *Handler, r *Rules, known Known) []Problem {
+	f := h.Trigger.Filter
+	if len(f) == 0 || !known("trigger", "filter") || !r.Supports("trigger.filter") {
+		return nil
+	}
+	path := []string{"trigger", "filter"}
+	bad := func(format string, args ...any) []Problem {
+		return []Problem{{Path: path, Summary: "Invalid trigger filter", Detail: fmt.Sprintf(format, args...)}}
+	}
+	if known("trigger", "kind") && h.Trigger.Kind != Topic {
+		return bad("trigger.filter selects a topic's messages; it needs trigger.kind = \"topic\" (a queue hands every message to its one consumer).")
+	}
+	fr := r.Filter
+	if len(f) > fr.MaxKeys {
+		return bad("trigger.filter names %d attributes; at most %d are allowed on %s%s.", len(f), fr.MaxKeys, h.Cloud, because(fr.Why))
+	}
+	combos := 1
+	for _, k := range sortedKeys(f) {
+		vs := f[k]
+		switch {
+		case k == "":
+			return bad("trigger.filter has an empty attribute name.")
+		case len(vs) == 0:
+			return bad("trigger.filter[%q] lists no values: list the values that match, such as [\"order.created\"].", k)
+		case slices.Contains(vs, ""):
+			return bad("trigger.filter[%q] lists an empty value.", k)
+		}
+		combos *= len(vs)
+	}
+	if fr.MaxCombinations > 0 && combos > fr.MaxCombinations {
+		return bad("trigger.filter matches %d combinations of values; at most %d are allowed on %s%s.", combos, fr.MaxCombinations, h.Cloud, because(fr.Why))
+	}
+	if fr.MaxLen > 0 {
+		if s := fr.Rendered(f); len(s) > fr.MaxLen {
+			return bad("trigger.filter is %d characters as %s writes it; at most %d are allowed%s.", len(s), h.Cloud, fr.MaxLen, because(fr.Why))
+		}
+	}
+	return nil
+}
+
+// checkTables checks function.tables: names that make valid variables, a known access level and
+// table ids of the cloud's form.
+func checkTables(h *Handler, r *Rules, known Known) []Problem {
+	if !known("function", "tables") || len(h.Function.Tables) == 0 {
+		return nil
+	}
+	var ps []Problem
+	for _, name := range sortedKeys(h.Function.Tables) {
+		g := h.Function.Tables[name]
+		var msg string
+		switch {
+		case !grantNameRE.MatchString(name) || len(name) > 40:
+			msg = "names must be 1-40 lowercase letters, digits and underscores starting with a letter; the table is found at " + TableEnv("<name>") + "."
+		case g.Access != Read && g.Access != ReadWrite:
+			msg = fmt.Sprintf("access must be %q or %q, got %q.", Read, ReadWrite, g.Access)
+		case g.TableID == "":
+			msg = "table_id is empty: pass a threefactor_table's table_id."
+		case isImportID(h.Cloud, g.TableID):
+			msg = fmt.Sprintf("%q is a threefactor_table's id (its import id); pass its table_id instead.", g.TableID)
+		case r.TableID != nil:
+			msg = r.TableID(g.TableID)
+		}
+		if msg != "" {
+			ps = append(ps, Problem{Path: []string{"function", "tables"}, Key: name, Summary: "Invalid table grant",
+				Detail: fmt.Sprintf("function.tables[%q]: %s", name, msg)})
+		}
+	}
+	return ps
+}
+
+// isImportID reports whether id has the form of this provider's import ids on cloud c, which no
+// cloud id has: "<cloud>/<scope...>/<name>".
+func isImportID(c Cloud, id string) bool {
+	return strings.HasPrefix(id, string(c)+"/")
+}
