@@ -22,9 +22,13 @@ import (
 
 const exampleDir = "../../examples/resources/threefactor_eventhandler"
 
-// exampleConfig is the provider example followed by the named resource example. The examples say
-// `${path.module}/src`, which plugin-testing's scratch directory lacks: it becomes the absolute path.
-func exampleConfig(t *testing.T, file string) string {
+// exampleConfig is the provider example followed by the named example of threefactor_eventhandler.
+func exampleConfig(t *testing.T, file string) string { return exampleConfigIn(t, exampleDir, file) }
+
+// exampleConfigIn is the provider example followed by the named resource example in dir. The
+// examples say `${path.module}/src`, which plugin-testing's scratch directory lacks: it becomes the
+// absolute path.
+func exampleConfigIn(t *testing.T, exampleDir, file string) string {
 	t.Helper()
 	read := func(p string) string {
 		b, err := os.ReadFile(p)
@@ -44,8 +48,10 @@ func exampleConfig(t *testing.T, file string) string {
 	return read("../../examples/provider/provider.tf") + "\n" + strings.ReplaceAll(res, "${path.module}/src", src)
 }
 
-// exampleImportID is the id in the documented import command.
-func exampleImportID(t *testing.T) (addr, id string) {
+// exampleImportID is the id in the documented import command of threefactor_eventhandler.
+func exampleImportID(t *testing.T) (addr, id string) { return exampleImportIDIn(t, exampleDir) }
+
+func exampleImportIDIn(t *testing.T, exampleDir string) (addr, id string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(exampleDir, "import.sh"))
 	if err != nil {
@@ -109,4 +115,24 @@ func TestAccExamplesAWS_existingSource(t *testing.T) {
 			},
 		}},
 	})
+}
+
+// TestAccExamplesAWS_parts applies the topic and table examples, each imported as documented.
+func TestAccExamplesAWS_parts(t *testing.T) {
+	for _, dir := range []string{"../../examples/resources/threefactor_topic", "../../examples/resources/threefactor_table"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			b := examplesBackend(t)
+			addr, id := exampleImportIDIn(t, dir)
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: b.factories,
+				CheckDestroy:             b.checkNoLeftovers,
+				Steps: []resource.TestStep{
+					{Config: exampleConfigIn(t, dir, "resource.tf"), ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(addr, at("id"), knownvalue.StringExact(id)),
+					}},
+					{ResourceName: addr, ImportState: true, ImportStateId: id, ImportStateVerify: true},
+				},
+			})
+		})
+	}
 }

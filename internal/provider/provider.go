@@ -57,7 +57,7 @@ func (p *threefactorProvider) Configure(ctx context.Context, req provider.Config
 }
 
 func (p *threefactorProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newEventHandlerResource(p.clouds)}
+	return []func() resource.Resource{newEventHandlerResource(p.clouds), newTopicResource(p.clouds), newTableResource(p.clouds)}
 }
 
 func (p *threefactorProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -116,6 +116,51 @@ func (v *values) strMap(m attr.Value, path ...string) map[string]string {
 	return out
 }
 
+// filter reads trigger.filter: nil when null, partly known values marking the path unknown.
+func (v *values) filter(m attr.Value, path ...string) map[string][]string {
+	mv, _ := m.(types.Map)
+	if v.note(mv, path) || mv.IsUnknown() {
+		return nil
+	}
+	out := map[string][]string{}
+	for k, e := range mv.Elements() {
+		l, _ := e.(types.List)
+		if l.IsUnknown() {
+			v.unknown[strings.Join(path, ".")] = true
+		}
+		vals := []string{}
+		for _, x := range l.Elements() {
+			s, _ := x.(types.String)
+			if s.IsUnknown() {
+				v.unknown[strings.Join(path, ".")] = true
+			}
+			vals = append(vals, s.ValueString())
+		}
+		out[k] = vals
+	}
+	return out
+}
+
+// grants reads function.tables: nil when null; a table_id not known yet (a table created in the same
+// apply) marks the path unknown.
+func (v *values) grants(m attr.Value, path ...string) map[string]spec.TableGrant {
+	mv, _ := m.(types.Map)
+	if v.note(mv, path) || mv.IsUnknown() {
+		return nil
+	}
+	out := map[string]spec.TableGrant{}
+	for k, e := range mv.Elements() {
+		o, _ := e.(types.Object)
+		id, _ := o.Attributes()["table_id"].(types.String)
+		access, _ := o.Attributes()["access"].(types.String)
+		if o.IsUnknown() || id.IsUnknown() || access.IsUnknown() {
+			v.unknown[strings.Join(path, ".")] = true
+		}
+		out[k] = spec.TableGrant{TableID: id.ValueString(), Access: spec.Access(access.ValueString())}
+	}
+	return out
+}
+
 // handler converts m to the neutral spec for cloud c, filling nulls from its defaults and deriving
 // entry_point and visibility_timeout_s where they are null. Settings c lacks stay zero. defaultTags
 // go under the handler's own tags.
@@ -154,6 +199,7 @@ func (m *eventHandlerModel) handler(c *driver.Cloud, defaultTags map[string]stri
 			SecretEnvironment: v.strMap(fn["secret_environment"], "function", "secret_environment"),
 			MaxConcurrency:    v.int(fn, 0, "function", "max_concurrency"),
 			LogRetentionDays:  v.int(fn, def("function.log_retention_days", d.LogRetentionDays), "function", "log_retention_days"),
+			Tables:            v.grants(fn["tables"], "function", "tables"),
 		},
 		Trigger: spec.Trigger{
 			Kind:         spec.TriggerKind(v.str(tr, string(spec.Queue), "trigger", "kind")),
@@ -161,6 +207,7 @@ func (m *eventHandlerModel) handler(c *driver.Cloud, defaultTags map[string]stri
 			Paused:       !v.boolean(tr, true, "trigger", "enabled"),
 			BatchSize:    v.int(tr, def("trigger.batch_size", d.BatchSize), "trigger", "batch_size"),
 			BatchWindowS: v.int(tr, def("trigger.batch_window_s", d.BatchWindowS), "trigger", "batch_window_s"),
+			Filter:       v.filter(tr["filter"], "trigger", "filter"),
 		},
 		Retry: spec.Retry{
 			MaxAttempts: v.int(v.object(m.Retry, "retry"), d.MaxAttempts, "retry", "max_attempts"),
@@ -232,6 +279,12 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		}
 		return mapValue(x)
 	}
+	orPending := func(path string, typ attr.Type, x attr.Value) attr.Value {
+		if v := pending(path, typ); v != nil {
+			return v
+		}
+		return x
+	}
 	m.Name = types.StringValue(h.Name)
 	m.Cloud = types.StringValue(string(h.Cloud))
 	m.Function = types.ObjectValueMust(functionAttrTypes, map[string]attr.Value{
@@ -246,6 +299,7 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		"secret_environment": strMap("function.secret_environment", fn.SecretEnvironment),
 		"max_concurrency":    i64("function.max_concurrency", fn.MaxConcurrency),
 		"log_retention_days": i64("function.log_retention_days", fn.LogRetentionDays),
+		"tables":             orPending("function.tables", tablesType, grantsValue(fn.Tables)),
 	})
 	m.Trigger = types.ObjectValueMust(triggerAttrTypes, map[string]attr.Value{
 		"kind":                 str("trigger.kind", string(tr.Kind)),
@@ -254,6 +308,7 @@ func (m *eventHandlerModel) setHandler(h *spec.Handler, c *driver.Cloud, userTag
 		"batch_size":           i64("trigger.batch_size", tr.BatchSize),
 		"batch_window_s":       i64("trigger.batch_window_s", tr.BatchWindowS),
 		"visibility_timeout_s": i64("trigger.visibility_timeout_s", tr.VisibilityTimeoutS),
+		"filter":               orPending("trigger.filter", filterType, filterValue(tr.Filter)),
 	})
 	m.Retry = types.ObjectValueMust(retryAttrTypes, map[string]attr.Value{
 		"max_attempts": i64("retry.max_attempts", h.Retry.MaxAttempts), "min_backoff_s": i64("retry.min_backoff_s", h.Retry.MinBackoffS),
@@ -293,7 +348,7 @@ func pendingIn(cfg *eventHandlerModel, v *values) func(path string, typ attr.Typ
 		case types.BoolType:
 			return types.BoolUnknown()
 		}
-		return types.MapUnknown(types.StringType)
+		return types.MapUnknown(typ.(types.MapType).ElemType)
 	}
 }
 
@@ -397,6 +452,34 @@ func mapValue(m map[string]string) types.Map {
 		elems[k] = types.StringValue(v)
 	}
 	return types.MapValueMust(types.StringType, elems)
+}
+
+// filterValue is trigger.filter's value: null for none.
+func filterValue(f map[string][]string) types.Map {
+	if f == nil {
+		return types.MapNull(filterType.ElemType)
+	}
+	elems := make(map[string]attr.Value, len(f))
+	for k, vs := range f {
+		l := make([]attr.Value, len(vs))
+		for i, x := range vs {
+			l[i] = types.StringValue(x)
+		}
+		elems[k] = types.ListValueMust(types.StringType, l)
+	}
+	return types.MapValueMust(filterType.ElemType, elems)
+}
+
+// grantsValue is function.tables' value: null for none.
+func grantsValue(gs map[string]spec.TableGrant) types.Map {
+	if gs == nil {
+		return types.MapNull(tablesType.ElemType)
+	}
+	elems := make(map[string]attr.Value, len(gs))
+	for k, g := range gs {
+		elems[k] = types.ObjectValueMust(grantAttrTypes, map[string]attr.Value{"table_id": types.StringValue(g.TableID), "access": types.StringValue(string(g.Access))})
+	}
+	return types.MapValueMust(tablesType.ElemType, elems)
 }
 
 // splitSecrets moves the variables whose keys were secret before from env into a map of their own.

@@ -93,6 +93,17 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 					},
 					"log_retention_days": perCloudInt("Days the function's logs are kept, on clouds with a log group per function (null elsewhere). " +
 						"The log group is created and deleted with the handler."),
+					"tables": schema.MapNestedAttribute{
+						Optional: true,
+						Description: "The app's tables the function reads or writes, by the name the code finds each under (lowercase letters, digits and " +
+							"underscores): the function's identity gets exactly that access on exactly that table, and the table's store URL is injected as " +
+							"`THREEFACTOR_TABLE_<NAME>`, which the runtime library opens by the name. Updated in place.",
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"table_id": schema.StringAttribute{Required: true, Description: "A `threefactor_table`'s `table_id`."},
+							"access": schema.StringAttribute{Required: true, Description: "`read` or `read_write`: the data-plane operations each allows are listed in the guide " +
+								"\"Fan-out and state with topics and tables\"."},
+						}},
+					},
 				},
 			},
 			"trigger": schema.SingleNestedAttribute{
@@ -115,6 +126,12 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 						Description: "Whether events are delivered to the function, `true` by default. `false` pauses delivery without destroying " +
 							"anything (during an incident, or where a local runner delivers instead): events wait in the trigger, within its " +
 							"retention, until it is `true` again. Updated in place; a pause made outside Terraform shows as drift.",
+					},
+					"filter": schema.MapAttribute{
+						Optional: true, ElementType: types.ListType{ElemType: types.StringType},
+						Description: "For `kind = \"topic\"`: only the messages whose attributes match reach the handler. Each key is a message attribute " +
+							"(such as the CloudEvents `type` a producer sets) and its list the values that match; every key must match. Unset, every message " +
+							"matches. Checked at plan against the cloud's filter limits; updated in place where the cloud allows.",
 					},
 					"batch_size":     perCloudInt("Most events per invocation."),
 					"batch_window_s": perCloudInt("Seconds to gather a batch before invoking, on clouds that batch (null elsewhere)."),
@@ -192,11 +209,14 @@ var (
 		"runtime": types.StringType, "entry_point": types.StringType, "source_dir": types.StringType, "source_zip": types.StringType,
 		"memory_mb": types.Int64Type, "timeout_s": types.Int64Type, "architecture": types.StringType,
 		"environment": types.MapType{ElemType: types.StringType}, "secret_environment": types.MapType{ElemType: types.StringType},
-		"max_concurrency": types.Int64Type, "log_retention_days": types.Int64Type,
+		"max_concurrency": types.Int64Type, "log_retention_days": types.Int64Type, "tables": tablesType,
 	}
+	grantAttrTypes = map[string]attr.Type{"table_id": types.StringType, "access": types.StringType}
+	tablesType     = types.MapType{ElemType: types.ObjectType{AttrTypes: grantAttrTypes}}
+	filterType     = types.MapType{ElemType: types.ListType{ElemType: types.StringType}}
 	triggerAttrTypes = map[string]attr.Type{
 		"kind": types.StringType, "source": types.StringType, "enabled": types.BoolType, "batch_size": types.Int64Type,
-		"batch_window_s": types.Int64Type, "visibility_timeout_s": types.Int64Type,
+		"batch_window_s": types.Int64Type, "visibility_timeout_s": types.Int64Type, "filter": filterType,
 	}
 	retryAttrTypes      = map[string]attr.Type{"max_attempts": types.Int64Type, "min_backoff_s": types.Int64Type}
 	deadLetterAttrTypes = map[string]attr.Type{"retention_days": types.Int64Type}

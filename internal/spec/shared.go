@@ -102,7 +102,10 @@ func ValidateTopic(t *AppTopic, r *Rules, known Known) []Problem {
 			ps = append(ps, Problem{Path: []string{"name"}, Summary: "Invalid topic name", Detail: strings.Replace(msg, "name must", "A topic's name must", 1)})
 		}
 	}
-	if _, lacks := tr.Unsupported["retention_days"]; !lacks && known("retention_days") && !tr.RetentionDays.Contains(t.RetentionDays) {
+	if why, lacks := tr.Unsupported["retention_days"]; lacks && known("retention_days") && t.RetentionDays != 0 {
+		ps = append(ps, Problem{Path: []string{"retention_days"}, Summary: "Setting not available on " + string(t.Cloud),
+			Detail: fmt.Sprintf("retention_days is not available on %s: %s. Remove it.", t.Cloud, why)})
+	} else if !lacks && known("retention_days") && !tr.RetentionDays.Contains(t.RetentionDays) {
 		ps = append(ps, Problem{Path: []string{"retention_days"}, Summary: "Value out of range",
 			Detail: fmt.Sprintf("retention_days must be between %d and %d days on %s%s, got %d.", tr.RetentionDays.Min, tr.RetentionDays.Max,
 				t.Cloud, because(tr.RetentionDays.Why), t.RetentionDays)})
@@ -143,7 +146,7 @@ func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
 // checkFilter checks trigger.filter against the cloud's filter rules.
 func checkFilter(h *Handler, r *Rules, known Known) []Problem {
 	f := h.Trigger.Filter
-	if len(f) == 0 || !known("trigger", "filter") || !r.Supports("trigger.filter") {
+	if f == nil || !known("trigger", "filter") || !r.Supports("trigger.filter") || r.Filter == nil {
 		return nil
 	}
 	path := []string{"trigger", "filter"}
@@ -154,6 +157,9 @@ func checkFilter(h *Handler, r *Rules, known Known) []Problem {
 		return bad("trigger.filter selects a topic's messages; it needs trigger.kind = \"topic\" (a queue hands every message to its one consumer).")
 	}
 	fr := r.Filter
+	if len(f) == 0 {
+		return bad("trigger.filter is empty: remove it to take every message, or name the attributes to match.")
+	}
 	if len(f) > fr.MaxKeys {
 		return bad("trigger.filter names %d attributes; at most %d are allowed on %s%s.", len(f), fr.MaxKeys, h.Cloud, because(fr.Why))
 	}
@@ -184,8 +190,11 @@ func checkFilter(h *Handler, r *Rules, known Known) []Problem {
 // checkTables checks function.tables: names that make valid variables, a known access level and
 // table ids of the cloud's form.
 func checkTables(h *Handler, r *Rules, known Known) []Problem {
-	if !known("function", "tables") || len(h.Function.Tables) == 0 {
+	if !known("function", "tables") || h.Function.Tables == nil {
 		return nil
+	}
+	if len(h.Function.Tables) == 0 {
+		return []Problem{{Path: []string{"function", "tables"}, Summary: "Invalid table grant", Detail: "function.tables is empty: remove it, or grant a table."}}
 	}
 	var ps []Problem
 	for _, name := range sortedKeys(h.Function.Tables) {

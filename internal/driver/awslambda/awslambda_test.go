@@ -727,3 +727,48 @@ func TestExistingComponentNotTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPartsCallBudget: a refresh of a topic reads it and its tags (2 calls), of a table its
+// description, TTL and tags (3 calls); an apply without changes makes only those reads.
+func TestPartsCallBudget(t *testing.T) {
+	s := emulator(t)
+	d := newDriver(t, s)
+	ctx := context.Background()
+	topic := &spec.AppTopic{Name: "budget", Cloud: awslambda.Name, Tags: map[string]string{"team": "a"}}
+	table := &spec.AppTable{Name: "budget", Cloud: awslambda.Name, Key: "id", TTLAttribute: "exp", Tags: map[string]string{"team": "a"}}
+	for _, tc := range []struct {
+		name   string
+		budget int
+		apply  func(id string) (string, error)
+		read   func(id string) error
+	}{
+		{"topic", 2, func(id string) (string, error) { return d.Topics().Apply(ctx, topic, id) },
+			func(id string) error { _, err := d.Topics().Read(ctx, id); return err }},
+		{"table", 3, func(id string) (string, error) { return d.Tables().Apply(ctx, table, id) },
+			func(id string) error { _, err := d.Tables().Read(ctx, id); return err }},
+	} {
+		s.ResetCalls()
+		id, err := tc.apply("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := s.Calls()
+		s.ResetCalls()
+		if err := tc.read(id); err != nil {
+			t.Fatal(err)
+		}
+		read := s.Calls()
+		s.ResetCalls()
+		if _, err := tc.apply(id); err != nil {
+			t.Fatal(err)
+		}
+		noop := s.Calls()
+		t.Logf("%s: create %d calls %v; refresh %d calls %v", tc.name, total(created), created, total(read), read)
+		if total(read) != tc.budget {
+			t.Errorf("%s: refresh made %d calls, want %d: %v", tc.name, total(read), tc.budget, read)
+		}
+		if !cmp.Equal(noop, read) {
+			t.Errorf("%s: Apply of an unchanged part made %v, want only the refresh's reads %v", tc.name, noop, read)
+		}
+	}
+}

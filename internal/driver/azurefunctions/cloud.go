@@ -190,6 +190,8 @@ var rules = &spec.Rules{
 		"function.log_retention_days": "function logs go to Application Insights, whose retention is the workspace's, not a log group per function",
 		"trigger.batch_window_s":      "the Service Bus trigger delivers each message as it arrives",
 		"retry.min_backoff_s":         "Service Bus redelivers as soon as a message's lock is released or expires; it has no retry backoff",
+		"trigger.filter":              "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
+		"function.tables":             "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerTag,

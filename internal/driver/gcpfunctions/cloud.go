@@ -166,6 +166,8 @@ var rules = &spec.Rules{
 		"function.architecture":       "Cloud Run functions choose the instruction set",
 		"function.log_retention_days": "Cloud Logging keeps function logs in the project's _Default bucket, not in a group per function",
 		"trigger.batch_window_s":      "a push subscription delivers each message as it arrives",
+		"trigger.filter":              "not yet on Google: this provider makes Pub/Sub subscription filters and Firestore grants in a later release",
+		"function.tables":             "not yet on Google: this provider makes Pub/Sub subscription filters and Firestore grants in a later release",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerLabel,

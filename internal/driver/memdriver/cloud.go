@@ -107,6 +107,8 @@ var rules = &spec.Rules{
 		"function.log_retention_days": "the mem cloud keeps no log group per function",
 		"trigger.batch_window_s":      "the mem cloud delivers each event as it arrives",
 		"retry.min_backoff_s":         "the mem cloud redelivers when the acknowledgement deadline ends",
+		"trigger.filter":              "the mem cloud has no topics of its own to filter",
+		"function.tables":             "the mem cloud has no tables to grant",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     "threefactor-handler",
