@@ -211,9 +211,9 @@ var (
 		"environment": types.MapType{ElemType: types.StringType}, "secret_environment": types.MapType{ElemType: types.StringType},
 		"max_concurrency": types.Int64Type, "log_retention_days": types.Int64Type, "tables": tablesType,
 	}
-	grantAttrTypes = map[string]attr.Type{"table_id": types.StringType, "access": types.StringType}
-	tablesType     = types.MapType{ElemType: types.ObjectType{AttrTypes: grantAttrTypes}}
-	filterType     = types.MapType{ElemType: types.ListType{ElemType: types.StringType}}
+	grantAttrTypes   = map[string]attr.Type{"table_id": types.StringType, "access": types.StringType}
+	tablesType       = types.MapType{ElemType: types.ObjectType{AttrTypes: grantAttrTypes}}
+	filterType       = types.MapType{ElemType: types.ListType{ElemType: types.StringType}}
 	triggerAttrTypes = map[string]attr.Type{
 		"kind": types.StringType, "source": types.StringType, "enabled": types.BoolType, "batch_size": types.Int64Type,
 		"batch_window_s": types.Int64Type, "visibility_timeout_s": types.Int64Type, "filter": filterType,

@@ -33,9 +33,9 @@ type partKind[S any] struct {
 	supported func(r *spec.Rules) bool
 	open      func(driver.Parts) driver.Part[S]
 	// tags and nameOf read a part's tags and name.
-	tags  func(*S) map[string]string
-	nameOf func(*S) string
-	validate  func(s *S, r *spec.Rules, known spec.Known) []spec.Problem
+	tags     func(*S) map[string]string
+	nameOf   func(*S) string
+	validate func(s *S, r *spec.Rules, known spec.Known) []spec.Problem
 }
 
 // partCommon holds the attributes every part has; each kind's model embeds it.

@@ -51,7 +51,10 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		s.table, err = d.readTable(ctx, driver.DedupTable, id)
 		return s.table != nil, err
 	})
-	read(driver.Topic, func(id string) (_ bool, err error) { s.topic, err = d.readTopic(ctx, driver.Topic, id); return s.topic != nil, err })
+	read(driver.Topic, func(id string) (_ bool, err error) {
+		s.topic, err = d.readTopic(ctx, driver.Topic, id)
+		return s.topic != nil, err
+	})
 	read(driver.Subscription, func(id string) (_ bool, err error) {
 		s.sub, err = d.readSubscription(ctx, id)
 		return s.sub != nil, err
