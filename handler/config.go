@@ -2,9 +2,13 @@ package handler
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/threefactor/terraform-provider-threefactor/handler/store"
 )
 
 // The environment variables the threefactor provider sets on every handler.
@@ -14,6 +18,9 @@ const (
 	EnvDedupStore = "THREEFACTOR_DEDUP_STORE"
 	EnvDedupTTL   = "THREEFACTOR_DEDUP_TTL_S"
 	EnvTimeout    = "THREEFACTOR_TIMEOUT_S"
+	// EnvTablePrefix starts THREEFACTOR_TABLE_<NAME>: the store URL of the table granted to the
+	// handler under name (function.tables), which ResolveTable reads.
+	EnvTablePrefix = "THREEFACTOR_TABLE_"
 )
 
 // Defaults for a function started without the provider's variables.
@@ -71,4 +78,27 @@ func seconds(name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q is not a positive number of seconds", name, s)
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// ResolveTable returns the name under which store s writes state to the table the provider granted
+// the handler as name (function.tables = { <name> = ... }), from THREEFACTOR_TABLE_<NAME>.
+func ResolveTable(s store.Store, name string) (string, error) {
+	env := EnvTablePrefix + strings.ToUpper(name)
+	raw := os.Getenv(env)
+	if raw == "" {
+		return "", fmt.Errorf("%s is not set: grant the table to the handler with function.tables = { %s = { table_id = ..., access = \"read_write\" } }", env, name)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%s=%q: %w", env, raw, err)
+	}
+	r, ok := s.(store.TableResolver)
+	if !ok {
+		return "", fmt.Errorf("%s: the dedup store (%T) cannot write to granted tables", env, s)
+	}
+	t, err := r.StateTable(u)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", env, err)
+	}
+	return t, nil
 }

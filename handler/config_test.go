@@ -56,3 +56,40 @@ func TestFromEnvOpensRegisteredStore(t *testing.T) {
 		t.Errorf("unregistered scheme: err = %v; want no dedup store driver", err)
 	}
 }
+
+// TestFromEnvResolvesGrantedTable: a StateTable named by its grant writes where
+// THREEFACTOR_TABLE_<NAME> says the table is.
+func TestFromEnvResolvesGrantedTable(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv(handler.EnvDedupStore, "mem://")
+	t.Setenv(handler.EnvTablePrefix+"ORDERS", "mem://orders-prod")
+	p, err := handler.FromEnv(ctx, handler.Options{Mode: handler.Transactional, StateTable: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Process(ctx, handler.Event{Source: "/orders", ID: "e1", CloudEvent: true, Sequence: "1", Data: []byte("placed")},
+		func(context.Context, handler.Event) (handler.Effect, error) {
+			return handler.Effect{State: &handler.StateWrite{Key: "order-1", Attributes: map[string]any{"status": "placed"}}}, nil
+		})
+	if r.Outcome != handler.Applied {
+		t.Fatalf("outcome %v, err %v", r.Outcome, r.Err)
+	}
+	if st, err := p.Store().GetState(ctx, "orders-prod", "order-1"); err != nil || st == nil {
+		t.Errorf("state in the granted table: %v, %v", st, err)
+	}
+	if st, _ := p.Store().GetState(ctx, "orders", "order-1"); st != nil {
+		t.Errorf("state written under the grant's name instead of the table: %v", st)
+	}
+}
+
+func TestResolveTableUnset(t *testing.T) {
+	t.Setenv(handler.EnvDedupStore, "mem://")
+	p, err := handler.FromEnv(context.Background(), handler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = handler.ResolveTable(p.Store(), "audit_log")
+	if err == nil || !strings.Contains(err.Error(), "THREEFACTOR_TABLE_AUDIT_LOG is not set") || !strings.Contains(err.Error(), "function.tables") {
+		t.Errorf("ResolveTable of an ungranted table: %v; want an error naming the variable and function.tables", err)
+	}
+}

@@ -10,6 +10,8 @@
 //	                         or cosmos://<account>.documents.azure.com/<database>/<container>
 //	THREEFACTOR_DEDUP_TTL_S  how long a record counts, in seconds
 //	THREEFACTOR_TIMEOUT_S    the function timeout, in seconds: a claim lapses after it
+//	THREEFACTOR_TABLE_<NAME> the store URL of each app table granted through function.tables
+//	                         (a threefactor_table): Options.StateTable = "<name>" writes there
 //
 // # What a delivery does
 //
@@ -263,7 +265,9 @@
 //	func main() {
 //		p, err := handler.FromEnv(context.Background(), handler.Options{
 //			Mode:       handler.Transactional,
-//			StateTable: "orders", // the user's table: hash key id (S)
+//			// The threefactor_table granted as function.tables = { orders = ... }
+//			// (THREEFACTOR_TABLE_ORDERS), or any table name of the dedup table's region.
+//			StateTable: "orders",
 //		})
 //		if err != nil {
 //			log.Fatal(err)

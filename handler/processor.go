@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
@@ -104,7 +106,9 @@ type Options struct {
 	// Timeout bounds a claim when the context has no earlier deadline:
 	// DefaultTimeout when zero.
 	Timeout time.Duration
-	// StateTable is the default table of state writes.
+	// StateTable is the default table of state writes. FromEnv resolves the name of a table granted
+	// through function.tables (THREEFACTOR_TABLE_<NAME> set) to where it is; any other name is the
+	// store's own (a DynamoDB table, a collection of the dedup database, a name in the dedup container).
 	StateTable string
 	// Ordering chooses numeric (the default) or lexicographic versions.
 	Ordering Ordering
@@ -174,6 +178,12 @@ func FromEnv(ctx context.Context, opts Options) (*Processor, error) {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = cfg.Timeout
+	}
+	// A state table granted by the provider is named by its grant; its store URL says where it is.
+	if t := opts.StateTable; t != "" && os.Getenv(EnvTablePrefix+strings.ToUpper(t)) != "" {
+		if opts.StateTable, err = ResolveTable(s, t); err != nil {
+			return nil, err
+		}
 	}
 	return New(s, opts), nil
 }

@@ -82,6 +82,8 @@ type Options struct {
 type Store struct {
 	client *dynamodb.Client
 	opts   Options
+	// region is the dedup table's, when the store was opened by URL.
+	region string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -118,7 +120,21 @@ func OpenURL(ctx context.Context, u *url.URL, optFns ...func(*dynamodb.Options))
 	if ep := q.Get("endpoint"); ep != "" {
 		optFns = append([]func(*dynamodb.Options){func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) }}, optFns...)
 	}
-	return New(dynamodb.NewFromConfig(cfg, optFns...), Options{Table: u.Host}), nil
+	s := New(dynamodb.NewFromConfig(cfg, optFns...), Options{Table: u.Host})
+	s.region = cfg.Region
+	return s, nil
+}
+
+// StateTable implements store.TableResolver: a granted table's name, when it lies in the dedup
+// table's region (a TransactWriteItems stays in one region).
+func (s *Store) StateTable(u *url.URL) (string, error) {
+	if u.Scheme != "dynamodb" || u.Host == "" {
+		return "", fmt.Errorf("table URL %q: want dynamodb://<table>?region=<region>", u.Redacted())
+	}
+	if r := u.Query().Get("region"); r != "" && s.region != "" && r != s.region {
+		return "", fmt.Errorf("table %s is in %s and the dedup table in %s: a transaction spans one region, so grant a table of %s", u.Host, r, s.region, s.region)
+	}
+	return u.Host, nil
 }
 
 // Client returns the store's DynamoDB client.

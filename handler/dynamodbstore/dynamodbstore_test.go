@@ -207,3 +207,23 @@ func TestRefusedStateWriteNeedsNoRead(t *testing.T) {
 		t.Errorf("refused transaction made %v; want one TransactWriteItems and no read", ops)
 	}
 }
+
+// TestStateTable: a granted table resolves to its name in the dedup table's region only, since a
+// transaction spans one region.
+func TestStateTable(t *testing.T) {
+	u, _ := url.Parse("dynamodb://orders--dedup?region=eu-west-1")
+	s, err := dynamodbstore.OpenURL(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, _ := url.Parse("dynamodb://orders?region=eu-west-1")
+	if got, err := s.StateTable(same); err != nil || got != "orders" {
+		t.Errorf("StateTable(%s) = %q, %v; want orders", same, got, err)
+	}
+	for _, raw := range []string{"dynamodb://orders?region=us-east-1", "firestore://projects/p/databases/d/documents/orders"} {
+		other, _ := url.Parse(raw)
+		if got, err := s.StateTable(other); err == nil {
+			t.Errorf("StateTable(%s) = %q; want an error", raw, got)
+		}
+	}
+}

@@ -22,6 +22,14 @@ func init() {
 	store.Register("mem", func(context.Context, *url.URL) (store.Store, error) { return New(), nil })
 }
 
+// StateTable implements store.TableResolver: mem://<table> names a table of the store.
+func (s *Store) StateTable(u *url.URL) (string, error) {
+	if u.Scheme != "mem" || u.Host == "" {
+		return "", fmt.Errorf("table URL %q: want mem://<table>", u.Redacted())
+	}
+	return u.Host, nil
+}
+
 // Store is an in-memory store.Store. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.Mutex

@@ -46,3 +46,11 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	}
 	return open(ctx, u)
 }
+
+// TableResolver is a Store that writes state to the app's tables the provider grants a handler:
+// given a granted table's store URL (THREEFACTOR_TABLE_<NAME>), StateTable returns the name a
+// StateWrite's Table takes, or why this store cannot write there in one transaction with its dedup
+// records (another region, another database).
+type TableResolver interface {
+	StateTable(u *url.URL) (string, error)
+}
