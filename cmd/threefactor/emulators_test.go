@@ -173,7 +173,10 @@ func endpoints(env map[string]string) []endpoint {
 		out = append(out, endpoint{"moto", u, func() error { return get(http.DefaultClient, u+"/moto-api/data.json") }})
 	}
 	if h := env["PUBSUB_EMULATOR_HOST"]; h != "" {
-		out = append(out, endpoint{"Pub/Sub (proxy)", h, func() error { return listTopics(h, env["GOOGLE_CLOUD_PROJECT"]) }})
+		out = append(out, endpoint{"Pub/Sub (proxy)", h, func() error {
+			_, err := listTopics(h, env["GOOGLE_CLOUD_PROJECT"])
+			return err
+		}})
 	}
 	if h := env["FIRESTORE_EMULATOR_HOST"]; h != "" {
 		out = append(out, endpoint{"Firestore emulator", h, func() error { return get(http.DefaultClient, "http://"+h+"/") }})
@@ -214,21 +217,27 @@ func get(c *http.Client, url string) error {
 }
 
 // listTopics lists a project's topics through the Pub/Sub emulator (or proxy) at host.
-func listTopics(host, project string) error {
+func listTopics(host, project string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	c, err := pubsub.NewTopicAdminClient(ctx, gcloud.ClientOptions(host)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { _ = c.Close() }()
-	_, err = c.ListTopics(ctx, &pubsubpb.ListTopicsRequest{Project: "projects/" + project}).Next()
-	if errors.Is(err, iterator.Done) {
-		return nil
+	var names []string
+	it := c.ListTopics(ctx, &pubsubpb.ListTopicsRequest{Project: "projects/" + project})
+	for {
+		tp, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, tp.GetName())
 	}
-	return err
 }
-
 func supervisor(t *testing.T, dir string) int {
 	t.Helper()
 	pid, err := readPid(dir)
