@@ -49,6 +49,7 @@ type kit struct {
 	aws    *moto.Server
 	google *googleKit
 	azure  *azurefake.Server
+	tunnel *tunnelProxy
 	env    []string // KEY=VALUE lines, for the provider and the SDKs
 }
 
@@ -93,11 +94,15 @@ func startEmulators(ctx context.Context, dir string, clouds []string) (*kit, err
 	}
 	if k.azure != nil {
 		bundle := filepath.Join(dir, caFile)
-		if err := writeCABundle(bundle, k.azure.CAPEM()); err != nil {
+		err := writeCABundle(bundle, k.azure.CAPEM())
+		if err == nil {
+			k.tunnel, err = startTunnelProxy(k.azure.SCMSuffix(), k.azure.Addr())
+		}
+		if err != nil {
 			k.close()
 			return nil, err
 		}
-		k.env = append(k.env, azureEnv(k.azure, bundle)...)
+		k.env = append(k.env, azureEnv(k.azure, bundle, k.tunnel.url)...)
 	}
 	return k, nil
 }
@@ -108,6 +113,9 @@ func (k *kit) close() {
 	}
 	if k.google != nil {
 		k.google.close()
+	}
+	if k.tunnel != nil {
+		k.tunnel.close()
 	}
 	if k.azure != nil {
 		k.azure.Close()
@@ -124,7 +132,7 @@ func (k *kit) notes() string {
 		b.WriteString("threefactor: Google: every API the provider calls answers at TF_VAR_threefactor_gcp_endpoint; functions are deployed but not run\n")
 	}
 	if k.azure != nil {
-		b.WriteString("threefactor: Azure: HTTPS_PROXY sends HTTPS to the fake Resource Manager (it serves the function apps' SCM hosts): run tofu init before loading the kit's environment\n")
+		b.WriteString("threefactor: Azure: HTTPS_PROXY tunnels the function apps' hosts to the fake Resource Manager and everything else to where it goes; SSL_CERT_FILE is the fake's CA with the system's\n")
 	}
 	return b.String()
 }
@@ -171,14 +179,15 @@ func (g *googleKit) env() []string {
 }
 
 // azureEnv points the provider (its azure.endpoint, from TF_VAR_threefactor_azure_endpoint),
-// azidentity and the Azure SDKs at fake s, with the fake's dummy service principal.
-func azureEnv(s *azurefake.Server, bundle string) []string {
+// azidentity and the Azure SDKs at fake s, with the fake's dummy service principal, its CA in
+// bundle and the function apps' hosts behind proxy.
+func azureEnv(s *azurefake.Server, bundle, proxy string) []string {
 	return []string{
 		"AZURE_SUBSCRIPTION_ID=" + s.Subscription(), "AZURE_RESOURCE_GROUP=" + s.ResourceGroup(),
 		"AZURE_LOCATION=" + azurefake.DefaultLocation, "AZURE_TENANT_ID=" + s.Tenant(),
 		"AZURE_CLIENT_ID=" + azurefake.DefaultClientID, "AZURE_CLIENT_SECRET=" + azurefake.DefaultClientSecret,
 		"AZURE_AUTHORITY_HOST=" + s.URL() + "/", "SSL_CERT_FILE=" + bundle,
-		"HTTPS_PROXY=" + s.URL(), "NO_PROXY=127.0.0.1,localhost",
+		"HTTPS_PROXY=" + proxy, "NO_PROXY=127.0.0.1,localhost",
 		"TF_VAR_threefactor_azure_endpoint=" + s.URL(),
 	}
 }
