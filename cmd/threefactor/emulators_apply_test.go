@@ -13,6 +13,7 @@ import (
 
 // kitConfig is a handler on each cloud with a provider block that takes nothing but what the kit's
 // env file gives: the endpoints the provider reads only from its block come from TF_VAR_ variables.
+// It, and kitTest, are what the guide "Testing your handlers in CI without a cloud account" shows.
 const kitConfig = `
 terraform {
   required_providers {
@@ -40,9 +41,9 @@ provider "threefactor" {
   azure = { endpoint = var.threefactor_azure_endpoint }
 }
 
-resource "threefactor_eventhandler" "on" {
+resource "threefactor_eventhandler" "orders" {
   for_each = toset(["aws", "gcp", "azure"])
-  name     = "kit-${each.key}"
+  name     = "orders-${each.key}"
   cloud    = each.key
   function = {
     runtime    = "nodejs22"
@@ -51,13 +52,24 @@ resource "threefactor_eventhandler" "on" {
 }
 
 output "publish_targets" {
-  value = { for cloud, h in threefactor_eventhandler.on : cloud => h.publish_target }
+  value = { for cloud, h in threefactor_eventhandler.orders : cloud => h.publish_target }
+}
+`
+
+// kitTest is the guide's `tofu test` file.
+const kitTest = `
+run "apply_on_every_cloud" {
+  assert {
+    condition     = startswith(threefactor_eventhandler.orders["gcp"].publish_target, "projects/")
+    error_message = "the Google handler publishes to a Pub/Sub topic"
+  }
 }
 `
 
 // TestEmulatorsApply applies and destroys a handler on each cloud through tofu and the provider
 // built as a binary, against a kit, with only the kit's env file (sourced as the guide shows) and
-// a CLI configuration that finds the provider in the environment: the env file is complete.
+// a CLI configuration that finds the provider in the environment (the env file is complete), then
+// runs the guide's `tofu test` the same way.
 func TestEmulatorsApply(t *testing.T) {
 	acctest.Setup(t)
 	bin := kitBinary(t)
@@ -77,8 +89,9 @@ func TestEmulatorsApply(t *testing.T) {
 	})
 	config := filepath.Join(work, "config")
 	writeFiles(t, config, map[string]string{
-		"main.tf":      kitConfig,
-		"src/index.js": "exports.handler = async () => ({});\n",
+		"main.tf":                   kitConfig,
+		"tests/handlers.tftest.hcl": kitTest,
+		"src/index.js":              "exports.handler = async () => ({});\n",
 		"../tofurc": `provider_installation {
   dev_overrides { "registry.opentofu.org/threefactor/threefactor" = "` + filepath.Dir(provider) + `" }
   direct {}
@@ -118,7 +131,13 @@ func TestEmulatorsApply(t *testing.T) {
 		t.Errorf("destroy left %s", left)
 	}
 	if topics, err := listTopics(env["PUBSUB_EMULATOR_HOST"], env["GOOGLE_CLOUD_PROJECT"]); err != nil || len(topics) > 0 {
-		t.Errorf("the kit's Pub/Sub emulator still holds %v (%v)", topics, err)
+		t.Errorf("the kit's Pub/Sub emulator still holds %v after destroy (%v)", topics, err)
+	}
+	if out := tofu("test", "-no-color"); !strings.Contains(out, "1 passed, 0 failed") {
+		t.Errorf("tofu test did not pass its one run:\n%s", out)
+	}
+	if topics, err := listTopics(env["PUBSUB_EMULATOR_HOST"], env["GOOGLE_CLOUD_PROJECT"]); err != nil || len(topics) > 0 {
+		t.Errorf("the kit's Pub/Sub emulator still holds %v after tofu test (%v)", topics, err)
 	}
 }
 
