@@ -49,6 +49,11 @@ func TestEmulatorsRun(t *testing.T) {
 	if code := run(ctx, []string{"emulators", "run", "--", "sh", "-c", "exit 3"}, &stdout, &stderr); code != 3 {
 		t.Errorf("exit %d, want the command's 3", code)
 	}
+	stderr.Reset()
+	if code := run(ctx, []string{"emulators", "run", "--cloud", "aws,gpc", "--", "true"}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), `unknown cloud "gpc"; want a comma-separated list of aws, gcp, azure`) {
+		t.Errorf("--cloud aws,gpc: exit %d, stderr %q; want 2 and a message naming gpc and the clouds allowed", code, stderr.String())
+	}
 }
 
 // TestEmulatorsTwoKits: two kits of all three clouds started at once on one machine, each with its
