@@ -44,7 +44,7 @@ func parseClouds(s string) ([]string, error) {
 	return out, nil
 }
 
-// kit is a running set of emulators, with its files in dir.
+// kit is a running set of emulators.
 type kit struct {
 	aws    *moto.Server
 	google *googleKit
