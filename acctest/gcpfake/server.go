@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -142,6 +143,12 @@ func Require(t testing.TB, opts Options) *Server {
 
 // Addr is the gRPC address (host:port): the endpoint of every Google client.
 func (s *Server) Addr() string { return s.grpcLis.Addr().String() }
+
+// Services are the full names of the gRPC services the fakes serve ("google.iam.v1.IAMPolicy"),
+// sorted: what a proxy in front of them and an emulator routes to them.
+func (s *Server) Services() []string {
+	return slices.Sorted(maps.Keys(s.grpcSrv.GetServiceInfo()))
+}
 
 // HTTPURL is the base URL of the upload URLs and function URIs.
 func (s *Server) HTTPURL() string { return s.httpURL }

@@ -13,23 +13,25 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 )
 
 // The emulator kit: the emulators a configuration's tests need, on free loopback ports, with an env
 // file telling the provider and the SDKs where they are. Two kits on one machine never meet: each
 // has its own ports and its own state directory.
 //
-//	threefactor emulators run [--env-file F] -- COMMAND...   runs COMMAND with the kit, then stops it
-//	threefactor emulators start --dir D                      starts a kit in the background
-//	threefactor emulators stop --dir D                       stops it, leaving no process behind
+//	threefactor emulators run [--cloud C] [--env-file F] -- COMMAND...   runs COMMAND with the kit, then stops it
+//	threefactor emulators start [--cloud C] --dir D                      starts a kit in the background
+//	threefactor emulators stop --dir D                                   stops it, leaving no process behind
 //
-// Today the kit holds moto (AWS), configured with use_docker false: an enabled event source mapping
-// then takes messages off its queue as they arrive and deletes them with no code run (see
-// trigger.enabled to keep them). The Google and Azure emulators join it as those clouds' kits land.
-const emulatorsUsage = `usage: threefactor emulators run [--env-file FILE] -- COMMAND [ARG...]
-       threefactor emulators start --dir DIR
+// --cloud lists the clouds to emulate (aws by default; aws,gcp,azure for all three): AWS is moto,
+// configured with use_docker false (an enabled event source mapping then takes messages off its
+// queue as they arrive and deletes them with no code run; see trigger.enabled to keep them);
+// Google is the Pub/Sub and Firestore emulators of google-cloud-cli with the fakes of the APIs that
+// have no emulator behind one proxy (package gcpstack); Azure is the fake Resource Manager (package
+// azurefake) over HTTPS with a test CA. Every emulator process runs in a process group of its own
+// and dies with the kit, even when the kit is killed outright (Pdeathsig).
+const emulatorsUsage = `usage: threefactor emulators run [--cloud aws,gcp,azure] [--env-file FILE] -- COMMAND [ARG...]
+       threefactor emulators start [--cloud aws,gcp,azure] --dir DIR
        threefactor emulators stop --dir DIR`
 
 // Files of a kit's state directory.
@@ -48,19 +50,24 @@ func emulators(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "the kit's state directory (start, stop)")
 	env := fs.String("env-file", "", "also write the kit's environment to this file (run)")
+	cloudList := fs.String("cloud", "aws", "comma-separated clouds to emulate: "+strings.Join(kitClouds, ", ")+" (run, start)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	var err error
+	clouds, err := parseClouds(*cloudList)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
+		return 2
+	}
 	switch {
 	case args[0] == "run" && fs.NArg() > 0:
-		return runWithKit(ctx, fs.Args(), *env, stdout, stderr)
+		return runWithKit(ctx, clouds, fs.Args(), *env, stdout, stderr)
 	case args[0] == "start" && *dir != "":
-		err = startKit(*dir, stdout)
+		err = startKit(*dir, *cloudList, stdout)
 	case args[0] == "stop" && *dir != "":
 		err = stopKit(*dir)
 	case args[0] == "serve" && *dir != "": // the background half of start
-		err = serveKit(ctx, *dir)
+		err = serveKit(ctx, *dir, clouds)
 	default:
 		_, _ = fmt.Fprintln(stderr, emulatorsUsage)
 		return 2
@@ -72,49 +79,34 @@ func emulators(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// kit is a running set of emulators.
-type kit struct {
-	aws *moto.Server
-}
-
-func startEmulators(ctx context.Context) (*kit, error) {
-	s, err := moto.Start(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &kit{aws: s}, nil
-}
-
-func (k *kit) close() { k.aws.Close() }
-
-// env is what the provider and the SDKs need to reach the kit, as KEY=VALUE lines.
-func (k *kit) env() []string { return k.aws.Env() }
-
-// note says what a user of the kit should know about the emulators it runs.
-const note = "threefactor: moto runs with use_docker false: an enabled event source mapping deletes the messages of its queue as they arrive, with no code run; set trigger.enabled = false to keep them\n"
-
 func writeEnv(path string, env []string) error {
 	return os.WriteFile(path, []byte(strings.Join(env, "\n")+"\n"), 0o600)
 }
 
 // runWithKit runs command with the kit's environment and stops the kit when it ends, returning
 // its exit status.
-func runWithKit(ctx context.Context, command []string, envPath string, stdout, stderr io.Writer) int {
-	k, err := startEmulators(ctx)
+func runWithKit(ctx context.Context, clouds, command []string, envPath string, stdout, stderr io.Writer) int {
+	dir, err := os.MkdirTemp("", "threefactor-kit-")
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	k, err := startEmulators(ctx, dir, clouds)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
 		return 1
 	}
 	defer k.close()
-	_, _ = fmt.Fprint(stderr, note)
+	_, _ = fmt.Fprint(stderr, k.notes())
 	if envPath != "" {
-		if err := writeEnv(envPath, k.env()); err != nil {
+		if err := writeEnv(envPath, k.env); err != nil {
 			_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
 			return 1
 		}
 	}
 	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
-	cmd.Env = append(os.Environ(), k.env()...)
+	cmd.Env = append(os.Environ(), k.env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	err = cmd.Run()
 	var exit *exec.ExitError
@@ -130,7 +122,7 @@ func runWithKit(ctx context.Context, command []string, envPath string, stdout, s
 
 // startKit starts `threefactor emulators serve --dir dir` in a session of its own and waits until
 // it has written the env file, which it prints the path of.
-func startKit(dir string, stdout io.Writer) error {
+func startKit(dir, clouds string, stdout io.Writer) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -147,7 +139,7 @@ func startKit(dir string, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Close() }() // the child holds its own copy
-	cmd := exec.Command(self, "emulators", "serve", "--dir", dir)
+	cmd := exec.Command(self, "emulators", "serve", "--cloud", clouds, "--dir", dir)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -172,19 +164,20 @@ func startKit(dir string, stdout io.Writer) error {
 }
 
 // serveKit runs the kit until interrupted, with its pid and env file in dir.
-func serveKit(ctx context.Context, dir string) error {
-	k, err := startEmulators(ctx)
+func serveKit(ctx context.Context, dir string, clouds []string) error {
+	k, err := startEmulators(ctx, dir, clouds)
 	if err != nil {
 		return err
 	}
 	defer k.close()
-	_, _ = fmt.Fprint(os.Stderr, note)
+	defer func() { _ = os.Remove(filepath.Join(dir, caFile)) }()
+	_, _ = fmt.Fprint(os.Stderr, k.notes())
 	if err := os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		return err
 	}
 	defer func() { _ = os.Remove(filepath.Join(dir, pidFile)) }()
 	// The env file last: its presence says the kit is ready.
-	if err := writeEnv(filepath.Join(dir, envFile), k.env()); err != nil {
+	if err := writeEnv(filepath.Join(dir, envFile), k.env); err != nil {
 		return err
 	}
 	<-ctx.Done()

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
+	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
@@ -135,4 +136,32 @@ func TestAccExamplesAWS_parts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAccExamplesAWS_quickstart applies examples/quickstart unchanged against moto, as `make demo`
+// does, and destroys it leaving nothing.
+func TestAccExamplesAWS_quickstart(t *testing.T) {
+	b := awsBackend(t)
+	url := b.Harness.(*awstest.Harness).S.URL
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{{
+			Config:          exampleMain(t, "../../examples/quickstart"),
+			ConfigVariables: config.Variables{"endpoint": config.StringVariable(url)},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("order_placed_queue_url", knownvalue.StringExact(url+"/"+moto.Account+"/order-placed--queue")),
+				statecheck.ExpectKnownOutputValue("payment_settled_topic_arn",
+					knownvalue.StringExact("arn:aws:sns:"+awstest.Region+":"+moto.Account+":payment-settled--topic")),
+				statecheck.ExpectKnownOutputValue("order_placed_role_arn", knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:iam::`+moto.Account+`:role/`))),
+				statecheck.ExpectKnownOutputValue("dead_letter_queues", knownvalue.MapExact(map[string]knownvalue.Check{
+					"order_placed":    knownvalue.StringRegexp(regexp.MustCompile(`order-placed--dlq$`)),
+					"payment_settled": knownvalue.StringRegexp(regexp.MustCompile(`payment-settled--dlq$`)),
+				})),
+				statecheck.ExpectKnownValue("threefactor_eventhandler.payment_settled", at("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+					"project": knownvalue.StringExact("quickstart"), "team": knownvalue.StringExact("payments"),
+				})),
+			},
+		}},
+	})
 }

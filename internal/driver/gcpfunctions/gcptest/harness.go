@@ -1,6 +1,6 @@
 // Package gcptest is the drivertest.Harness of the Google driver: the fakes of the APIs with no
-// emulator (acctest/gcpfake) and the official Pub/Sub emulator (acctest/gcloud) behind a
-// fault-injecting proxy that sends its IAM calls, which the emulator lacks, to the fakes. The
+// emulator and the official Pub/Sub emulator behind a fault-injecting proxy, as package
+// acctest/gcpstack assembles them (the emulator kit of cmd/threefactor runs the same). The
 // driver's conformance tests and the provider's acceptance tests share it.
 package gcptest
 
@@ -27,10 +27,10 @@ import (
 	resourcemanager "cloud.google.com/go/resourcemanager/apiv3"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcloud"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcpfake"
+	"github.com/threefactor/terraform-provider-threefactor/acctest/gcpstack"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/grpcproxy"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/gcpfunctions"
@@ -51,7 +51,7 @@ var Code = func() *driver.Code {
 	return &driver.Code{Zip: buf.Bytes(), Hash: hex.EncodeToString(sum[:])}
 }()
 
-// Harness is the drivertest.Harness of the Google driver.
+// Harness is the drivertest.Harness of the Google driver, on a gcpstack.Stack.
 type Harness struct {
 	Project string
 	// Fake serves Cloud Functions, IAM, Cloud Run, Resource Manager, Firestore admin and Pub/Sub IAM.
@@ -63,33 +63,21 @@ type Harness struct {
 	// Topics and Subs reach the emulator directly, for what tests do behind the driver's back.
 	Topics  *pubsub.TopicAdminClient
 	Subs    *pubsub.SubscriptionAdminClient
+	stack   *gcpstack.Stack
 	sources []string
 }
 
-// New starts the harness for t: a fake of its own and a project of its own on the shared emulator.
+// New starts the harness for t: fakes of its own and a project of its own on the shared emulator.
 func New(ctx context.Context, t testing.TB) (*Harness, error) {
 	e := gcloud.PubSub(t)
 	h := &Harness{PubSub: e, Project: e.Project(t)}
-	var err error
-	if h.Topics, err = pubsub.NewTopicAdminClient(ctx, e.ClientOptions()...); err != nil {
-		return nil, err
-	}
-	if h.Subs, err = pubsub.NewSubscriptionAdminClient(ctx, e.ClientOptions()...); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = h.Topics.Close(); _ = h.Subs.Close() })
-	h.Fake = gcpfake.Require(t, gcpfake.Options{Project: h.Project, IAMResource: h.pubsubResource})
-	routes, err := serveLabels(t, h.Topics, h.Subs)
+	stack, err := gcpstack.Start(ctx, e.Host, gcpfake.Options{Project: h.Project})
 	if err != nil {
 		return nil, err
 	}
-	h.Proxy = grpcproxy.ForTest(t, e.Host, append(routes, grpcproxy.Route{Prefix: "/google.iam.v1.IAMPolicy/", Target: h.Fake.Addr()})...)
-	fake := "http://" + h.Fake.Addr()
-	h.D, err = gcpfunctions.New(ctx, gcpfunctions.Config{
-		Project: h.Project, Region: Region, MaxRetries: 2,
-		Endpoints: map[string]string{"functions": fake, "iam": fake, "run": fake, "resourcemanager": fake, "firestore_admin": fake,
-			"pubsub": "http://" + h.Proxy.Addr},
-	})
+	t.Cleanup(stack.Close)
+	h.stack, h.Fake, h.Proxy, h.Topics, h.Subs = stack, stack.Fake, stack.Proxy, stack.Topics, stack.Subs
+	h.D, err = gcpfunctions.New(ctx, gcpfunctions.Config{Project: h.Project, Region: Region, MaxRetries: 2, Endpoints: h.Endpoints()})
 	return h, err
 }
 
@@ -103,28 +91,6 @@ func (h *Harness) Endpoints() map[string]string {
 	fake := "http://" + h.Fake.Addr()
 	return map[string]string{"functions": fake, "iam": fake, "run": fake, "resourcemanager": fake, "firestore_admin": fake,
 		"pubsub": "http://" + h.Proxy.Addr}
-}
-
-// pubsubResource tells the fake's IAM service whether a topic or subscription exists in the
-// emulator; the policy of one that is gone is dropped, as Google deletes it with the resource.
-func (h *Harness) pubsubResource(resource string) error {
-	err := h.exists(resource)
-	if status.Code(err) == codes.NotFound {
-		h.Fake.DropPolicy(resource)
-	}
-	return err
-}
-
-func (h *Harness) exists(resource string) error {
-	ctx := context.Background()
-	var err error
-	switch {
-	case strings.Contains(resource, "/topics/"):
-		_, err = h.Topics.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: resource})
-	case strings.Contains(resource, "/subscriptions/"):
-		_, err = h.Subs.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: resource})
-	}
-	return err
 }
 
 func (h *Harness) Driver() driver.Driver   { return h.D }
@@ -231,7 +197,7 @@ func (h *Harness) Leftovers(ctx context.Context) ([]string, error) {
 	var left []string
 	for _, l := range h.Fake.Leftovers() {
 		// A binding on a topic or subscription the emulator no longer has died with it on Google.
-		if f := strings.Fields(l); len(f) > 1 && f[0] == "binding" && strings.Contains(f[1], "/") && h.pubsubResource(f[1]) != nil &&
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "binding" && strings.Contains(f[1], "/") && h.stack.PubSubResource(f[1]) != nil &&
 			(strings.Contains(f[1], "/topics/") || strings.Contains(f[1], "/subscriptions/")) {
 			continue
 		}

@@ -1,4 +1,4 @@
-package gcptest
+package gcpstack
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"testing"
 
 	pubsub "cloud.google.com/go/pubsub/v2/apiv1"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
@@ -36,23 +35,23 @@ var labelRoutes = []string{
 	"/google.pubsub.v1.Subscriber/GetSubscription", "/google.pubsub.v1.Subscriber/UpdateSubscription", "/google.pubsub.v1.Subscriber/DeleteSubscription",
 }
 
-// serveLabels starts the overlay for t and returns the proxy routes that send its calls to it.
-func serveLabels(t testing.TB, topics *pubsub.TopicAdminClient, subs *pubsub.SubscriptionAdminClient) ([]grpcproxy.Route, error) {
+// serveLabels starts the overlay and returns the proxy routes that send its calls to it, and its
+// server, to stop.
+func serveLabels(topics *pubsub.TopicAdminClient, subs *pubsub.SubscriptionAdminClient) ([]grpcproxy.Route, *grpc.Server, error) {
 	l := &labels{topics: topics, subs: subs, set: map[string]map[string]string{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := grpc.NewServer()
 	pubsubpb.RegisterPublisherServer(s, l)
 	pubsubpb.RegisterSubscriberServer(s, l)
 	go func() { _ = s.Serve(lis) }()
-	t.Cleanup(s.Stop)
 	var routes []grpcproxy.Route
 	for _, m := range labelRoutes {
 		routes = append(routes, grpcproxy.Route{Prefix: m, Target: lis.Addr().String()})
 	}
-	return routes, nil
+	return routes, s, nil
 }
 
 // withoutLabels returns paths less "labels", and whether it was there.
