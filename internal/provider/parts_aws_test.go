@@ -418,6 +418,11 @@ resource "threefactor_eventhandler" "h" {
   function = { runtime = "nodejs22", source_dir = "."}
   trigger  = { kind = "topic", source = "aws/us-east-1/orders" }
 }`, `"aws/us-east-1/orders" is a threefactor_topic's id (its import id); trigger.source takes the topic's topic_id`},
+		{"tableIDAsGrant", `resource "threefactor_eventhandler" "h" {
+  name     = "h"
+  cloud    = "aws"
+  function = { runtime = "nodejs22", source_dir = ".", tables = { orders = { table_id = "aws/us-east-1/orders", access = "read" } } }
+}`, `function.tables["orders"]: "aws/us-east-1/orders" is a threefactor_table's id (its import id); pass its table_id instead.`},
 		{"filterOnQueue", `resource "threefactor_eventhandler" "h" {
   name     = "h"
   cloud    = "aws"

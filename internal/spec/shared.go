@@ -207,10 +207,10 @@ func checkTables(h *Handler, r *Rules, known Known) []Problem {
 			msg = fmt.Sprintf("access must be %q or %q, got %q.", Read, ReadWrite, g.Access)
 		case g.TableID == "":
 			msg = "table_id is empty: pass a threefactor_table's table_id."
-		case isImportID(h.Cloud, g.TableID):
-			msg = fmt.Sprintf("%q is a threefactor_table's id (its import id); pass its table_id instead.", g.TableID)
 		case r.TableID != nil:
-			msg = r.TableID(g.TableID)
+			if msg = r.TableID(g.TableID); msg != "" && isImportID(h.Cloud, g.TableID) {
+				msg = fmt.Sprintf("%q is a threefactor_table's id (its import id); pass its table_id instead.", g.TableID)
+			}
 		}
 		if msg != "" {
 			ps = append(ps, Problem{Path: []string{"function", "tables"}, Key: name, Summary: "Invalid table grant",
@@ -220,8 +220,8 @@ func checkTables(h *Handler, r *Rules, known Known) []Problem {
 	return ps
 }
 
-// isImportID reports whether id has the form of this provider's import ids on cloud c, which no
-// cloud id has: "<cloud>/<scope...>/<name>".
+// isImportID reports whether id, refused as a cloud id, has the form of this provider's import ids
+// on cloud c ("<cloud>/<scope...>/<name>"), so the diagnostic can say which attribute was meant.
 func isImportID(c Cloud, id string) bool {
 	return strings.HasPrefix(id, string(c)+"/")
 }

@@ -96,7 +96,7 @@ func Validate(h *Handler, r *Rules, known Known) []Problem {
 	}
 	if known("trigger", "source") && known("trigger", "kind") && tr.Source != "" && r.Source != nil {
 		msg := r.Source(tr.Kind, tr.Source)
-		if isImportID(h.Cloud, tr.Source) {
+		if msg != "" && isImportID(h.Cloud, tr.Source) {
 			msg = fmt.Sprintf("%q is a threefactor_topic's id (its import id); trigger.source takes the topic's topic_id.", tr.Source)
 		}
 		if msg != "" {
