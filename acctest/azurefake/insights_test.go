@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 )
@@ -30,7 +31,7 @@ func (e *env) arm(t *testing.T, method, path, version, body string) (map[string]
 		t.Fatal(err)
 	}
 	if body != "" {
-		if err := req.SetBody(streaming(body), "application/json"); err != nil {
+		if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,18 +52,6 @@ func (e *env) arm(t *testing.T, method, path, version, body string) (map[string]
 	}
 	return poll(e.ctx, p, nil)
 }
-
-func streaming(s string) readSeekCloser { return nopCloser{strings.NewReader(s)} }
-
-type readSeekCloser interface {
-	Read([]byte) (int, error)
-	Seek(int64, int) (int64, error)
-	Close() error
-}
-
-type nopCloser struct{ *strings.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 const (
 	workspaceVersion = "2022-10-01"

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
@@ -63,9 +65,9 @@ func total(m map[string]int) int {
 
 // refreshCalls is what a refresh costs: each component once, plus the function app's app
 // settings and its two publishing policies, and the storage account's deployment container.
-var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 16, spec.Topic: 17}
+var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 19, spec.Topic: 20}
 
-// TestCallBudget: a refresh reads each component once (16 calls for a queue handler, 17 for a
+// TestCallBudget: a refresh reads each component once (19 calls for a queue handler, 20 for a
 // topic handler); an apply with no change makes the same reads and no write.
 func TestCallBudget(t *testing.T) {
 	h := harness(t)
@@ -118,6 +120,12 @@ func TestDriftDetected(t *testing.T) {
 			_, err := accounts.Update(ctx, rg, last(st.Get(azurefunctions.StorageAccount)), armstorage.AccountUpdateParameters{
 				Properties: &armstorage.AccountPropertiesUpdateParameters{AllowSharedKeyAccess: to.Ptr(true)}}, nil)
 			return err
+		}},
+		{driver.Logs, func() error { // instrumentation-key ingestion on again
+			return armCall(ctx, h, http.MethodPatch, st.Get(driver.Logs)+"?api-version=2020-02-02", `{"properties":{"DisableLocalAuth":false}}`)
+		}},
+		{azurefunctions.Workspace, func() error { // shared-key ingestion on again
+			return armCall(ctx, h, http.MethodPatch, st.Get(azurefunctions.Workspace)+"?api-version=2022-10-01", `{"properties":{"features":{"disableLocalAuth":false}}}`)
 		}},
 		{driver.Queue, func() error { // dead letters kept in the queue's own sub-queue
 			ns := st.Get(azurefunctions.Namespace)
@@ -508,4 +516,92 @@ func TestLocateAdopted(t *testing.T) {
 	if q.Properties.ForwardDeadLetteredMessagesTo != nil {
 		t.Errorf("the adopted queue still forwards to %s", *q.Properties.ForwardDeadLetteredMessagesTo)
 	}
+}
+
+// TestLogs: the function's logs go to a workspace-based Application Insights component that takes
+// no instrumentation key: the app settings name it and authenticate with the identity, which holds
+// Monitoring Metrics Publisher on it; the workspace keeps them function.log_retention_days.
+func TestLogs(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("logged", spec.Queue)
+	st := apply(t, h, want, nil)
+	ws, ok := h.Fake.Resource(st.Get(azurefunctions.Workspace))
+	wp, _ := ws["properties"].(map[string]any)
+	if !ok || wp["retentionInDays"] != float64(want.Function.LogRetentionDays) || wp["features"].(map[string]any)["disableLocalAuth"] != true ||
+		wp["sku"].(map[string]any)["name"] != "PerGB2018" {
+		t.Errorf("workspace: %v, want PerGB2018, %d days, local auth off", ws, want.Function.LogRetentionDays)
+	}
+	c, ok := h.Fake.Resource(st.Get(driver.Logs))
+	cp, _ := c["properties"].(map[string]any)
+	if !ok || cp["DisableLocalAuth"] != true || !strings.EqualFold(cp["WorkspaceResourceId"].(string), st.Get(azurefunctions.Workspace)) {
+		t.Errorf("Application Insights component: %v, want local auth off, in the handler's workspace", c)
+	}
+	grant, ok := h.Fake.Resource(st.Get(azurefunctions.MetricsGrant))
+	gp, _ := grant["properties"].(map[string]any)
+	if !ok || !strings.HasSuffix(gp["roleDefinitionId"].(string), "/3913510d-42f4-4e42-8a64-420c390055eb") ||
+		gp["principalId"] != st["identity_principal_id"] || gp["principalType"] != "ServicePrincipal" ||
+		!strings.EqualFold(gp["scope"].(string), st.Get(driver.Logs)) {
+		t.Errorf("metrics grant: %v, want Monitoring Metrics Publisher on the component for the identity", grant)
+	}
+	sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	site := st.Get(driver.Function)
+	resp, err := sites.ListApplicationSettings(ctx, h.Fake.ResourceGroup(), site[strings.LastIndex(site, "/")+1:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deref(resp.Properties["APPLICATIONINSIGHTS_CONNECTION_STRING"]); got == "" || got != cp["ConnectionString"] {
+		t.Errorf("APPLICATIONINSIGHTS_CONNECTION_STRING = %q, want the component's %q", got, cp["ConnectionString"])
+	}
+	if got, want := deref(resp.Properties["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]), "ClientId="+st["identity_client_id"]+";Authorization=AAD"; got != want {
+		t.Errorf("APPLICATIONINSIGHTS_AUTHENTICATION_STRING = %q, want %q", got, want)
+	}
+
+	longer := *want
+	longer.Function.LogRetentionDays = 90
+	st = apply(t, h, &longer, st)
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || obs.Handler.Function.LogRetentionDays != 90 || len(obs.Drifted) != 0 {
+		t.Errorf("after raising the retention: Read = %d days, drifted %v, %v; want 90, none", obs.Handler.Function.LogRetentionDays, obs.Drifted, err)
+	}
+	if _, ok := obs.Handler.Function.Environment["APPLICATIONINSIGHTS_CONNECTION_STRING"]; ok {
+		t.Error("the connection string the driver writes reads back as the handler's environment")
+	}
+	// Destroy deletes the workspace for good: a soft-deleted one would keep its name and logs.
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// armCall sends method with a JSON body to an ARM path of the fake, behind the driver's back.
+func armCall(ctx context.Context, h *azuretest.Harness, method, path, body string) error {
+	c, err := arm.NewClient("azurefunctions.test", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	if err != nil {
+		return err
+	}
+	req, err := runtime.NewRequest(ctx, method, h.Fake.URL()+path)
+	if err != nil {
+		return err
+	}
+	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
+		return err
+	}
+	resp, err := c.Pipeline().Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return runtime.NewResponseError(resp)
+	}
+	return nil
 }

@@ -97,6 +97,8 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 		}
 	}
 	storageID := d.id("Microsoft.Storage/storageAccounts", n.Storage)
+	workspaceID := d.id("Microsoft.OperationalInsights/workspaces", n.Workspace)
+	insightsID := d.id("Microsoft.Insights/components", n.Insights)
 	dedup := dedupID(cosmosID, n.Database)
 	queueID, topicID := nsID+"/queues/"+n.Queue, nsID+"/topics/"+n.Topic
 	subID := topicID + "/subscriptions/" + n.Subscription
@@ -144,6 +146,9 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			return p != nil, err
 		}),
 		grant(StorageGrant, storageID, roleBlobOwner),
+		found(Workspace, workspaceID, func() (bool, error) { w, err := d.readWorkspace(ctx, workspaceID); return w != nil, err }),
+		found(driver.Logs, insightsID, func() (bool, error) { c, err := d.readInsights(ctx, insightsID); return c != nil, err }),
+		grant(MetricsGrant, insightsID, roleMetricsPublisher),
 		func() error {
 			if principal == "" {
 				return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -89,6 +90,9 @@ func CreatePattern(c driver.Component) string {
 		azurefunctions.ReceiverGrant:  "**/Microsoft.ServiceBus/**/roleAssignments/*",
 		azurefunctions.StorageGrant:   "**/storageAccounts/*/providers/Microsoft.Authorization/roleAssignments/*",
 		azurefunctions.DedupGrant:     "**/sqlRoleAssignments/*",
+		azurefunctions.Workspace:      "**/Microsoft.OperationalInsights/workspaces/*",
+		driver.Logs:                   "**/Microsoft.Insights/components/*",
+		azurefunctions.MetricsGrant:   "**/Microsoft.Insights/components/*/providers/Microsoft.Authorization/roleAssignments/*",
 		azurefunctions.Plan:           "**/serverfarms/*",
 		driver.Function:               "**/Microsoft.Web/sites/*",
 	}[c]
@@ -158,6 +162,10 @@ func apiVersion(id string) string {
 		return "2024-11-30"
 	case strings.Contains(l, "microsoft.storage"):
 		return "2024-01-01"
+	case strings.Contains(l, "microsoft.operationalinsights"):
+		return "2022-10-01"
+	case strings.Contains(l, "microsoft.insights"):
+		return "2020-02-02"
 	}
 	return "2023-12-01"
 }
@@ -191,7 +199,7 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 		if err != nil {
 			return err
 		}
-		if err := req.SetBody(streaming(body), "application/json"); err != nil {
+		if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
 			return err
 		}
 		resp, err := c.Pipeline().Do(req)
@@ -232,18 +240,6 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 	h.sources = append(h.sources, ns, id)
 	return id, nil
 }
-
-func streaming(s string) interface {
-	Read([]byte) (int, error)
-	Seek(int64, int) (int64, error)
-	Close() error
-} {
-	return nopCloser{strings.NewReader(s)}
-}
-
-type nopCloser struct{ *strings.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 // Pause sets the handler's queue or subscription to ReceiveDisabled behind the driver's back, as
 // someone pausing delivery in the portal would.
