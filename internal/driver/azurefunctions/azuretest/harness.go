@@ -190,6 +190,12 @@ func (h *Harness) Leftovers(context.Context) ([]string, error) {
 
 // ExistingSource creates a queue or topic in a namespace of its own, as a user's existing one.
 func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (string, error) {
+	return h.ExistingSourceIn(ctx, kind, h.Fake.ResourceGroup())
+}
+
+// ExistingSourceIn creates a queue or topic in a namespace of its own in resource group rg (one of
+// the fake's): "existing-<kind>-ns" in the driver's group, "<rg>-<kind>-ns" in another.
+func (h *Harness) ExistingSourceIn(ctx context.Context, kind spec.TriggerKind, rg string) (string, error) {
 	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
 	if err != nil {
 		return "", err
@@ -211,7 +217,11 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 		}
 		return nil
 	}
-	ns := "/subscriptions/" + h.Fake.Subscription() + "/resourceGroups/" + h.Fake.ResourceGroup() + "/providers/Microsoft.ServiceBus/namespaces/existing-" + string(kind) + "-ns"
+	name := "existing-" + string(kind) + "-ns"
+	if !strings.EqualFold(rg, h.Fake.ResourceGroup()) {
+		name = rg + "-" + string(kind) + "-ns"
+	}
+	ns := "/subscriptions/" + h.Fake.Subscription() + "/resourceGroups/" + rg + "/providers/Microsoft.ServiceBus/namespaces/" + name
 	if err := put(ns, `{"location":"`+azurefake.DefaultLocation+`","sku":{"name":"Standard"},"properties":{"disableLocalAuth":true}}`); err != nil {
 		return "", err
 	}
