@@ -32,16 +32,21 @@ func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 // wantNamespace is the namespace the handler uses and whether it owns it.
 func (d *Driver) wantNamespace(h *spec.Handler, n names) (string, bool) {
 	if h.Trigger.Source != "" {
-		i := strings.LastIndex(strings.ToLower(h.Trigger.Source), "/queues/")
-		if j := strings.LastIndex(strings.ToLower(h.Trigger.Source), "/topics/"); j > i {
-			i = j
-		}
-		return h.Trigger.Source[:i], false
+		return sourceNamespace(h.Trigger.Source), false
 	}
 	if d.sharedNamespace != "" {
 		return d.sharedNamespace, false
 	}
 	return d.id("Microsoft.ServiceBus/namespaces", n.Namespace), true
+}
+
+// sourceNamespace is the namespace id of a queue's or topic's ARM id.
+func sourceNamespace(source string) string {
+	i := strings.LastIndex(strings.ToLower(source), "/queues/")
+	if j := strings.LastIndex(strings.ToLower(source), "/topics/"); j > i {
+		i = j
+	}
+	return source[:max(i, 0)]
 }
 
 func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, l *plumbing.Ledger, cur *seen) error {
@@ -287,7 +292,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 
 	w := wiring{clientID: l.Get(keyClientID), identityID: identityID, storage: lastPart(l.Get(string(StorageAccount))), namespace: nsID,
 		cosmos: cosmosID, database: n.Database, queue: lastPart(entityID), topic: lastPart(topicID), subscription: n.Subscription,
-		insights: insights}
+		insights: insights, source: h.Trigger.Source, sourcePrior: l.Get(keyQueuePrev)}
 	if h.Trigger.Source != "" && h.Trigger.Kind == spec.Topic {
 		w.topic = lastPart(h.Trigger.Source)
 	}

@@ -476,9 +476,8 @@ func TestPublishRetries403(t *testing.T) {
 	}
 }
 
-// TestLocateAdopted: import finds a handler on an existing queue of its resource group through the
-// app's settings, and destroy of what it found takes the handler's forwarding off that queue and
-// leaves it.
+// TestLocateAdopted: import finds a handler on an existing queue through the app's settings, with
+// the settings the queue had before, and destroy of what it found restores them and leaves it.
 func TestLocateAdopted(t *testing.T) {
 	ctx := context.Background()
 	h := harness(t)
@@ -498,8 +497,8 @@ func TestLocateAdopted(t *testing.T) {
 			t.Errorf("Locate: %s = %q, want %q", c, got.Get(c), st.Get(c))
 		}
 	}
-	if got["queue_source"] != src {
-		t.Errorf("Locate: queue_source = %q, want %q", got["queue_source"], src)
+	if got["queue_source"] != src || got["queue_prev"] != st["queue_prev"] || st["queue_prev"] == "" {
+		t.Errorf("Locate: queue_source = %q, queue_prev = %q; want %q, %q", got["queue_source"], got["queue_prev"], src, st["queue_prev"])
 	}
 	if left, err := h.D.Delete(ctx, got); err != nil || len(left) != 0 {
 		t.Fatalf("Delete = %v, %v", left, err)
@@ -513,8 +512,8 @@ func TestLocateAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Properties.ForwardDeadLetteredMessagesTo != nil {
-		t.Errorf("the adopted queue still forwards to %s", *q.Properties.ForwardDeadLetteredMessagesTo)
+	if p := q.Properties; p.ForwardDeadLetteredMessagesTo != nil || (*p.LockDuration != "PT1M" && *p.LockDuration != "PT60S") {
+		t.Errorf("adopted queue after destroy: forward %v, lock %s; want its own settings back (none, PT1M)", p.ForwardDeadLetteredMessagesTo, *p.LockDuration)
 	}
 }
 

@@ -17,6 +17,8 @@
 // simply retried. Waits on eventual consistency (a new identity's role assignments, 403s from the
 // data planes and the SCM endpoint while they propagate) are bounded by propagationTimeout.
 //
-// Not yet: Locate (import) finds an adopted trigger source in the handler's resource group only, and without the
-// settings it had before adoption (destroy then only takes the handler's forwarding and pause off).
+// Locate (import) finds an adopted trigger source, in any resource group, and the settings an
+// adopted queue had before through the function app's settings, so it finds nothing adopted for a
+// handler whose app was never made (an apply killed before it); the next apply adopts the source
+// again, taking the settings it then has as the ones to restore.
 package azurefunctions

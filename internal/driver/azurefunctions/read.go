@@ -223,7 +223,8 @@ func (d *Driver) injectedFor(st driver.State, h *spec.Handler, insights string) 
 	_, database := splitDedup(st.Get(driver.DedupTable))
 	w := wiring{clientID: st[keyClientID], identityID: st.Get(driver.Identity), storage: lastPart(st.Get(StorageAccount)),
 		namespace: st.Get(Namespace), cosmos: st.Get(CosmosAccount), database: database, queue: lastPart(st.Get(driver.Queue)),
-		topic: lastPart(consumed(st)), subscription: n.Subscription, insights: insights}
+		topic: lastPart(consumed(st)), subscription: n.Subscription, insights: insights,
+		source: st[keyQueueSource] + st[keyTopicSource], sourcePrior: st[keyQueuePrev]}
 	m := injected(h, w)
 	for k := range m {
 		// What a missing component would name is recreated with it.
