@@ -436,7 +436,7 @@ func TestSwapToSourceElsewhere(t *testing.T) {
 func TestFailedOperationLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []driver.Component{azurefunctions.StorageAccount, azurefunctions.Namespace, azurefunctions.CosmosAccount,
-		driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
+		azurefunctions.Workspace, driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
 		t.Run(string(c), func(t *testing.T) {
 			h := harness(t)
 			h.Fake.FailOperation(http.MethodPut, azuretest.CreatePattern(c), "InternalServerError")
