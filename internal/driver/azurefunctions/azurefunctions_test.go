@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
@@ -122,10 +120,10 @@ func TestDriftDetected(t *testing.T) {
 			return err
 		}},
 		{driver.Logs, func() error { // instrumentation-key ingestion on again
-			return armCall(ctx, h, http.MethodPatch, st.Get(driver.Logs)+"?api-version=2020-02-02", `{"properties":{"DisableLocalAuth":false}}`)
+			return h.Call(ctx, http.MethodPatch, st.Get(driver.Logs)+"?api-version=2020-02-02", `{"properties":{"DisableLocalAuth":false}}`)
 		}},
 		{azurefunctions.Workspace, func() error { // shared-key ingestion on again
-			return armCall(ctx, h, http.MethodPatch, st.Get(azurefunctions.Workspace)+"?api-version=2022-10-01", `{"properties":{"features":{"disableLocalAuth":false}}}`)
+			return h.Call(ctx, http.MethodPatch, st.Get(azurefunctions.Workspace)+"?api-version=2022-10-01", `{"properties":{"features":{"disableLocalAuth":false}}}`)
 		}},
 		{driver.Queue, func() error { // dead letters kept in the queue's own sub-queue
 			ns := st.Get(azurefunctions.Namespace)
@@ -580,27 +578,4 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-// armCall sends method with a JSON body to an ARM path of the fake, behind the driver's back.
-func armCall(ctx context.Context, h *azuretest.Harness, method, path, body string) error {
-	c, err := arm.NewClient("azurefunctions.test", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
-	if err != nil {
-		return err
-	}
-	req, err := runtime.NewRequest(ctx, method, h.Fake.URL()+path)
-	if err != nil {
-		return err
-	}
-	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
-		return err
-	}
-	resp, err := c.Pipeline().Do(req)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return runtime.NewResponseError(resp)
-	}
-	return nil
 }

@@ -200,23 +200,7 @@ func (h *Harness) ExistingSourceIn(ctx context.Context, kind spec.TriggerKind, r
 	if err != nil {
 		return "", err
 	}
-	put := func(id, body string) error {
-		req, err := runtime.NewRequest(ctx, http.MethodPut, h.Fake.URL()+id+"?api-version=2021-11-01")
-		if err != nil {
-			return err
-		}
-		if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
-			return err
-		}
-		resp, err := c.Pipeline().Do(req)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("PUT %s: %s", id, resp.Status)
-		}
-		return nil
-	}
+	put := func(id, body string) error { return h.Call(ctx, http.MethodPut, id+"?api-version=2021-11-01", body) }
 	name := "existing-" + string(kind) + "-ns"
 	if !strings.EqualFold(rg, h.Fake.ResourceGroup()) {
 		name = rg + "-" + string(kind) + "-ns"
@@ -249,6 +233,30 @@ func (h *Harness) ExistingSourceIn(ctx context.Context, kind spec.TriggerKind, r
 	}
 	h.sources = append(h.sources, ns, id)
 	return id, nil
+}
+
+// Call sends method with a JSON body to path (with its api-version) on the fake, behind the
+// driver's back, and returns the ARM error of an answer that is not a success.
+func (h *Harness) Call(ctx context.Context, method, path, body string) error {
+	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	if err != nil {
+		return err
+	}
+	req, err := runtime.NewRequest(ctx, method, h.Fake.URL()+path)
+	if err != nil {
+		return err
+	}
+	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
+		return err
+	}
+	resp, err := c.Pipeline().Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return runtime.NewResponseError(resp)
+	}
+	return nil
 }
 
 // Pause sets the handler's queue or subscription to ReceiveDisabled behind the driver's back, as
