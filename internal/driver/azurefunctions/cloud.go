@@ -177,7 +177,7 @@ var rules = &spec.Rules{
 	},
 	MemoryMB:    spec.Range{Min: 512, Max: 4096, Why: "Flex Consumption instance memory sizes"},
 	MemorySizes: []int64{512, 2048, 4096},
-	// A PerGB2018 workspace keeps data 30-730 days; these are the retentions the portal offers.
+	// A PerGB2018 workspace keeps data 30-730 days; these are Application Insights' retention steps.
 	LogRetention:       []int64{30, 60, 90, 120, 180, 270, 365, 550, 730},
 	TimeoutS:           timeoutS,
 	MaxConcurrency:     spec.Range{Min: 1, Max: 1000, Why: "Flex Consumption's maximum instance count"},
