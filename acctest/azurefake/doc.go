@@ -4,14 +4,17 @@
 // (Microsoft.Storage), Service Bus namespaces, queues, topics, subscriptions and rules
 // (Microsoft.ServiceBus), serverless Cosmos DB accounts, SQL databases, containers and SQL role
 // assignments (Microsoft.DocumentDB), user-assigned identities (Microsoft.ManagedIdentity), role
-// assignments (Microsoft.Authorization), resource groups and provider registration
-// (Microsoft.Resources), and a Microsoft identity platform token endpoint.
+// assignments (Microsoft.Authorization), Log Analytics workspaces (Microsoft.OperationalInsights)
+// and Application Insights components (Microsoft.Insights), resource groups and provider
+// registration (Microsoft.Resources), and a Microsoft identity platform token endpoint.
 //
 // It answers in ARM's REST shapes at the api-versions of the pinned SDK modules (Microsoft.Web
 // 2023-12-01 for armappservice/v4 v4.0.0, Microsoft.Storage 2024-01-01 for armstorage v1.8.1,
 // Microsoft.ServiceBus 2021-11-01 for armservicebus v1.2.0, Microsoft.DocumentDB 2024-05-15 for
 // armcosmos/v3 v3.0.0, Microsoft.ManagedIdentity 2024-11-30 for armmsi v1.3.0,
-// Microsoft.Authorization 2022-04-01 for armauthorization/v2 v2.2.0; another api-version answers
+// Microsoft.Authorization 2022-04-01 for armauthorization/v2 v2.2.0, Microsoft.OperationalInsights
+// 2022-10-01 and Microsoft.Insights 2020-02-02, which the driver calls through azcore; another
+// api-version answers
 // 400 InvalidApiVersionParameter), so the official arm* clients work against it unchanged. It is
 // not built on the SDK's arm*/fake servers: those pick their handler from a context value only the
 // calling client sets and answer long-running operations with a private protocol.
@@ -152,6 +155,26 @@
 //   - sqlRoleAssignments: names GUIDs; roleDefinitionId one of the account's built-in
 //     definitions; scope the account id or below it (/dbs/<db>[/colls/<container>]); principalId
 //     a GUID (not looked up: Cosmos data-plane RBAC is not Azure RBAC).
+//
+// Microsoft.OperationalInsights/workspaces: names 4-63 letters, digits and hyphens, starting and
+// ending with a letter or digit (InvalidWorkspaceName); properties.sku.name PerGB2018 (the default)
+// or CapacityReservation with capacityReservationLevel 100-500, 1000, 2000 or 5000, the legacy tiers
+// refused (InvalidParameter); retentionInDays 30-730 (default 30; InvalidParameter);
+// features.disableLocalAuth (default false); customerId set at creation. PUT and DELETE are
+// long-running (200 with provisioningState Creating, then 202). A DELETE without force=true is a
+// soft delete, as in Azure: GET answers 404 but the workspace keeps its name and data (Leftovers
+// lists it "(soft-deleted)") and a PUT of the same id recovers it with its customerId; with
+// force=true it is gone.
+//
+// Microsoft.Insights/components: names 1-260 characters without %&\?/ or control characters, not
+// ending with a space or a period; kind required; properties.Application_Type web or other;
+// properties.WorkspaceResourceId an existing workspace (classic components are retired; Azure would
+// attach one without a workspace to a default workspace in a resource group of its own, which the
+// fake refuses); IngestionMode LogAnalytics (the default); DisableLocalAuth (default false);
+// RetentionInDays 30, 60, 90 (default), 120, 180, 270, 365, 550 or 730. InstrumentationKey, AppId and
+// ConnectionString (InstrumentationKey=...;IngestionEndpoint=https://<location>-0.in.applicationinsights.azure.com/;...)
+// are set at creation and kept by updates. PUT, PATCH (tags) and DELETE are synchronous. Deleting a
+// workspace leaves its components.
 //
 // Microsoft.ManagedIdentity/userAssignedIdentities: names 3-128 letters, digits, - or _, starting
 // with a letter or digit; principalId, clientId (new GUIDs) and tenantId (Options.Tenant) are set

@@ -159,6 +159,9 @@ var apiVersions = map[string]string{
 	"microsoft.documentdb":      "2024-05-15",
 	"microsoft.managedidentity": "2024-11-30",
 	"microsoft.authorization":   "2022-04-01",
+	// No arm* module is pinned for these: the driver calls them through azcore.
+	"microsoft.insights":            "2020-02-02",
+	"microsoft.operationalinsights": "2022-10-01",
 }
 
 func checkAPIVersion(ns, v string) *armError {

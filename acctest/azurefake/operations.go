@@ -21,6 +21,7 @@ type operation struct {
 	fail   *armError
 	resKey string // lower-case resource id
 	method string
+	soft   bool // a DELETE that soft-deletes (kind.softDelete without force=true)
 }
 
 // startsOperation tells whether a request is a PUT or DELETE of a type whose PUT or DELETE is
@@ -88,6 +89,8 @@ func (s *Server) finish(op *operation) {
 	}
 	r.op = ""
 	switch {
+	case op.method == http.MethodDelete && op.fail == nil && op.soft:
+		s.st.softDelete(r)
 	case op.method == http.MethodDelete && op.fail == nil:
 		s.st.remove(r)
 	case op.method == http.MethodDelete:

@@ -28,10 +28,12 @@ type resource struct {
 type state struct {
 	res map[string]*resource
 	ops map[string]*operation
+	// deleted holds soft-deleted resources (kind.softDelete), recoverable by a PUT of their id.
+	deleted map[string]*resource
 }
 
 func newState() *state {
-	return &state{res: map[string]*resource{}, ops: map[string]*operation{}}
+	return &state{res: map[string]*resource{}, ops: map[string]*operation{}, deleted: map[string]*resource{}}
 }
 
 func (st *state) get(id string) *resource { return st.res[strings.ToLower(id)] }
@@ -44,6 +46,24 @@ func (st *state) remove(r *resource) {
 			delete(st.res, k)
 		}
 	}
+}
+
+// softDelete removes r as remove does and keeps it recoverable.
+func (st *state) softDelete(r *resource) {
+	st.remove(r)
+	r.state = "Deleted"
+	st.deleted[strings.ToLower(r.id)] = r
+}
+
+// recover returns the soft-deleted resource of id, live again, or nil.
+func (st *state) recover(id string) *resource {
+	key := strings.ToLower(id)
+	r := st.deleted[key]
+	if r != nil {
+		delete(st.deleted, key)
+		st.res[key] = r
+	}
+	return r
 }
 
 func (st *state) siteByName(name string) *resource {
@@ -69,8 +89,11 @@ type kind struct {
 	updateStatus   int // of a PUT that updates (200 unless set)
 	patch          bool
 	deleteBody     bool // a synchronous DELETE answers 200 with the deleted resource
-	nameRule       func(name string) *armError
-	taken          func(name string) *armError
+	// softDelete: a DELETE without force=true keeps the resource recoverable: GET answers 404,
+	// Leftovers lists it, and a PUT of its id recovers it with its read-only fields.
+	softDelete bool
+	nameRule   func(name string) *armError
+	taken      func(name string) *armError
 	// validate checks a PUT or PATCH body (merged with the old one for PATCH) and may fill defaults.
 	validate func(s *Server, c *call, body map[string]any, old *resource) *armError
 	// created sets the read-only fields of a new resource.
@@ -227,10 +250,16 @@ func (s *Server) handleResource(c *call) *reply {
 				return errReply(e)
 			}
 		}
+		soft := k.softDelete && !strings.EqualFold(c.r.URL.Query().Get("force"), "true")
 		if k.lroDelete {
 			r.state = "Deleting"
 			h := s.startOperation(c, r)
+			s.st.ops[r.op].soft = soft
 			return &reply{status: http.StatusAccepted, header: h}
+		}
+		if soft {
+			s.st.softDelete(r)
+			return &reply{status: http.StatusOK}
 		}
 		var body any
 		if k.deleteBody {
@@ -292,10 +321,12 @@ func (s *Server) put(c *call, k *kind, r *resource) *reply {
 	status := k.updateStatus
 	if r == nil {
 		status = k.createStatus
-		r = &resource{id: p.id(), typ: k.typ, name: p.name(), sub: p.sub, rg: p.rg, created: time.Now(), ro: map[string]any{}, extra: map[string]any{}, body: body}
-		s.st.res[strings.ToLower(r.id)] = r
-		if k.created != nil {
-			k.created(s, r)
+		if r = s.st.recover(p.id()); r == nil {
+			r = &resource{id: p.id(), typ: k.typ, name: p.name(), sub: p.sub, rg: p.rg, created: time.Now(), ro: map[string]any{}, extra: map[string]any{}, body: body}
+			s.st.res[strings.ToLower(r.id)] = r
+			if k.created != nil {
+				k.created(s, r)
+			}
 		}
 		r.state = "Creating"
 	} else {

@@ -296,7 +296,8 @@ func (s *Server) next() int64 {
 }
 
 // Leftovers lists every resource that exists, "<type> <id>" each, sorted: what a destroy must
-// leave empty. Implicit resources (a site's app settings and publishing policies, built-in Cosmos
+// leave empty. A soft-deleted resource is listed with " (soft-deleted)": it still holds its name
+// and its data. Implicit resources (a site's app settings and publishing policies, built-in Cosmos
 // role definitions, a subscription's $Default rule) are not listed; role assignments are.
 func (s *Server) Leftovers() []string {
 	s.lock()
@@ -307,6 +308,9 @@ func (s *Server) Leftovers() []string {
 			continue
 		}
 		out = append(out, r.typ+" "+r.id)
+	}
+	for _, r := range s.st.deleted {
+		out = append(out, r.typ+" "+r.id+" (soft-deleted)")
 	}
 	sort.Strings(out)
 	return out

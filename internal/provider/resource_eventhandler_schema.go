@@ -91,8 +91,8 @@ func (r *eventHandlerResource) Schema(_ context.Context, _ resource.SchemaReques
 						Optional:    true,
 						Description: "Most concurrent invocations the trigger starts. Unset by default: the platform's own limit applies." + perCloud,
 					},
-					"log_retention_days": perCloudInt("Days the function's logs are kept, on clouds with a log group per function (null elsewhere). " +
-						"The log group is created and deleted with the handler."),
+					"log_retention_days": perCloudInt("Days the function's logs are kept, on clouds that keep them in a place of the handler's own (AWS's log group, Azure's Log Analytics workspace; null elsewhere). " +
+						"It is created and deleted with the handler."),
 					"tables": schema.MapNestedAttribute{
 						Optional: true,
 						Description: "The app's tables the function reads or writes, by the name the code finds each under (lowercase letters, digits and " +

@@ -147,7 +147,7 @@ func TestAccEventHandlerGCP_invalid(t *testing.T) {
 func TestAccEventHandlerAzure_invalid(t *testing.T) {
 	testInvalid(t, azureBackend(t), []invalidCase{
 		{name: "architecture", function: `architecture = "arm64"`, want: `(?s)Setting not available on azure.*function.architecture cannot be set on azure: Flex Consumption chooses the instruction set`},
-		{name: "log retention", function: `log_retention_days = 30`, want: `function.log_retention_days cannot be set on azure: function logs go to Application Insights`},
+		{name: "log retention", function: `log_retention_days = 7`, want: `(?s)function.log_retention_days must be one of 30, 60, 90, 120,.*on azure, got\s+7\.`},
 		{name: "batch window", top: `trigger = { batch_window_s = 1 }`, want: `trigger.batch_window_s cannot be set on azure: the Service Bus trigger delivers each message as it arrives`},
 		{name: "min backoff", top: `retry = { min_backoff_s = 10 }`, want: `retry.min_backoff_s cannot be set on azure: Service Bus redelivers as soon as`},
 		{name: "batch size", top: `trigger = { batch_size = 10 }`, want: `trigger.batch_size must be between 1 and 1 on azure \(Node and Python batch triggers settle a whole batch together`},

@@ -16,10 +16,12 @@ import (
 // does) and writes only what differs. Components are made in four rounds, each waiting for the
 // previous one:
 //
-//	identity, storage account (and deployment container), Service Bus namespace, Cosmos DB account
-//	dedup database and container, dead-letter queue, the handler's own topic
+//	identity, storage account (and deployment container), Service Bus namespace, Cosmos DB
+//	account, Log Analytics workspace
+//	dedup database and container, dead-letter queue, the handler's own topic, the Application
+//	Insights component
 //	queue or subscription (forwarding dead letters to the dead-letter queue), Storage Blob Data
-//	Owner, the Cosmos DB SQL role assignment, the Flex Consumption plan
+//	Owner, the Cosmos DB SQL role assignment, Monitoring Metrics Publisher, the Flex Consumption plan
 //	Service Bus Data Receiver on the queue or subscription, the function app and its code
 func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, st driver.State) (driver.State, driver.Outputs, error) {
 	final, err := plumbing.Apply(st, owned, &seen{}, func(st driver.State) (*seen, []driver.Component, error) { return d.see(ctx, st) },
@@ -30,16 +32,21 @@ func (d *Driver) Apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 // wantNamespace is the namespace the handler uses and whether it owns it.
 func (d *Driver) wantNamespace(h *spec.Handler, n names) (string, bool) {
 	if h.Trigger.Source != "" {
-		i := strings.LastIndex(strings.ToLower(h.Trigger.Source), "/queues/")
-		if j := strings.LastIndex(strings.ToLower(h.Trigger.Source), "/topics/"); j > i {
-			i = j
-		}
-		return h.Trigger.Source[:i], false
+		return sourceNamespace(h.Trigger.Source), false
 	}
 	if d.sharedNamespace != "" {
 		return d.sharedNamespace, false
 	}
 	return d.id("Microsoft.ServiceBus/namespaces", n.Namespace), true
+}
+
+// sourceNamespace is the namespace id of a queue's or topic's ARM id.
+func sourceNamespace(source string) string {
+	i := strings.LastIndex(strings.ToLower(source), "/queues/")
+	if j := strings.LastIndex(strings.ToLower(source), "/topics/"); j > i {
+		i = j
+	}
+	return source[:max(i, 0)]
 }
 
 func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, l *plumbing.Ledger, cur *seen) error {
@@ -114,6 +121,16 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			}
 			return err
 		},
+		func() error {
+			if cur.workspace != nil && workspaceRetention(cur.workspace) == h.Function.LogRetentionDays && !cur.workspace.drifted(tags) {
+				return nil
+			}
+			id, err := d.putWorkspace(ctx, action(cur.workspace != nil), n.Workspace, h.Function.LogRetentionDays, tags)
+			if exists(err) {
+				l.Set(string(Workspace), id)
+			}
+			return err
+		},
 	)
 	if err != nil {
 		return err
@@ -130,7 +147,21 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	if q := l.Get(string(driver.DeadLetter)); q != "" && !strings.EqualFold(q, dlqID) {
 		oldDLQ, cur.dlq = q, nil
 	}
+	insights := cur.insights.connectionString()
 	err = plumbing.Concurrently(
+		func() error {
+			workspaceID := l.Get(string(Workspace))
+			if cur.insights != nil && !cur.insights.drifted(workspaceID, tags) {
+				return nil
+			}
+			c, err := d.putInsights(ctx, action(cur.insights != nil), n.Insights, workspaceID, tags)
+			if err != nil {
+				return err
+			}
+			l.Set(string(driver.Logs), deref(c.ID))
+			insights = c.connectionString()
+			return nil
+		},
 		func() error {
 			if cur.dedup != nil && containerTTL(cur.dedup) == h.Dedup.TTLS {
 				return nil
@@ -193,11 +224,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			if cur.sub != nil && sameEntity(subEntity(cur.sub), want) {
 				return nil
 			}
-			action := "creating"
-			if cur.sub != nil {
-				action = "updating"
-			}
-			if _, err := d.putSubscription(ctx, entityID, action, want); err != nil {
+			if _, err := d.putSubscription(ctx, entityID, action(cur.sub != nil), want); err != nil {
 				return err
 			}
 			l.Set(string(driver.Subscription), entityID)
@@ -223,6 +250,16 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			id, err := d.assignSQL(ctx, dedupID, principal)
 			if exists(err) {
 				l.Set(string(DedupGrant), id)
+			}
+			return err
+		},
+		func() error {
+			if cur.metricsGrant {
+				return nil
+			}
+			id, err := d.assign(ctx, MetricsGrant, l.Get(string(driver.Logs)), principal, roleMetricsPublisher)
+			if err == nil {
+				l.Set(string(MetricsGrant), id)
 			}
 			return err
 		},
@@ -254,7 +291,8 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 	}
 
 	w := wiring{clientID: l.Get(keyClientID), identityID: identityID, storage: lastPart(l.Get(string(StorageAccount))), namespace: nsID,
-		cosmos: cosmosID, database: n.Database, queue: lastPart(entityID), topic: lastPart(topicID), subscription: n.Subscription}
+		cosmos: cosmosID, database: n.Database, queue: lastPart(entityID), topic: lastPart(topicID), subscription: n.Subscription,
+		insights: insights, source: h.Trigger.Source, sourcePrior: l.Get(keyQueuePrev)}
 	if h.Trigger.Source != "" && h.Trigger.Kind == spec.Topic {
 		w.topic = lastPart(h.Trigger.Source)
 	}
@@ -406,4 +444,12 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 	}
 	settings[settingCodeHash] = code.Hash
 	return d.putSettings(ctx, n.Site, settings)
+}
+
+// action is what a write does: create what is not there, update what is.
+func action(exists bool) string {
+	if exists {
+		return "updating"
+	}
+	return "creating"
 }

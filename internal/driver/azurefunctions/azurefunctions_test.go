@@ -63,9 +63,9 @@ func total(m map[string]int) int {
 
 // refreshCalls is what a refresh costs: each component once, plus the function app's app
 // settings and its two publishing policies, and the storage account's deployment container.
-var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 16, spec.Topic: 17}
+var refreshCalls = map[spec.TriggerKind]int{spec.Queue: 19, spec.Topic: 20}
 
-// TestCallBudget: a refresh reads each component once (16 calls for a queue handler, 17 for a
+// TestCallBudget: a refresh reads each component once (19 calls for a queue handler, 20 for a
 // topic handler); an apply with no change makes the same reads and no write.
 func TestCallBudget(t *testing.T) {
 	h := harness(t)
@@ -118,6 +118,12 @@ func TestDriftDetected(t *testing.T) {
 			_, err := accounts.Update(ctx, rg, last(st.Get(azurefunctions.StorageAccount)), armstorage.AccountUpdateParameters{
 				Properties: &armstorage.AccountPropertiesUpdateParameters{AllowSharedKeyAccess: to.Ptr(true)}}, nil)
 			return err
+		}},
+		{driver.Logs, func() error { // instrumentation-key ingestion on again
+			return h.Call(ctx, http.MethodPatch, st.Get(driver.Logs)+"?api-version=2020-02-02", `{"properties":{"DisableLocalAuth":false}}`)
+		}},
+		{azurefunctions.Workspace, func() error { // shared-key ingestion on again
+			return h.Call(ctx, http.MethodPatch, st.Get(azurefunctions.Workspace)+"?api-version=2022-10-01", `{"properties":{"features":{"disableLocalAuth":false}}}`)
 		}},
 		{driver.Queue, func() error { // dead letters kept in the queue's own sub-queue
 			ns := st.Get(azurefunctions.Namespace)
@@ -428,7 +434,7 @@ func TestSwapToSourceElsewhere(t *testing.T) {
 func TestFailedOperationLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []driver.Component{azurefunctions.StorageAccount, azurefunctions.Namespace, azurefunctions.CosmosAccount,
-		driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
+		azurefunctions.Workspace, driver.DedupTable, azurefunctions.DedupGrant, azurefunctions.Plan, driver.Function} {
 		t.Run(string(c), func(t *testing.T) {
 			h := harness(t)
 			h.Fake.FailOperation(http.MethodPut, azuretest.CreatePattern(c), "InternalServerError")
@@ -468,9 +474,8 @@ func TestPublishRetries403(t *testing.T) {
 	}
 }
 
-// TestLocateAdopted: import finds a handler on an existing queue of its resource group through the
-// app's settings, and destroy of what it found takes the handler's forwarding off that queue and
-// leaves it.
+// TestLocateAdopted: import finds a handler on an existing queue through the app's settings, with
+// the settings the queue had before, and destroy of what it found restores them and leaves it.
 func TestLocateAdopted(t *testing.T) {
 	ctx := context.Background()
 	h := harness(t)
@@ -490,8 +495,8 @@ func TestLocateAdopted(t *testing.T) {
 			t.Errorf("Locate: %s = %q, want %q", c, got.Get(c), st.Get(c))
 		}
 	}
-	if got["queue_source"] != src {
-		t.Errorf("Locate: queue_source = %q, want %q", got["queue_source"], src)
+	if got["queue_source"] != src || got["queue_prev"] != st["queue_prev"] || st["queue_prev"] == "" {
+		t.Errorf("Locate: queue_source = %q, queue_prev = %q; want %q, %q", got["queue_source"], got["queue_prev"], src, st["queue_prev"])
 	}
 	if left, err := h.D.Delete(ctx, got); err != nil || len(left) != 0 {
 		t.Fatalf("Delete = %v, %v", left, err)
@@ -505,7 +510,72 @@ func TestLocateAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Properties.ForwardDeadLetteredMessagesTo != nil {
-		t.Errorf("the adopted queue still forwards to %s", *q.Properties.ForwardDeadLetteredMessagesTo)
+	if p := q.Properties; p.ForwardDeadLetteredMessagesTo != nil || (*p.LockDuration != "PT1M" && *p.LockDuration != "PT60S") {
+		t.Errorf("adopted queue after destroy: forward %v, lock %s; want its own settings back (none, PT1M)", p.ForwardDeadLetteredMessagesTo, *p.LockDuration)
 	}
+}
+
+// TestLogs: the function's logs go to a workspace-based Application Insights component that takes
+// no instrumentation key: the app settings name it and authenticate with the identity, which holds
+// Monitoring Metrics Publisher on it; the workspace keeps them function.log_retention_days.
+func TestLogs(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	want := handler("logged", spec.Queue)
+	st := apply(t, h, want, nil)
+	ws, ok := h.Fake.Resource(st.Get(azurefunctions.Workspace))
+	wp, _ := ws["properties"].(map[string]any)
+	if !ok || wp["retentionInDays"] != float64(want.Function.LogRetentionDays) || wp["features"].(map[string]any)["disableLocalAuth"] != true ||
+		wp["sku"].(map[string]any)["name"] != "PerGB2018" {
+		t.Errorf("workspace: %v, want PerGB2018, %d days, local auth off", ws, want.Function.LogRetentionDays)
+	}
+	c, ok := h.Fake.Resource(st.Get(driver.Logs))
+	cp, _ := c["properties"].(map[string]any)
+	if !ok || cp["DisableLocalAuth"] != true || !strings.EqualFold(cp["WorkspaceResourceId"].(string), st.Get(azurefunctions.Workspace)) {
+		t.Errorf("Application Insights component: %v, want local auth off, in the handler's workspace", c)
+	}
+	grant, ok := h.Fake.Resource(st.Get(azurefunctions.MetricsGrant))
+	gp, _ := grant["properties"].(map[string]any)
+	if !ok || !strings.HasSuffix(gp["roleDefinitionId"].(string), "/3913510d-42f4-4e42-8a64-420c390055eb") ||
+		gp["principalId"] != st["identity_principal_id"] || gp["principalType"] != "ServicePrincipal" ||
+		!strings.EqualFold(gp["scope"].(string), st.Get(driver.Logs)) {
+		t.Errorf("metrics grant: %v, want Monitoring Metrics Publisher on the component for the identity", grant)
+	}
+	sites, _ := armappservice.NewWebAppsClient(h.Fake.Subscription(), h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	site := st.Get(driver.Function)
+	resp, err := sites.ListApplicationSettings(ctx, h.Fake.ResourceGroup(), site[strings.LastIndex(site, "/")+1:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deref(resp.Properties["APPLICATIONINSIGHTS_CONNECTION_STRING"]); got == "" || got != cp["ConnectionString"] {
+		t.Errorf("APPLICATIONINSIGHTS_CONNECTION_STRING = %q, want the component's %q", got, cp["ConnectionString"])
+	}
+	if got, want := deref(resp.Properties["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]), "ClientId="+st["identity_client_id"]+";Authorization=AAD"; got != want {
+		t.Errorf("APPLICATIONINSIGHTS_AUTHENTICATION_STRING = %q, want %q", got, want)
+	}
+
+	longer := *want
+	longer.Function.LogRetentionDays = 90
+	st = apply(t, h, &longer, st)
+	obs, err := h.D.Read(ctx, st)
+	if err != nil || obs.Handler.Function.LogRetentionDays != 90 || len(obs.Drifted) != 0 {
+		t.Errorf("after raising the retention: Read = %d days, drifted %v, %v; want 90, none", obs.Handler.Function.LogRetentionDays, obs.Drifted, err)
+	}
+	if _, ok := obs.Handler.Function.Environment["APPLICATIONINSIGHTS_CONNECTION_STRING"]; ok {
+		t.Error("the connection string the driver writes reads back as the handler's environment")
+	}
+	// Destroy deletes the workspace for good: a soft-deleted one would keep its name and logs.
+	if left, err := h.D.Delete(ctx, st); err != nil || len(left) != 0 {
+		t.Fatalf("Delete = %v, %v", left, err)
+	}
+	if left, _ := h.Leftovers(ctx); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -38,6 +38,12 @@ const (
 	StorageGrant driver.Component = "storage_grant"
 	// DedupGrant is the Cosmos DB SQL role assignment (Built-in Data Contributor) on the container.
 	DedupGrant driver.Component = "dedup_grant"
+	// Workspace is the handler's Log Analytics workspace, where its Application Insights component
+	// (driver.Logs) keeps the function's logs for function.log_retention_days.
+	Workspace driver.Component = "log_workspace"
+	// MetricsGrant is Monitoring Metrics Publisher on the Application Insights component: with local
+	// auth off, the identity's token is the only way telemetry is accepted.
+	MetricsGrant driver.Component = "metrics_grant"
 )
 
 // Cloud describes Azure to the provider.
@@ -54,12 +60,14 @@ var Cloud = &driver.Cloud{
 		driver.Topic:        {"trigger.kind", "trigger.source"},
 		driver.DeadLetter:   {"dead_letter.retention_days"},
 		driver.DedupTable:   {"dedup.ttl_s"},
+		Workspace:           {"function.log_retention_days"},
 	},
 	Rules: rules,
 	Meaning: map[string]string{
 		"function.memory_mb":           "Flex Consumption instance memory (512, 2048 or 4096 MB)",
 		"function.timeout_s":           "the Functions host's functionTimeout, and the longest the host renews a message's lock",
 		"function.max_concurrency":     "Flex Consumption maximum instance count",
+		"function.log_retention_days":  "retention of the handler's Log Analytics workspace, where its Application Insights component keeps the function's logs and metrics",
 		"trigger.batch_size":           "1: Node and Python batch triggers settle a whole batch together",
 		"trigger.enabled":              "the queue's or subscription's status: paused, it is ReceiveDisabled and messages wait in it",
 		"trigger.visibility_timeout_s": "Service Bus lock duration (at most 5 minutes; the host renews it for longer functions)",
@@ -104,14 +112,17 @@ var components = []driver.ComponentInfo{
 	{Component: StorageAccount, Display: "storage account"},
 	{Component: Namespace, Display: "Service Bus namespace"},
 	{Component: CosmosAccount, Display: "Cosmos DB account"},
+	{Component: Workspace, Display: "Log Analytics workspace"},
 	{Component: driver.DedupTable, Display: "dedup database and container"},
 	{Component: driver.DeadLetter, Display: "dead-letter queue"},
+	{Component: driver.Logs, Display: "Application Insights component"},
 	{Component: driver.Topic, Display: "trigger topic"},
 	{Component: driver.Queue, Display: "trigger queue"},
 	{Component: driver.Subscription, Display: "topic subscription"},
 	{Component: ReceiverGrant, Display: "Service Bus Data Receiver role assignment"},
 	{Component: StorageGrant, Display: "Storage Blob Data Owner role assignment"},
 	{Component: DedupGrant, Display: "Cosmos DB SQL role assignment"},
+	{Component: MetricsGrant, Display: "Monitoring Metrics Publisher role assignment"},
 	{Component: Plan, Display: "Flex Consumption plan"},
 	{Component: driver.Function, Display: "function app"},
 }
@@ -155,7 +166,7 @@ var (
 var timeoutS = spec.Range{Min: 1, Max: 3600, Why: "the Service Bus extension renews a lock for at most maxAutoLockRenewalDuration, which the provider sets to the timeout"}
 
 var rules = &spec.Rules{
-	Defaults: spec.Defaults{MemoryMB: 2048, TimeoutS: 60, BatchSize: 1, MaxAttempts: 10, RetentionDays: 14, DedupTTLS: 86400},
+	Defaults: spec.Defaults{MemoryMB: 2048, TimeoutS: 60, LogRetentionDays: 30, BatchSize: 1, MaxAttempts: 10, RetentionDays: 14, DedupTTLS: 86400},
 	Runtimes: map[string]spec.Runtime{
 		"nodejs22":   {Name: "node/22", EntryPoint: "handler"},
 		"python3.12": {Name: "python/3.12", EntryPoint: "handler"},
@@ -164,8 +175,10 @@ var rules = &spec.Rules{
 		// provider writes host.json's customHandler section.
 		"go": {Name: "custom/1.0", EntryPoint: "handler"},
 	},
-	MemoryMB:           spec.Range{Min: 512, Max: 4096, Why: "Flex Consumption instance memory sizes"},
-	MemorySizes:        []int64{512, 2048, 4096},
+	MemoryMB:    spec.Range{Min: 512, Max: 4096, Why: "Flex Consumption instance memory sizes"},
+	MemorySizes: []int64{512, 2048, 4096},
+	// A PerGB2018 workspace keeps data 30-730 days; these are Application Insights' retention steps.
+	LogRetention:       []int64{30, 60, 90, 120, 180, 270, 365, 550, 730},
 	TimeoutS:           timeoutS,
 	MaxConcurrency:     spec.Range{Min: 1, Max: 1000, Why: "Flex Consumption's maximum instance count"},
 	BatchSize:          spec.Range{Min: 1, Max: 1, Why: "Node and Python batch triggers settle a whole batch together, which would replay good messages with a poison one"},
@@ -181,17 +194,17 @@ var rules = &spec.Rules{
 	ReservedEnv: []string{
 		"AzureWebJobsStorage", "AZURE_CLIENT_ID", "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION",
 		"WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE", "APPLICATIONINSIGHTS_CONNECTION_STRING",
+		"APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 	},
 	// Derived names: the namespace "<name>-<hash>" within 50, the Cosmos account within 44.
 	NameMinLen: 3,
 	NameMaxLen: 35,
 	Unsupported: map[string]string{
-		"function.architecture":       "Flex Consumption chooses the instruction set",
-		"function.log_retention_days": "function logs go to Application Insights, whose retention is the workspace's, not a log group per function",
-		"trigger.batch_window_s":      "the Service Bus trigger delivers each message as it arrives",
-		"retry.min_backoff_s":         "Service Bus redelivers as soon as a message's lock is released or expires; it has no retry backoff",
-		"trigger.filter":              "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
-		"function.tables":             "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
+		"function.architecture":  "Flex Consumption chooses the instruction set",
+		"trigger.batch_window_s": "the Service Bus trigger delivers each message as it arrives",
+		"retry.min_backoff_s":    "Service Bus redelivers as soon as a message's lock is released or expires; it has no retry backoff",
+		"trigger.filter":         "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
+		"function.tables":        "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerTag,

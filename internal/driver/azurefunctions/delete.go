@@ -10,8 +10,9 @@ import (
 // Delete implements driver.Driver, in three rounds whose members run concurrently: the function
 // app, the role assignments (they outlive the identity) and the trigger entities (an adopted queue
 // gets its settings back); then the plan, the topic, the dedup database, the dead-letter queue, the
-// storage account and the identity; then the namespace and the Cosmos DB account the handler owns
-// (shared ones are only forgotten).
+// storage account, the Application Insights component and the identity; then the namespace and the
+// Cosmos DB account the handler owns (shared ones are only forgotten) and the Log Analytics
+// workspace, for good.
 func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, error) {
 	shared := func(key string, del func(string) error) func(string) error {
 		return func(id string) error {
@@ -27,6 +28,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 			ReceiverGrant:       func(id string) error { return d.deleteAssignment(ctx, ReceiverGrant, id) },
 			StorageGrant:        func(id string) error { return d.deleteAssignment(ctx, StorageGrant, id) },
 			DedupGrant:          func(id string) error { return d.deleteSQLAssignment(ctx, id) },
+			MetricsGrant:        func(id string) error { return d.deleteAssignment(ctx, MetricsGrant, id) },
 			driver.Subscription: func(id string) error { return d.deleteEntity(ctx, driver.Subscription, id) },
 			driver.Queue: func(id string) error {
 				return d.releaseQueue(ctx, id, st[keyQueueSource] != "", st[keyQueuePrev])
@@ -39,6 +41,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 			driver.DeadLetter: func(id string) error { return d.deleteEntity(ctx, driver.DeadLetter, id) },
 			StorageAccount:    func(id string) error { return d.deleteStorage(ctx, id) },
 			driver.Identity:   func(id string) error { return d.deleteIdentity(ctx, id) },
+			driver.Logs:       func(id string) error { return d.deleteInsights(ctx, id) },
 		},
 		plumbing.Round{
 			Namespace: func(id string) error {
@@ -50,6 +53,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 				return shared(keyNamespaceShared, func(id string) error { return d.deleteNamespace(ctx, id) })(id)
 			},
 			CosmosAccount: shared(keyCosmosShared, func(id string) error { return d.deleteCosmos(ctx, id) }),
+			Workspace:     func(id string) error { return d.deleteWorkspace(ctx, id) },
 		},
 	)
 }

@@ -67,7 +67,9 @@ type Driver struct {
 	cosmos      *armcosmos.DatabaseAccountsClient
 	sql         *armcosmos.SQLResourcesClient
 	assignments *armauthorization.RoleAssignmentsClient
-	web         *webClient
+	web         *restClient
+	insights    *restClient
+	workspaces  *restClient
 }
 
 // New builds the clients. No call is made until the driver is used.
@@ -168,7 +170,9 @@ func New(_ context.Context, cfg Config) (*Driver, error) {
 	armc, err := arm.NewClient("threefactor/azurefunctions", "v1.0.0", d.cred, opts)
 	must(err)
 	if armc != nil {
-		d.web = newWebClient(armc, d.pollOpts)
+		d.web = newRESTClient(armc, webAPIVersion, d.pollOpts)
+		d.insights = newRESTClient(armc, insightsAPIVersion, d.pollOpts)
+		d.workspaces = newRESTClient(armc, workspaceAPIVersion, d.pollOpts)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -13,7 +13,8 @@ import (
 
 // Locate implements driver.Driver. Every component is found by the name the handler's name
 // derives (the globally unique ones carry the hash of the subscription, group and location), the
-// role assignments by their derived GUIDs; the function app's settings name an adopted source.
+// role assignments by their derived GUIDs; the function app's settings name an adopted source, in
+// any resource group, and the settings an adopted queue had before, which destroy restores.
 // Without a function app the identity, tagged with the handler's name, stands in for it.
 func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) {
 	n := d.names(name)
@@ -59,9 +60,15 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 	default:
 		nsID = ""
 	}
-	// An adopted source's namespace, named by the app's Service Bus connection, in the handler's
-	// resource group (one elsewhere cannot be found from the app's settings).
-	if site != nil {
+	// An adopted source's namespace: the one of THREEFACTOR_SOURCE, or, from an app written before
+	// that setting, the one its Service Bus connection names, in the handler's resource group.
+	source := ""
+	if site != nil && sourceRE.MatchString(site.settings[settingSource]) {
+		source = site.settings[settingSource]
+		nsID = sourceNamespace(source)
+		l.Set(string(Namespace), nsID)
+		l.Set(keyNamespaceShared, "true")
+	} else if site != nil {
 		if host := site.settings[settingConnection+"__fullyQualifiedNamespace"]; host != "" {
 			name, _, _ := strings.Cut(host, ".")
 			if !strings.EqualFold(name, lastPart(nsID)) || nsID == "" {
@@ -97,13 +104,23 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 		}
 	}
 	storageID := d.id("Microsoft.Storage/storageAccounts", n.Storage)
+	workspaceID := d.id("Microsoft.OperationalInsights/workspaces", n.Workspace)
+	insightsID := d.id("Microsoft.Insights/components", n.Insights)
 	dedup := dedupID(cosmosID, n.Database)
 	queueID, topicID := nsID+"/queues/"+n.Queue, nsID+"/topics/"+n.Topic
 	subID := topicID + "/subscriptions/" + n.Subscription
-	if site != nil {
+	switch {
+	case source != "" && strings.Contains(strings.ToLower(source), "/queues/"):
+		queueID = source
+		l.Set(keyQueueSource, source)
+		l.Set(keyQueuePrev, site.settings[settingSourcePrior])
+	case source != "":
+		subID = source + "/subscriptions/" + n.Subscription
+		l.Set(keyTopicSource, source)
+	case site != nil:
 		if q := site.settings[settingQueue]; q != "" && !strings.EqualFold(q, n.Queue) && nsID != "" {
-			// An adopted queue: its settings before adoption are not known, so destroy only takes
-			// the handler's forwarding and pause off it.
+			// An adopted queue of an app written before THREEFACTOR_SOURCE: its settings before
+			// adoption are not known, so destroy only takes the handler's forwarding and pause off it.
 			queueID = nsID + "/queues/" + q
 			l.Set(keyQueueSource, queueID)
 		}
@@ -144,6 +161,9 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			return p != nil, err
 		}),
 		grant(StorageGrant, storageID, roleBlobOwner),
+		found(Workspace, workspaceID, func() (bool, error) { w, err := d.readWorkspace(ctx, workspaceID); return w != nil, err }),
+		found(driver.Logs, insightsID, func() (bool, error) { c, err := d.readInsights(ctx, insightsID); return c != nil, err }),
+		grant(MetricsGrant, insightsID, roleMetricsPublisher),
 		func() error {
 			if principal == "" {
 				return nil

@@ -17,6 +17,7 @@ type names struct {
 	Database, Container         string
 	Queue, Topic, Subscription  string
 	DeadLetter, DeployContainer string
+	Workspace, Insights         string
 }
 
 // Fixed names inside the handler's own resources.
@@ -44,6 +45,8 @@ func (d *Driver) names(name string) names {
 		Subscription:    name,
 		DeadLetter:      spec.ComponentName(name, "dlq"),
 		DeployContainer: deployContainer,
+		Workspace:       spec.ComponentName(name, "logs"),
+		Insights:        name,
 	}
 }
 

@@ -25,6 +25,9 @@ type seen struct {
 	topic                              bool
 	sub                                *armservicebus.SBSubscription
 	receiver, storageGrant, dedupGrant bool
+	metricsGrant                       bool
+	workspace                          *workspace
+	insights                           *insightsComponent
 	plan                               *webPlan
 	site                               *siteSeen
 }
@@ -50,6 +53,18 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 	read(CosmosAccount, func(id string) (_ bool, err error) {
 		s.cosmos, err = d.readCosmos(ctx, id)
 		return s.cosmos != nil, err
+	})
+	read(Workspace, func(id string) (_ bool, err error) {
+		s.workspace, err = d.readWorkspace(ctx, id)
+		return s.workspace != nil, err
+	})
+	read(driver.Logs, func(id string) (_ bool, err error) {
+		s.insights, err = d.readInsights(ctx, id)
+		return s.insights != nil, err
+	})
+	read(MetricsGrant, func(id string) (_ bool, err error) {
+		s.metricsGrant, err = d.readAssignment(ctx, MetricsGrant, id)
+		return s.metricsGrant, err
 	})
 	read(driver.DedupTable, func(id string) (_ bool, err error) {
 		s.dedup, err = d.readDedup(ctx, id)
@@ -146,6 +161,9 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 	if s.dedup != nil {
 		h.Dedup.TTLS = containerTTL(s.dedup)
 	}
+	if s.workspace != nil {
+		h.Function.LogRetentionDays = workspaceRetention(s.workspace)
+	}
 	return h
 }
 
@@ -171,6 +189,12 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	if s.cosmos != nil && st[keyCosmosShared] == "" {
 		mark(CosmosAccount, !sameTags(s.cosmos.Tags, tags) || s.cosmos.Properties == nil || !deref(s.cosmos.Properties.DisableLocalAuth))
 	}
+	if s.workspace != nil {
+		mark(Workspace, s.workspace.drifted(tags))
+	}
+	if s.insights != nil {
+		mark(driver.Logs, s.insights.drifted(st.Get(Workspace), tags))
+	}
 	dlq := lastPart(st.Get(driver.DeadLetter))
 	if s.queue != nil {
 		mark(driver.Queue, dlq != "" && !strings.EqualFold(queueEntity(s.queue).ForwardDLQ, dlq))
@@ -179,7 +203,7 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		mark(driver.Subscription, dlq != "" && !strings.EqualFold(subEntity(s.sub).ForwardDLQ, dlq))
 	}
 	if f := s.site; f != nil {
-		want := d.injectedFor(st, h)
+		want := d.injectedFor(st, h, s.insights.connectionString())
 		wrong := f.ftpAllowed || f.scmAll || f.site.Properties == nil || !deref(f.site.Properties.HTTPSOnly)
 		for k, v := range want {
 			wrong = wrong || f.settings[k] != v
@@ -192,17 +216,19 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	return plumbing.SortComponents(out, order)
 }
 
-// injectedFor is the settings the driver writes, as the state's components name them.
-func (d *Driver) injectedFor(st driver.State, h *spec.Handler) map[string]string {
+// injectedFor is the settings the driver writes, as the state's components name them (and insights,
+// the Application Insights component's connection string).
+func (d *Driver) injectedFor(st driver.State, h *spec.Handler, insights string) map[string]string {
 	n := d.names(h.Name)
 	_, database := splitDedup(st.Get(driver.DedupTable))
 	w := wiring{clientID: st[keyClientID], identityID: st.Get(driver.Identity), storage: lastPart(st.Get(StorageAccount)),
 		namespace: st.Get(Namespace), cosmos: st.Get(CosmosAccount), database: database, queue: lastPart(st.Get(driver.Queue)),
-		topic: lastPart(consumed(st)), subscription: n.Subscription}
+		topic: lastPart(consumed(st)), subscription: n.Subscription, insights: insights,
+		source: st[keyQueueSource] + st[keyTopicSource], sourcePrior: st[keyQueuePrev]}
 	m := injected(h, w)
 	for k := range m {
 		// What a missing component would name is recreated with it.
-		if m[k] == "" || strings.HasSuffix(m[k], ".servicebus.windows.net") && w.namespace == "" || k == spec.EnvDedupStore && database == "" {
+		if m[k] == "" || k == settingInsightsAuth && (insights == "" || w.clientID == "") || strings.HasSuffix(m[k], ".servicebus.windows.net") && w.namespace == "" || k == spec.EnvDedupStore && database == "" {
 			delete(m, k)
 		}
 	}

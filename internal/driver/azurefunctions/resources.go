@@ -191,12 +191,8 @@ func (d *Driver) putDedup(ctx context.Context, account, database string, ttl int
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, d.pollOpts())
 	}
-	action := "updating"
-	if withDatabase {
-		action = "creating"
-	}
 	// The database exists: whatever became of the container, the id lets delete remove both.
-	return id, fail(driver.DedupTable, action, id, polled(err))
+	return id, fail(driver.DedupTable, action(!withDatabase), id, polled(err))
 }
 
 // readDedup returns the container, nil when it or its database is gone.

@@ -57,10 +57,6 @@ func sameEntity(a, b entity) bool { return a == b }
 
 // putQueue sets e on a queue, keeping its other properties.
 func (d *Driver) putQueue(ctx context.Context, c driver.Component, id string, cur *armservicebus.SBQueue, e entity) error {
-	action := "updating"
-	if cur == nil {
-		action = "creating"
-	}
 	r, err := arm.ParseResourceID(id)
 	if err != nil {
 		return fail(c, "parsing", id, err)
@@ -82,7 +78,7 @@ func (d *Driver) putQueue(ctx context.Context, c driver.Component, id string, cu
 	q.Properties.ForwardDeadLetteredMessagesTo = optional(e.ForwardDLQ)
 	q.Properties.Status = status(e.Paused)
 	_, err = d.queues.CreateOrUpdate(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, q, nil)
-	return fail(c, action, id, err)
+	return fail(c, action(cur != nil), id, err)
 }
 
 func (d *Driver) putSubscription(ctx context.Context, id, action string, e entity) (*armservicebus.SBSubscription, error) {

@@ -27,6 +27,15 @@ const (
 	settingQueue      = "THREEFACTOR_QUEUE"
 	settingTopic      = "THREEFACTOR_TOPIC"
 	settingSub        = "THREEFACTOR_SUBSCRIPTION"
+	// settingSource is the adopted trigger.source, and settingSourcePrior the settings an adopted
+	// queue had before (JSON of entity): what import finds in any resource group, and what destroy
+	// then restores.
+	settingSource      = "THREEFACTOR_SOURCE"
+	settingSourcePrior = "THREEFACTOR_SOURCE_PRIOR"
+	// settingInsights and settingInsightsAuth send the host's telemetry to the Application
+	// Insights component with the identity's token (the component takes no instrumentation key).
+	settingInsights     = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+	settingInsightsAuth = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 	// tagEntryPoint and tagMaxUnset keep what the cloud has no field for.
 	tagEntryPoint = TagPrefix + "entry-point"
 	tagMaxUnset   = TagPrefix + "max-instances-unset"
@@ -38,6 +47,8 @@ const (
 type wiring struct {
 	clientID, identityID, storage, namespace, cosmos, database string
 	queue, topic, subscription                                 string
+	insights                                                   string // connection string
+	source, sourcePrior                                        string
 }
 
 // appSettings are the function's app settings less the code hash: identity-based connections to
@@ -64,6 +75,8 @@ func injected(h *spec.Handler, w wiring) map[string]string {
 		"AZURE_CLIENT_ID":                                                           w.clientID,
 		"AzureFunctionsJobHost__functionTimeout":                                    timeout,
 		"AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration": timeout,
+		settingInsights:                                                             w.insights,
+		settingInsightsAuth:                                                         "ClientId=" + w.clientID + ";Authorization=AAD",
 	} {
 		m[k] = v
 	}
@@ -72,6 +85,12 @@ func injected(h *spec.Handler, w wiring) map[string]string {
 	} else {
 		m[settingQueue] = w.queue
 	}
+	if w.source != "" {
+		m[settingSource] = w.source
+	}
+	if w.sourcePrior != "" {
+		m[settingSourcePrior] = w.sourcePrior
+	}
 	return m
 }
 
@@ -79,7 +98,7 @@ func injected(h *spec.Handler, w wiring) map[string]string {
 func isInjected(k string) bool {
 	switch k {
 	case spec.EnvHandler, spec.EnvCloud, spec.EnvDedupStore, spec.EnvDedupTTL, spec.EnvTimeout, settingCodeHash,
-		settingQueue, settingTopic, settingSub, "AZURE_CLIENT_ID":
+		settingQueue, settingTopic, settingSub, "AZURE_CLIENT_ID", settingInsights, settingInsightsAuth, settingSource, settingSourcePrior:
 		return true
 	}
 	return strings.HasPrefix(k, "AzureWebJobsStorage") || strings.HasPrefix(k, settingConnection+"__") || strings.HasPrefix(k, "AzureFunctionsJobHost__")

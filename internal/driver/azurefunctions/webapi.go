@@ -3,29 +3,41 @@ package azurefunctions
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 )
 
-// webAPIVersion is the Microsoft.Web API the driver speaks (armappservice/v4's, the first with
-// functionAppConfig). The driver calls it through azcore's pipeline rather than armappservice,
-// whose models for all of App Service would add megabytes to the provider for a dozen calls.
-const webAPIVersion = "2023-12-01"
+// The APIs the driver calls through azcore's pipeline rather than an arm* module, whose models of
+// a whole service would add megabytes to the provider for a few calls each: Microsoft.Web
+// (armappservice/v4's version, the first with functionAppConfig), Microsoft.Insights components
+// and Microsoft.OperationalInsights workspaces.
+const (
+	webAPIVersion       = "2023-12-01"
+	insightsAPIVersion  = "2020-02-02"
+	workspaceAPIVersion = "2022-10-01"
+)
 
-// webClient calls Microsoft.Web (plans and sites) on Resource Manager.
-type webClient struct {
+// restClient calls one Resource Manager API at one version.
+type restClient struct {
 	pl       runtime.Pipeline
 	endpoint string
+	version  string
 	poll     func() *runtime.PollUntilDoneOptions
 }
 
-func newWebClient(c *arm.Client, poll func() *runtime.PollUntilDoneOptions) *webClient {
-	return &webClient{pl: c.Pipeline(), endpoint: c.Endpoint(), poll: poll}
+func newRESTClient(c *arm.Client, version string, poll func() *runtime.PollUntilDoneOptions) *restClient {
+	return &restClient{pl: c.Pipeline(), endpoint: c.Endpoint(), version: version, poll: poll}
 }
 
-func (w *webClient) request(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	req, err := runtime.NewRequest(ctx, method, w.endpoint+path+"?api-version="+webAPIVersion)
+// request sends method to path, which may carry a query of its own.
+func (w *restClient) request(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	req, err := runtime.NewRequest(ctx, method, w.endpoint+path+sep+"api-version="+w.version)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +58,7 @@ func (w *webClient) request(ctx context.Context, method, path string, body any) 
 }
 
 // call sends a request and decodes the answer into out (when not nil).
-func (w *webClient) call(ctx context.Context, method, path string, body, out any) error {
+func (w *restClient) call(ctx context.Context, method, path string, body, out any) error {
 	resp, err := w.request(ctx, method, path, body)
 	if err != nil {
 		return err
@@ -58,8 +70,14 @@ func (w *webClient) call(ctx context.Context, method, path string, body, out any
 }
 
 // put creates or replaces a tracked resource, following ARM's long-running answer to the end.
-func (w *webClient) put(ctx context.Context, path string, body any) error {
-	resp, err := w.request(ctx, http.MethodPut, path, body)
+func (w *restClient) put(ctx context.Context, path string, body any) error {
+	return w.await(ctx, http.MethodPut, path, body)
+}
+
+// await sends a request that may be long-running and follows its operation to the end; a failed
+// operation is polled(err).
+func (w *restClient) await(ctx context.Context, method, path string, body any) error {
+	resp, err := w.request(ctx, method, path, body)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -89,6 +90,9 @@ func CreatePattern(c driver.Component) string {
 		azurefunctions.ReceiverGrant:  "**/Microsoft.ServiceBus/**/roleAssignments/*",
 		azurefunctions.StorageGrant:   "**/storageAccounts/*/providers/Microsoft.Authorization/roleAssignments/*",
 		azurefunctions.DedupGrant:     "**/sqlRoleAssignments/*",
+		azurefunctions.Workspace:      "**/Microsoft.OperationalInsights/workspaces/*",
+		driver.Logs:                   "**/Microsoft.Insights/components/*",
+		azurefunctions.MetricsGrant:   "**/Microsoft.Insights/components/*/providers/Microsoft.Authorization/roleAssignments/*",
 		azurefunctions.Plan:           "**/serverfarms/*",
 		driver.Function:               "**/Microsoft.Web/sites/*",
 	}[c]
@@ -158,6 +162,10 @@ func apiVersion(id string) string {
 		return "2024-11-30"
 	case strings.Contains(l, "microsoft.storage"):
 		return "2024-01-01"
+	case strings.Contains(l, "microsoft.operationalinsights"):
+		return "2022-10-01"
+	case strings.Contains(l, "microsoft.insights"):
+		return "2020-02-02"
 	}
 	return "2023-12-01"
 }
@@ -182,28 +190,22 @@ func (h *Harness) Leftovers(context.Context) ([]string, error) {
 
 // ExistingSource creates a queue or topic in a namespace of its own, as a user's existing one.
 func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (string, error) {
+	return h.ExistingSourceIn(ctx, kind, h.Fake.ResourceGroup())
+}
+
+// ExistingSourceIn creates a queue or topic in a namespace of its own in resource group rg (one of
+// the fake's): "existing-<kind>-ns" in the driver's group, "<rg>-<kind>-ns" in another.
+func (h *Harness) ExistingSourceIn(ctx context.Context, kind spec.TriggerKind, rg string) (string, error) {
 	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
 	if err != nil {
 		return "", err
 	}
-	put := func(id, body string) error {
-		req, err := runtime.NewRequest(ctx, http.MethodPut, h.Fake.URL()+id+"?api-version=2021-11-01")
-		if err != nil {
-			return err
-		}
-		if err := req.SetBody(streaming(body), "application/json"); err != nil {
-			return err
-		}
-		resp, err := c.Pipeline().Do(req)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("PUT %s: %s", id, resp.Status)
-		}
-		return nil
+	put := func(id, body string) error { return h.Call(ctx, http.MethodPut, id+"?api-version=2021-11-01", body) }
+	name := "existing-" + string(kind) + "-ns"
+	if !strings.EqualFold(rg, h.Fake.ResourceGroup()) {
+		name = rg + "-" + string(kind) + "-ns"
 	}
-	ns := "/subscriptions/" + h.Fake.Subscription() + "/resourceGroups/" + h.Fake.ResourceGroup() + "/providers/Microsoft.ServiceBus/namespaces/existing-" + string(kind) + "-ns"
+	ns := "/subscriptions/" + h.Fake.Subscription() + "/resourceGroups/" + rg + "/providers/Microsoft.ServiceBus/namespaces/" + name
 	if err := put(ns, `{"location":"`+azurefake.DefaultLocation+`","sku":{"name":"Standard"},"properties":{"disableLocalAuth":true}}`); err != nil {
 		return "", err
 	}
@@ -233,17 +235,29 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 	return id, nil
 }
 
-func streaming(s string) interface {
-	Read([]byte) (int, error)
-	Seek(int64, int) (int64, error)
-	Close() error
-} {
-	return nopCloser{strings.NewReader(s)}
+// Call sends method with a JSON body to path (with its api-version) on the fake, behind the
+// driver's back, and returns the ARM error of an answer that is not a success.
+func (h *Harness) Call(ctx context.Context, method, path, body string) error {
+	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
+	if err != nil {
+		return err
+	}
+	req, err := runtime.NewRequest(ctx, method, h.Fake.URL()+path)
+	if err != nil {
+		return err
+	}
+	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
+		return err
+	}
+	resp, err := c.Pipeline().Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return runtime.NewResponseError(resp)
+	}
+	return nil
 }
-
-type nopCloser struct{ *strings.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 // Pause sets the handler's queue or subscription to ReceiveDisabled behind the driver's back, as
 // someone pausing delivery in the portal would.
