@@ -38,14 +38,14 @@ func init() {
 	})
 	register(&kind{
 		typ: typeSQLDatabases, lroPut: true, lroDelete: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted,
-		nameRule: cosmosResourceName,
+		nameRule: cosmosResourceName, render: renderRID,
 		validate: func(_ *Server, c *call, body map[string]any, _ *resource) *armError {
 			return checkCosmosResource(c, body)
 		},
 	})
 	register(&kind{
 		typ: typeSQLContainers, lroPut: true, lroDelete: true, createStatus: http.StatusAccepted, updateStatus: http.StatusAccepted,
-		nameRule: cosmosResourceName,
+		nameRule: cosmosResourceName, render: renderRID,
 		validate: validateSQLContainer,
 	})
 	register(&kind{
@@ -121,6 +121,9 @@ func checkCosmosResource(c *call, body map[string]any) *armError {
 func validateSQLContainer(s *Server, c *call, body map[string]any, old *resource) *armError {
 	if e := checkCosmosResource(c, body); e != nil {
 		return e
+	}
+	if tags := obj(body, "tags"); len(tags) > 15 {
+		return badRequest("BadRequest", "A maximum of 15 tags can be provided for a resource, got %d.", len(tags))
 	}
 	if a := s.cosmosAccount(c.p); a != nil && !serverless(a.body) {
 		return badRequest("BadRequest", "The fake serves serverless (EnableServerless) accounts only.")

@@ -71,6 +71,10 @@ func init() {
 				if typ == typeSubscriptions || typ == typeRules {
 					pat = subNamePattern
 				}
+				// $Default, the rule a subscription starts with, can be written back once deleted.
+				if typ == typeRules && name == "$Default" {
+					return nil
+				}
 				if len(name) > maxLen || !pat.MatchString(name) {
 					return badRequest("BadRequest", "The entity name %q is invalid: 1-%d letters, digits, '.', '-', '_'%s, starting and ending with a letter or digit.", name, maxLen, map[bool]string{true: " and '/'", false: ""}[maxLen == 260])
 				}
@@ -86,6 +90,11 @@ func init() {
 					return validateRule(body)
 				}
 				return validateEntity(s, c, typ, body, old)
+			},
+			render: func(s *Server, r *resource, out map[string]any) {
+				if typ == typeSubscriptions {
+					renderCounts(s, r, out)
+				}
 			},
 			created: func(s *Server, r *resource) {
 				if typ != typeSubscriptions {
@@ -179,8 +188,12 @@ func validateRule(body map[string]any) *armError {
 		if strings.TrimSpace(str(props, "sqlFilter", "sqlExpression")) == "" {
 			return badRequest("BadRequest", "A SqlFilter rule needs sqlFilter.sqlExpression.")
 		}
-		if len(str(props, "sqlFilter", "sqlExpression")) > 1024 {
-			return badRequest("BadRequest", "sqlFilter.sqlExpression is at most 1024 characters.")
+		expr := str(props, "sqlFilter", "sqlExpression")
+		if len(expr) > 1024 {
+			return badRequest("BadRequest", "The length of the filter statement is %d, which exceeds the maximum length of 1024.", len(expr))
+		}
+		if _, err := parseSQL(expr); err != nil {
+			return badRequest("BadRequest", "sqlFilter.sqlExpression %q: %v.", expr, err)
 		}
 	case "CorrelationFilter":
 		cf := obj(props, "correlationFilter")

@@ -79,6 +79,9 @@ type TableRules struct {
 	NameMinLen, NameMaxLen int
 	// Attribute returns what is wrong with an attribute name (key, ttl_attribute), or "".
 	Attribute func(name string) string
+	// TTLAttribute, when set, is the only ttl_attribute the cloud has (Cosmos DB expires an item by
+	// its "ttl" property alone), and TTLWhy says what it means there.
+	TTLAttribute, TTLWhy string
 	// Unsupported names the table settings the cloud lacks, with the reason.
 	Unsupported map[string]string
 }
@@ -132,6 +135,10 @@ func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
 		if msg := tr.Attribute(a.v); msg != "" {
 			ps = append(ps, Problem{Path: []string{a.path}, Summary: "Invalid attribute name", Detail: fmt.Sprintf("%s %q: %s", a.path, a.v, msg)})
 		}
+	}
+	if known("ttl_attribute") && tr.TTLAttribute != "" && t.TTLAttribute != "" && t.TTLAttribute != tr.TTLAttribute {
+		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",
+			Detail: fmt.Sprintf("ttl_attribute must be %q on %s, got %q: %s.", tr.TTLAttribute, t.Cloud, t.TTLAttribute, tr.TTLWhy)})
 	}
 	if known("key") && known("ttl_attribute") && t.Key == t.TTLAttribute {
 		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",

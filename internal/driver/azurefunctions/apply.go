@@ -100,7 +100,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				l.Set(keyNamespaceShared, "true")
 				return nil
 			}
-			id, err := d.createNamespace(ctx, n.Namespace, tags)
+			id, err := d.createNamespace(ctx, Namespace, n.Namespace, tags)
 			if id != "" {
 				l.Set(string(Namespace), id)
 			}
@@ -115,7 +115,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				l.Set(keyCosmosShared, "true")
 				return nil
 			}
-			id, err := d.createCosmos(ctx, n.Cosmos, tags)
+			id, err := d.createCosmos(ctx, CosmosAccount, n.Cosmos, tags)
 			if id != "" {
 				l.Set(string(CosmosAccount), id)
 			}
@@ -221,17 +221,20 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			if h.Trigger.Kind == spec.Queue {
 				return d.applyQueue(ctx, l, cur, h, entityID, want)
 			}
-			if cur.sub != nil && sameEntity(subEntity(cur.sub), want) {
-				return nil
+			rules := cur.rules
+			if cur.sub == nil || !sameEntity(subEntity(cur.sub), want) {
+				if _, err := d.putSubscription(ctx, entityID, action(cur.sub != nil), want); err != nil {
+					return err
+				}
+				l.Set(string(driver.Subscription), entityID)
+				if h.Trigger.Source != "" {
+					l.Set(keyTopicSource, h.Trigger.Source)
+				}
+				if cur.sub == nil {
+					rules = map[string]string{defaultRule: defaultRuleExpr} // what a new subscription starts with
+				}
 			}
-			if _, err := d.putSubscription(ctx, entityID, action(cur.sub != nil), want); err != nil {
-				return err
-			}
-			l.Set(string(driver.Subscription), entityID)
-			if h.Trigger.Source != "" {
-				l.Set(keyTopicSource, h.Trigger.Source)
-			}
-			return nil
+			return d.applyRules(ctx, entityID, rules, h.Trigger.Filter)
 		},
 		func() error {
 			if cur.storageGrant {
@@ -247,12 +250,14 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			if cur.dedupGrant {
 				return nil
 			}
-			id, err := d.assignSQL(ctx, dedupID, principal)
+			account, database := splitDedup(dedupID)
+			id, err := d.assignSQL(ctx, DedupGrant, account, containerScope(account, database, dedupContainer), principal, cosmosDataContributor)
 			if exists(err) {
 				l.Set(string(DedupGrant), id)
 			}
 			return err
 		},
+		func() error { return d.applyTableGrants(ctx, l, cur, h.Function.Tables, principal) },
 		func() error {
 			if cur.metricsGrant {
 				return nil

@@ -54,9 +54,9 @@ var Cloud = &driver.Cloud{
 	Needs:      needs,
 	Holds: map[driver.Component][]string{
 		driver.Function: {"function.runtime", "source_hash", "function.memory_mb", "function.timeout_s",
-			"function.environment", "function.max_concurrency", "tags", "dedup.ttl_s"},
+			"function.environment", "function.max_concurrency", "function.tables", "tags", "dedup.ttl_s"},
 		driver.Queue:        {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "trigger.enabled", "trigger.batch_size"},
-		driver.Subscription: {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "trigger.enabled", "trigger.batch_size"},
+		driver.Subscription: {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "trigger.enabled", "trigger.batch_size", "trigger.filter"},
 		driver.Topic:        {"trigger.kind", "trigger.source"},
 		driver.DeadLetter:   {"dead_letter.retention_days"},
 		driver.DedupTable:   {"dedup.ttl_s"},
@@ -74,6 +74,8 @@ var Cloud = &driver.Cloud{
 		"retry.max_attempts":           "Service Bus MaxDeliveryCount of the queue or subscription",
 		"dead_letter.retention_days":   "message time to live of the <name>--dlq queue dead letters are forwarded to",
 		"dedup.ttl_s":                  "DefaultTTL of the Cosmos DB dedup container",
+		"trigger.filter":               "Service Bus SQL rule of the subscription over application properties, in place of $Default",
+		"function.tables":              "Cosmos DB SQL role assignments (Built-in Data Reader or Contributor) on each container, and THREEFACTOR_TABLE_<NAME>",
 	},
 	// A Cosmos DB account takes minutes to create.
 	Timeouts: driver.Timeouts{Create: 30 * time.Minute, Update: 20 * time.Minute, Delete: 30 * time.Minute},
@@ -203,8 +205,6 @@ var rules = &spec.Rules{
 		"function.architecture":  "Flex Consumption chooses the instruction set",
 		"trigger.batch_window_s": "the Service Bus trigger delivers each message as it arrives",
 		"retry.min_backoff_s":    "Service Bus redelivers as soon as a message's lock is released or expires; it has no retry backoff",
-		"trigger.filter":         "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
-		"function.tables":        "not yet on Azure: this provider makes Service Bus subscription rules and Cosmos DB container grants in a later release",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerTag,
@@ -232,13 +232,51 @@ var rules = &spec.Rules{
 		}
 		return ""
 	},
+	Filter: &spec.FilterRules{
+		// 85 is the most terms "a = 'b'" joined by " AND " that fit in 1024 characters.
+		MaxKeys: 85, MaxLen: maxFilterLen, Rendered: sqlFilter,
+		Why: "a Service Bus SQL filter expression is at most 1024 characters",
+	},
+	TableID: func(id string) string {
+		if _, _, _, _, err := containerOf(id); err != nil {
+			return "table_id must be the ARM id of a Cosmos DB container (a threefactor_table's table_id), " +
+				"/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.DocumentDB/databaseAccounts/<account>/sqlDatabases/<database>/containers/<name>, got " + fmt.Sprintf("%q.", id)
+		}
+		return ""
+	},
+	Topics: &spec.TopicRules{
+		// The topic's namespace, "<name>-<hash>", has at most 50 characters.
+		NameMaxLen:           41,
+		RetentionDays:        spec.Range{Min: 1, Max: 365, Why: "the topic's default message time to live, which bounds how long an event waits in a subscriber's subscription"},
+		DefaultRetentionDays: 14,
+	},
+	Tables: &spec.TableRules{
+		// The table's own Cosmos DB account, "<name>-<hash>", has at most 44 characters.
+		NameMinLen: 3, NameMaxLen: 35,
+		Attribute: func(name string) string {
+			if name == "" || len(name) > 255 || strings.ContainsAny(name, "/\\?#") || strings.HasPrefix(name, "_") {
+				return "Cosmos DB property names used as a partition key are 1-255 characters without / \\ ? # and do not start with _ (system properties)."
+			}
+			return ""
+		},
+		TTLAttribute: cosmosTTLAttribute,
+		TTLWhy: "Cosmos DB expires an item by its own ttl property, in seconds after the item's last write (not an epoch time); " +
+			"with ttl_attribute set, the container's DefaultTTL is -1, so an item without ttl never expires",
+	},
 	Check: func(h *spec.Handler, known spec.Known) []spec.Problem {
+		var ps []spec.Problem
+		if known("function", "tables") && len(h.Function.Tables) > 0 {
+			ps = append(ps, spec.Problem{Path: []string{"function", "tables"}, Warning: true, Summary: "Transactional mode cannot write a granted table on azure",
+				Detail: "A Cosmos DB transactional batch covers one container and one partition key, so the runtime library's Transactional mode " +
+					"cannot commit a dedup record (in the handler's dedup container) and an item of a granted table together: with a granted table " +
+					"(Options.StateTable) use ClaimComplete or SingleWrite; Transactional keeps entity state in the dedup container."})
+		}
 		if known("trigger", "visibility_timeout_s") && known("function", "timeout_s") && timeoutS.Contains(h.Function.TimeoutS) &&
 			h.Trigger.VisibilityTimeoutS < min(h.Function.TimeoutS, 300) && h.Trigger.VisibilityTimeoutS >= 5 {
-			return []spec.Problem{{Path: []string{"trigger", "visibility_timeout_s"}, Summary: "Lock duration below function timeout",
+			ps = append(ps, spec.Problem{Path: []string{"trigger", "visibility_timeout_s"}, Summary: "Lock duration below function timeout",
 				Detail: fmt.Sprintf("trigger.visibility_timeout_s (%d) is the Service Bus lock duration on azure: it must be at least function.timeout_s (%d) or 300, or a message still being processed may be delivered again.",
-					h.Trigger.VisibilityTimeoutS, h.Function.TimeoutS)}}
+					h.Trigger.VisibilityTimeoutS, h.Function.TimeoutS)})
 		}
-		return nil
+		return ps
 	},
 }

@@ -14,6 +14,12 @@ import (
 // Cosmos DB account the handler owns (shared ones are only forgotten) and the Log Analytics
 // workspace, for good.
 func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, error) {
+	// The table grants first: like role assignments, they outlive the identity.
+	if err := d.deleteTableGrants(ctx, st); err != nil {
+		return st, err
+	}
+	st = st.Clone()
+	delete(st, keyTableGrants)
 	shared := func(key string, del func(string) error) func(string) error {
 		return func(id string) error {
 			if st[key] != "" {
@@ -27,7 +33,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 			driver.Function:     func(id string) error { return d.deleteSite(ctx, id) },
 			ReceiverGrant:       func(id string) error { return d.deleteAssignment(ctx, ReceiverGrant, id) },
 			StorageGrant:        func(id string) error { return d.deleteAssignment(ctx, StorageGrant, id) },
-			DedupGrant:          func(id string) error { return d.deleteSQLAssignment(ctx, id) },
+			DedupGrant:          func(id string) error { return d.deleteSQLAssignment(ctx, DedupGrant, id) },
 			MetricsGrant:        func(id string) error { return d.deleteAssignment(ctx, MetricsGrant, id) },
 			driver.Subscription: func(id string) error { return d.deleteEntity(ctx, driver.Subscription, id) },
 			driver.Queue: func(id string) error {
@@ -52,7 +58,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 				}
 				return shared(keyNamespaceShared, func(id string) error { return d.deleteNamespace(ctx, id) })(id)
 			},
-			CosmosAccount: shared(keyCosmosShared, func(id string) error { return d.deleteCosmos(ctx, id) }),
+			CosmosAccount: shared(keyCosmosShared, func(id string) error { return d.deleteCosmos(ctx, CosmosAccount, id) }),
 			Workspace:     func(id string) error { return d.deleteWorkspace(ctx, id) },
 		},
 	)

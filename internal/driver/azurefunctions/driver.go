@@ -64,8 +64,10 @@ type Driver struct {
 	queues      *armservicebus.QueuesClient
 	topics      *armservicebus.TopicsClient
 	subs        *armservicebus.SubscriptionsClient
+	rules       *armservicebus.RulesClient
 	cosmos      *armcosmos.DatabaseAccountsClient
 	sql         *armcosmos.SQLResourcesClient
+	collections *armcosmos.CollectionClient
 	assignments *armauthorization.RoleAssignmentsClient
 	web         *restClient
 	insights    *restClient
@@ -161,7 +163,11 @@ func New(_ context.Context, cfg Config) (*Driver, error) {
 	must(err)
 	d.subs, err = armservicebus.NewSubscriptionsClient(d.sub, d.cred, opts)
 	must(err)
+	d.rules, err = armservicebus.NewRulesClient(d.sub, d.cred, opts)
+	must(err)
 	d.cosmos, err = armcosmos.NewDatabaseAccountsClient(d.sub, d.cred, opts)
+	must(err)
+	d.collections, err = armcosmos.NewCollectionClient(d.sub, d.cred, opts)
 	must(err)
 	d.sql, err = armcosmos.NewSQLResourcesClient(d.sub, d.cred, opts)
 	must(err)

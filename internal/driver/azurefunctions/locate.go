@@ -168,9 +168,8 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			if principal == "" {
 				return nil
 			}
-			scope := dedup[:strings.Index(dedup, "/sqlDatabases/")] + "/dbs/" + n.Database + "/colls/" + dedupContainer
-			id := cosmosID + "/sqlRoleAssignments/" + assignmentName(scope, principal, cosmosDataContributor)
-			return found(DedupGrant, id, func() (bool, error) { return d.readSQLAssignment(ctx, id) })()
+			id := sqlAssignmentID(cosmosID, containerScope(cosmosID, n.Database, dedupContainer), principal, cosmosDataContributor)
+			return found(DedupGrant, id, func() (bool, error) { return d.readSQLAssignment(ctx, DedupGrant, id) })()
 		},
 	)
 	if err != nil {

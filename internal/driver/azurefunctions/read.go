@@ -3,6 +3,7 @@ package azurefunctions
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/cosmos/armcosmos/v3"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
@@ -26,10 +27,14 @@ type seen struct {
 	sub                                *armservicebus.SBSubscription
 	receiver, storageGrant, dedupGrant bool
 	metricsGrant                       bool
-	workspace                          *workspace
-	insights                           *insightsComponent
-	plan                               *webPlan
-	site                               *siteSeen
+	// tableGrants: whether each recorded table grant's assignment exists, by name.
+	tableGrants map[string]bool
+	// rules are the subscription's rules (name to SQL expression).
+	rules     map[string]string
+	workspace *workspace
+	insights  *insightsComponent
+	plan      *webPlan
+	site      *siteSeen
 }
 
 // see reads every component st records, concurrently, once each (the function app with its app
@@ -83,8 +88,11 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.queue != nil, err
 	})
 	read(driver.Subscription, func(id string) (_ bool, err error) {
-		s.sub, err = d.readSubscription(ctx, id)
-		return s.sub != nil, err
+		if s.sub, err = d.readSubscription(ctx, id); s.sub == nil || err != nil {
+			return false, err
+		}
+		s.rules, err = d.readRules(ctx, id)
+		return true, err
 	})
 	read(ReceiverGrant, func(id string) (_ bool, err error) {
 		s.receiver, err = d.readAssignment(ctx, ReceiverGrant, id)
@@ -95,7 +103,7 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.storageGrant, err
 	})
 	read(DedupGrant, func(id string) (_ bool, err error) {
-		s.dedupGrant, err = d.readSQLAssignment(ctx, id)
+		s.dedupGrant, err = d.readSQLAssignment(ctx, DedupGrant, id)
 		return s.dedupGrant, err
 	})
 	read(Plan, func(id string) (_ bool, err error) {
@@ -107,7 +115,23 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.site != nil, err
 	})
 	missing, err := reads.Run(order)
-	return s, missing, err
+	if err != nil {
+		return s, missing, err
+	}
+	grants := tableGrantsOf(st[keyTableGrants])
+	s.tableGrants = map[string]bool{}
+	var fs []func() error
+	var mu sync.Mutex
+	for name, g := range grants {
+		fs = append(fs, func() error {
+			ok, err := d.readSQLAssignment(ctx, driver.Function, g.Assignment)
+			mu.Lock()
+			s.tableGrants[name] = ok
+			mu.Unlock()
+			return err
+		})
+	}
+	return s, missing, plumbing.Concurrently(fs...)
 }
 
 // Read implements driver.Driver.
@@ -158,6 +182,22 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 	if s.site != nil {
 		functionOf(&h, s.site)
 	}
+	if s.sub != nil {
+		h.Trigger.Filter, _ = filterOfRules(s.rules)
+	}
+	for name, g := range tableGrantsOf(st[keyTableGrants]) {
+		if strings.HasSuffix(name, replacedSuffix) {
+			continue
+		}
+		if h.Function.Tables == nil {
+			h.Function.Tables = map[string]spec.TableGrant{}
+		}
+		tg := spec.TableGrant{TableID: g.Table}
+		if s.tableGrants[name] {
+			tg.Access = accessOf(g, st[keyPrincipalID])
+		}
+		h.Function.Tables[name] = tg
+	}
 	if s.dedup != nil {
 		h.Dedup.TTLS = containerTTL(s.dedup)
 	}
@@ -200,7 +240,8 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		mark(driver.Queue, dlq != "" && !strings.EqualFold(queueEntity(s.queue).ForwardDLQ, dlq))
 	}
 	if s.sub != nil {
-		mark(driver.Subscription, dlq != "" && !strings.EqualFold(subEntity(s.sub).ForwardDLQ, dlq))
+		_, ours := filterOfRules(s.rules)
+		mark(driver.Subscription, !ours || dlq != "" && !strings.EqualFold(subEntity(s.sub).ForwardDLQ, dlq))
 	}
 	if f := s.site; f != nil {
 		want := d.injectedFor(st, h, s.insights.connectionString())
@@ -210,6 +251,9 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		}
 		if id := st.Get(driver.Identity); id != "" {
 			wrong = wrong || f.site.Identity == nil || !hasIdentity(f.site.Identity.UserAssignedIdentities, id)
+		}
+		for name := range tableGrantsOf(st[keyTableGrants]) {
+			wrong = wrong || strings.HasSuffix(name, replacedSuffix)
 		}
 		mark(driver.Function, wrong)
 	}

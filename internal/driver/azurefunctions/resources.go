@@ -19,6 +19,7 @@ import (
 const (
 	roleServiceBusReceiver = "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0" // Azure Service Bus Data Receiver
 	roleBlobOwner          = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" // Storage Blob Data Owner
+	cosmosDataReader       = "00000000-0000-0000-0000-000000000001" // Cosmos DB Built-in Data Reader
 	cosmosDataContributor  = "00000000-0000-0000-0000-000000000002" // Cosmos DB Built-in Data Contributor
 )
 
@@ -124,7 +125,7 @@ func (d *Driver) deleteStorage(ctx context.Context, id string) error {
 // Cosmos DB: a serverless account with local (key) auth off, a database per handler and its
 // dedup container (partition key /pk, DefaultTTL the dedup TTL).
 
-func (d *Driver) createCosmos(ctx context.Context, name string, tags map[string]*string) (string, error) {
+func (d *Driver) createCosmos(ctx context.Context, c driver.Component, name string, tags map[string]*string) (string, error) {
 	p, err := d.cosmos.BeginCreateOrUpdate(ctx, d.rg, name, armcosmos.DatabaseAccountCreateUpdateParameters{
 		Location: &d.location, Tags: tags, Kind: to.Ptr(armcosmos.DatabaseAccountKindGlobalDocumentDB),
 		Properties: &armcosmos.DatabaseAccountCreateUpdateProperties{
@@ -136,26 +137,30 @@ func (d *Driver) createCosmos(ctx context.Context, name string, tags map[string]
 		},
 	}, nil)
 	if err != nil {
-		return "", fail(CosmosAccount, "creating", name, err)
+		return "", fail(c, "creating", name, err)
 	}
 	_, err = p.PollUntilDone(ctx, d.pollOpts())
-	return d.id("Microsoft.DocumentDB/databaseAccounts", name), fail(CosmosAccount, "creating", name, polled(err))
+	return d.id("Microsoft.DocumentDB/databaseAccounts", name), fail(c, "creating", name, polled(err))
 }
 
 func (d *Driver) readCosmos(ctx context.Context, id string) (*armcosmos.DatabaseAccountGetResults, error) {
+	return d.readCosmosOf(ctx, CosmosAccount, id)
+}
+
+func (d *Driver) readCosmosOf(ctx context.Context, c driver.Component, id string) (*armcosmos.DatabaseAccountGetResults, error) {
 	resp, err := d.cosmos.Get(ctx, d.rgOf(id), lastPart(id), nil)
 	if ok, err := codes.Exists(err); !ok {
-		return nil, fail(CosmosAccount, "reading", id, err)
+		return nil, fail(c, "reading", id, err)
 	}
 	return &resp.DatabaseAccountGetResults, nil
 }
 
-func (d *Driver) deleteCosmos(ctx context.Context, id string) error {
+func (d *Driver) deleteCosmos(ctx context.Context, c driver.Component, id string) error {
 	p, err := d.cosmos.BeginDelete(ctx, d.rgOf(id), lastPart(id), nil)
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, d.pollOpts())
 	}
-	return fail(CosmosAccount, "deleting", id, codes.IgnoreNotFound(err))
+	return fail(c, "deleting", id, codes.IgnoreNotFound(err))
 }
 
 // dedupID is the container's id: <account id>/sqlDatabases/<db>/containers/<container>.
@@ -251,15 +256,24 @@ func (d *Driver) deleteAssignment(ctx context.Context, c driver.Component, id st
 // Cosmos DB SQL role assignments (data plane access is not Azure RBAC): ids are
 // <account id>/sqlRoleAssignments/<guid>.
 
-func (d *Driver) assignSQL(ctx context.Context, container, principal string) (string, error) {
-	account, database := splitDedup(container)
-	scope := account + "/dbs/" + database + "/colls/" + dedupContainer
-	name := assignmentName(scope, principal, cosmosDataContributor)
-	id := account + "/sqlRoleAssignments/" + name
+// containerScope is a container's scope in Cosmos DB data-plane RBAC: <account id>/dbs/<db>/colls/<c>.
+func containerScope(account, database, container string) string {
+	return account + "/dbs/" + database + "/colls/" + container
+}
+
+// sqlAssignmentID is the id of the assignment of role to principal at scope in account.
+func sqlAssignmentID(account, scope, principal, role string) string {
+	return account + "/sqlRoleAssignments/" + assignmentName(scope, principal, role)
+}
+
+// assignSQL assigns a built-in data-plane role to principal at scope, a container of account.
+func (d *Driver) assignSQL(ctx context.Context, c driver.Component, account, scope, principal, role string) (string, error) {
+	id := sqlAssignmentID(account, scope, principal, role)
+	name := lastPart(id)
 	err := retryPropagation(ctx, func() error {
 		p, err := d.sql.BeginCreateUpdateSQLRoleAssignment(ctx, name, d.rgOf(account), lastPart(account), armcosmos.SQLRoleAssignmentCreateUpdateParameters{
 			Properties: &armcosmos.SQLRoleAssignmentResource{
-				PrincipalID: &principal, Scope: &scope, RoleDefinitionID: to.Ptr(account + "/sqlRoleDefinitions/" + cosmosDataContributor),
+				PrincipalID: &principal, Scope: &scope, RoleDefinitionID: to.Ptr(account + "/sqlRoleDefinitions/" + role),
 			}}, nil)
 		if err == nil {
 			_, err = p.PollUntilDone(ctx, d.pollOpts())
@@ -267,23 +281,23 @@ func (d *Driver) assignSQL(ctx context.Context, container, principal string) (st
 		}
 		return err
 	})
-	return id, fail(DedupGrant, "creating", id, err)
+	return id, fail(c, "creating", id, err)
 }
 
-func (d *Driver) readSQLAssignment(ctx context.Context, id string) (bool, error) {
+func (d *Driver) readSQLAssignment(ctx context.Context, c driver.Component, id string) (bool, error) {
 	account, name, _ := strings.Cut(id, "/sqlRoleAssignments/")
 	_, err := d.sql.GetSQLRoleAssignment(ctx, name, d.rgOf(account), lastPart(account), nil)
 	ok, err := codes.Exists(err)
-	return ok, fail(DedupGrant, "reading", id, err)
+	return ok, fail(c, "reading", id, err)
 }
 
-func (d *Driver) deleteSQLAssignment(ctx context.Context, id string) error {
+func (d *Driver) deleteSQLAssignment(ctx context.Context, c driver.Component, id string) error {
 	account, name, _ := strings.Cut(id, "/sqlRoleAssignments/")
 	p, err := d.sql.BeginDeleteSQLRoleAssignment(ctx, name, d.rgOf(account), lastPart(account), nil)
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, d.pollOpts())
 	}
-	return fail(DedupGrant, "deleting", id, codes.IgnoreNotFound(err))
+	return fail(c, "deleting", id, codes.IgnoreNotFound(err))
 }
 
 func sameTags(have map[string]*string, want map[string]*string) bool {

@@ -174,43 +174,52 @@ func (d *Driver) deleteEntity(ctx context.Context, c driver.Component, id string
 	return fail(c, "deleting", id, codes.IgnoreNotFound(err))
 }
 
-// createNamespace makes the handler's own Standard namespace, local (SAS) auth off.
-func (d *Driver) createNamespace(ctx context.Context, name string, tags map[string]*string) (string, error) {
+// createNamespace makes a Standard namespace of the handler's (or a topic's) own, local (SAS) auth
+// off; it also brings an existing one back to that.
+func (d *Driver) createNamespace(ctx context.Context, c driver.Component, name string, tags map[string]*string) (string, error) {
 	p, err := d.namespaces.BeginCreateOrUpdate(ctx, d.rg, name, armservicebus.SBNamespace{
 		Location: &d.location, Tags: tags,
 		SKU:        &armservicebus.SBSKU{Name: to.Ptr(armservicebus.SKUNameStandard), Tier: to.Ptr(armservicebus.SKUTierStandard)},
 		Properties: &armservicebus.SBNamespaceProperties{DisableLocalAuth: to.Ptr(true)},
 	}, nil)
 	if err != nil {
-		return "", fail(Namespace, "creating", name, err)
+		return "", fail(c, "creating", name, err)
 	}
 	// Once accepted, the namespace exists, even if its operation fails.
 	_, err = p.PollUntilDone(ctx, d.pollOpts())
-	return d.id("Microsoft.ServiceBus/namespaces", name), fail(Namespace, "creating", name, polled(err))
+	return d.id("Microsoft.ServiceBus/namespaces", name), fail(c, "creating", name, polled(err))
 }
 
 func (d *Driver) readNamespace(ctx context.Context, id string) (*armservicebus.SBNamespace, error) {
+	return d.readNamespaceOf(ctx, Namespace, id)
+}
+
+func (d *Driver) readNamespaceOf(ctx context.Context, c driver.Component, id string) (*armservicebus.SBNamespace, error) {
 	r, err := arm.ParseResourceID(id)
 	if err != nil {
-		return nil, fail(Namespace, "parsing", id, err)
+		return nil, fail(c, "parsing", id, err)
 	}
 	resp, err := d.namespaces.Get(ctx, r.ResourceGroupName, r.Name, nil)
 	if ok, err := codes.Exists(err); !ok {
-		return nil, fail(Namespace, "reading", id, err)
+		return nil, fail(c, "reading", id, err)
 	}
 	return &resp.SBNamespace, nil
 }
 
 func (d *Driver) deleteNamespace(ctx context.Context, id string) error {
+	return d.deleteNamespaceOf(ctx, Namespace, id)
+}
+
+func (d *Driver) deleteNamespaceOf(ctx context.Context, c driver.Component, id string) error {
 	r, err := arm.ParseResourceID(id)
 	if err != nil {
-		return fail(Namespace, "parsing", id, err)
+		return fail(c, "parsing", id, err)
 	}
 	p, err := d.namespaces.BeginDelete(ctx, r.ResourceGroupName, r.Name, nil)
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, d.pollOpts())
 	}
-	return fail(Namespace, "deleting", id, codes.IgnoreNotFound(err))
+	return fail(c, "deleting", id, codes.IgnoreNotFound(err))
 }
 
 var isoRE = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)

@@ -23,10 +23,13 @@ const (
 	keyQueuePrev   = "queue_prev"
 	// keyTopicSource is the existing topic (trigger.source) the subscription is on.
 	keyTopicSource = "topic_source"
+	// keyTableGrants are the SQL role assignments of function.tables (JSON of tableGrant by name),
+	// made for the identity's principal.
+	keyTableGrants = "table_grants"
 )
 
 var owned = plumbing.OwnedKeys{
-	driver.Identity:     {keyClientID, keyPrincipalID},
+	driver.Identity:     {keyClientID, keyPrincipalID, keyTableGrants},
 	Namespace:           {keyNamespaceShared, keyNamespacePrev},
 	CosmosAccount:       {keyCosmosShared},
 	driver.Queue:        {keyQueueSource, keyQueuePrev},

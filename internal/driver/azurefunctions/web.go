@@ -63,7 +63,7 @@ func appSettings(h *spec.Handler, w wiring) map[string]string {
 }
 
 func injected(h *spec.Handler, w wiring) map[string]string {
-	m := h.Env(dedupStoreURL(lastPart(w.cosmos), w.database, dedupContainer), nil)
+	m := h.Env(dedupStoreURL(lastPart(w.cosmos), w.database, dedupContainer), tableURLs(h.Function.Tables))
 	timeout := hms(h.Function.TimeoutS)
 	for k, v := range map[string]string{
 		"AzureWebJobsStorage__accountName":                                          w.storage,
@@ -101,7 +101,7 @@ func isInjected(k string) bool {
 		settingQueue, settingTopic, settingSub, "AZURE_CLIENT_ID", settingInsights, settingInsightsAuth, settingSource, settingSourcePrior:
 		return true
 	}
-	return strings.HasPrefix(k, "AzureWebJobsStorage") || strings.HasPrefix(k, settingConnection+"__") || strings.HasPrefix(k, "AzureFunctionsJobHost__")
+	return strings.HasPrefix(k, "AzureWebJobsStorage") || strings.HasPrefix(k, spec.EnvTablePrefix) || strings.HasPrefix(k, settingConnection+"__") || strings.HasPrefix(k, "AzureFunctionsJobHost__")
 }
 
 func runtimeOf(neutral string) (name, version string) {

@@ -35,7 +35,11 @@ func Topic(name string, c *driver.Cloud) *spec.AppTopic {
 }
 
 func Table(name string, c *driver.Cloud) *spec.AppTable {
-	return &spec.AppTable{Name: name, Cloud: c.Name, Key: spec.DefaultTableKey, TTLAttribute: "expires", Tags: map[string]string{"team": "orders"}}
+	ttl := "expires"
+	if a := c.Rules.Tables.TTLAttribute; a != "" {
+		ttl = a
+	}
+	return &spec.AppTable{Name: name, Cloud: c.Name, Key: spec.DefaultTableKey, TTLAttribute: ttl, Tags: map[string]string{"team": "orders"}}
 }
 
 func applyPart[S any](ctx context.Context, t *testing.T, p driver.Part[S], want *S, id string) string {

@@ -70,6 +70,12 @@ func (h *Harness) FailCreate(c driver.Component) {
 	h.Fake.Fail(http.MethodPut, CreatePattern(c), http.StatusBadRequest, "InvalidParameter")
 }
 
+// PutItem implements drivertest.ItemPutter: it writes an item into a table's container in the
+// fake's state (the fake serves no Cosmos DB data plane).
+func (h *Harness) PutItem(_ context.Context, tableID, key string) error {
+	return h.Fake.PutDocument(tableID, key)
+}
+
 // LoseCreateResponse makes the request that creates component c take effect and lose its response.
 func (h *Harness) LoseCreateResponse(c driver.Component) {
 	h.Fake.LoseResponse(http.MethodPut, CreatePattern(c))
