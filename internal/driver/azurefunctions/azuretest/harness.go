@@ -244,25 +244,39 @@ func (h *Harness) ExistingSourceIn(ctx context.Context, kind spec.TriggerKind, r
 // Call sends method with a JSON body to path (with its api-version) on the fake, behind the
 // driver's back, and returns the ARM error of an answer that is not a success.
 func (h *Harness) Call(ctx context.Context, method, path, body string) error {
+	_, err := h.Do(ctx, method, path, body)
+	return err
+}
+
+// Do is Call returning the answer's JSON body (nil when it has none).
+func (h *Harness) Do(ctx context.Context, method, path, body string) (map[string]any, error) {
 	c, err := arm.NewClient("azuretest", "v0.0.1", h.Fake.StaticCredential(), h.Fake.ClientOptions())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req, err := runtime.NewRequest(ctx, method, h.Fake.URL()+path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
-		return err
+	if body != "" {
+		if err := req.SetBody(streaming.NopCloser(strings.NewReader(body)), "application/json"); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := c.Pipeline().Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
-		return runtime.NewResponseError(resp)
+		return nil, runtime.NewResponseError(resp)
 	}
-	return nil
+	var out map[string]any
+	if resp.ContentLength != 0 && resp.StatusCode != 204 {
+		if err := runtime.UnmarshalAsJSON(resp, &out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Pause sets the handler's queue or subscription to ReceiveDisabled behind the driver's back, as
