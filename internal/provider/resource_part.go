@@ -158,8 +158,9 @@ func (r *partResource[S, M, PM]) ModifyPlan(ctx context.Context, req resource.Mo
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
-	plan := PM(new(M))
+	plan, cfg := PM(new(M)), PM(new(M))
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, cfg)...)
 	if resp.Diagnostics.HasError() || plan.common().Cloud.IsUnknown() {
 		return
 	}
@@ -168,7 +169,9 @@ func (r *partResource[S, M, PM]) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	resp.Diagnostics.Append(problemDiags(spec.CheckTagMap(r.defaultTags(), c.Name, c.Rules, "default_tags"))...)
-	s, v := plan.spec(c, r.defaultTags())
+	// The configuration, its nulls filled from the cloud's defaults, is the desired part: in the plan
+	// an unset Optional+Computed attribute is unknown, which would hide its default.
+	s, v := cfg.spec(c, r.defaultTags())
 	resp.Diagnostics.Append(problemDiags(r.kind.validate(s, c.Rules, v.known))...)
 	var prior *M
 	if !req.State.Raw.IsNull() {
