@@ -182,7 +182,47 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 			}
 		}
 	}
+	if site != nil && principal != "" {
+		grants, err := d.locateTableGrants(ctx, site.settings, principal)
+		if err != nil {
+			return nil, err
+		}
+		l.Set(keyTableGrants, encodeGrants(grants))
+	}
 	return l.Snapshot(), nil
+}
+
+// locateTableGrants finds the table grants of the app's THREEFACTOR_TABLE_<NAME> settings: the
+// container their URL names, in the provider's cosmos_account or an account of the resource group,
+// and the SQL role assignment of either access level the identity holds on it.
+func (d *Driver) locateTableGrants(ctx context.Context, settings map[string]string, principal string) (map[string]tableGrant, error) {
+	grants := map[string]tableGrant{}
+	for k, v := range settings {
+		name, ok := strings.CutPrefix(k, spec.EnvTablePrefix)
+		host, path, _ := strings.Cut(strings.TrimPrefix(v, "cosmos://"), "/")
+		database, container, _ := strings.Cut(path, "/")
+		if !ok || !strings.HasPrefix(v, "cosmos://") || container == "" {
+			continue
+		}
+		account := d.id("Microsoft.DocumentDB/databaseAccounts", strings.TrimSuffix(host, ".documents.azure.com"))
+		if d.sharedCosmos != "" && strings.EqualFold(lastPart(d.sharedCosmos), lastPart(account)) {
+			account = d.sharedCosmos
+		}
+		table := account + "/sqlDatabases/" + database + "/containers/" + container
+		for _, access := range []spec.Access{spec.ReadWrite, spec.Read} {
+			id, err := grantAssignment(spec.TableGrant{TableID: table, Access: access}, principal)
+			if err != nil {
+				break
+			}
+			if ok, err := d.readSQLAssignment(ctx, driver.Function, id); err != nil {
+				return nil, err
+			} else if ok {
+				grants[strings.ToLower(name)] = tableGrant{Table: table, Assignment: id}
+				break
+			}
+		}
+	}
+	return grants, nil
 }
 
 func nsOr(ns, suffix string) string {

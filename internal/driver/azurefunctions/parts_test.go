@@ -3,6 +3,7 @@ package azurefunctions_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -120,5 +121,37 @@ func TestTableInSharedAccount(t *testing.T) {
 	}
 	if after := h.Fake.Leftovers(); !slices.Equal(after, before) {
 		t.Errorf("after destroy the fake holds %v, want what it held before: %v", after, before)
+	}
+}
+
+// TestLocateTableGrants: import finds a handler's table grants through its THREEFACTOR_TABLE_<NAME>
+// settings and the SQL role assignments its identity holds, as Apply recorded them.
+func TestLocateTableGrants(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	orders, err := h.D.Tables().Apply(ctx, drivertest.Table("orders", azurefunctions.Cloud), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := h.D.Tables().Apply(ctx, drivertest.Table("audit", azurefunctions.Cloud), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := handler("importer", spec.Queue)
+	want.Function.Tables = map[string]spec.TableGrant{"orders": {TableID: orders, Access: spec.ReadWrite}, "audit_log": {TableID: audit, Access: spec.Read}}
+	st := apply(t, h, want, nil)
+	got, err := h.D.Locate(ctx, "importer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := h.D.Read(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(obs.Handler.Function.Tables, want.Function.Tables) {
+		t.Errorf("imported function.tables = %v, want %v", obs.Handler.Function.Tables, want.Function.Tables)
+	}
+	if _, err := h.D.Delete(ctx, st); err != nil {
+		t.Fatal(err)
 	}
 }
