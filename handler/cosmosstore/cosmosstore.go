@@ -51,6 +51,12 @@
 //     deletes them. Other code writing entities into the container must set
 //     ttl = -1 too, and use EntityID and EntityPK.
 //
+// A table granted through function.tables (a threefactor_table: a Cosmos DB
+// container of its own) is the other place state can go: StateTable resolves
+// its THREEFACTOR_TABLE_<NAME> URL, and ClaimComplete's and SingleWrite's
+// state writes go there (see StateTable). Commit refuses it, since no batch
+// spans two containers: Transactional keeps state in the dedup container.
+//
 // The store writes the state's fields, version (a number, or a string for
 // lexicographic versions) and version_event (the identity of the event that
 // wrote it) into the entity's item and keeps the item's other fields.
@@ -116,6 +122,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -157,6 +164,10 @@ const maxAttempts = 8
 
 // Options configure a Store.
 type Options struct {
+	// OpenClient opens the client of another account's endpoint, for granted
+	// tables (see StateTable); OpenURL sets it to open with the dedup store's
+	// credentials, and without it only the dedup store's account is reached.
+	OpenClient func(endpoint string) (*azcosmos.Client, error)
 	// StateVersionField holds an entity's version: "version" when empty.
 	StateVersionField string
 	// StateEventField holds the identity of the event that wrote the
@@ -168,6 +179,9 @@ type Options struct {
 type Store struct {
 	c    *azcosmos.ContainerClient
 	opts Options
+
+	mu     sync.Mutex
+	tables map[string]*place // granted tables opened, by name
 }
 
 var _ store.Store = (*Store)(nil)
@@ -204,31 +218,48 @@ func OpenURL(_ context.Context, u *url.URL, o *azcosmos.ClientOptions) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	var client *azcosmos.Client
-	if key := os.Getenv(EnvKey); key != "" {
-		cred, err := azcosmos.NewKeyCredential(key)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvKey, err)
-		}
-		client, err = azcosmos.NewClientWithKey(endpoint, cred, o)
-		if err != nil {
-			return nil, fmt.Errorf("opening Cosmos DB account %s for the dedup store: %w", endpoint, err)
-		}
-	} else {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("credentials for the Cosmos DB dedup store (azidentity DefaultAzureCredential; on Azure Functions AZURE_CLIENT_ID names the function's identity): %w", err)
-		}
-		client, err = azcosmos.NewClient(endpoint, cred, o)
-		if err != nil {
-			return nil, fmt.Errorf("opening Cosmos DB account %s for the dedup store: %w", endpoint, err)
-		}
+	open, err := clientOpener(o)
+	if err != nil {
+		return nil, err
+	}
+	client, err := open(endpoint)
+	if err != nil {
+		return nil, err
 	}
 	c, err := client.NewContainer(database, container)
 	if err != nil {
 		return nil, fmt.Errorf("dedup container %s of database %s: %w", container, database, err)
 	}
-	return New(c, Options{}), nil
+	return New(c, Options{OpenClient: open}), nil
+}
+
+// clientOpener opens clients of any account with one credential:
+// DefaultAzureCredential, or the key in THREEFACTOR_COSMOS_KEY (emulators).
+func clientOpener(o *azcosmos.ClientOptions) (func(endpoint string) (*azcosmos.Client, error), error) {
+	if key := os.Getenv(EnvKey); key != "" {
+		cred, err := azcosmos.NewKeyCredential(key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvKey, err)
+		}
+		return func(endpoint string) (*azcosmos.Client, error) {
+			c, err := azcosmos.NewClientWithKey(endpoint, cred, o)
+			if err != nil {
+				return nil, fmt.Errorf("opening Cosmos DB account %s: %w", endpoint, err)
+			}
+			return c, nil
+		}, nil
+	}
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for the Cosmos DB dedup store (azidentity DefaultAzureCredential; on Azure Functions AZURE_CLIENT_ID names the function's identity): %w", err)
+	}
+	return func(endpoint string) (*azcosmos.Client, error) {
+		c, err := azcosmos.NewClient(endpoint, cred, o)
+		if err != nil {
+			return nil, fmt.Errorf("opening Cosmos DB account %s: %w", endpoint, err)
+		}
+		return c, nil
+	}, nil
 }
 
 // hashed returns s, or "sha256-" and its hash when s is longer than max.
@@ -295,7 +326,11 @@ type item struct {
 }
 
 func (s *Store) read(ctx context.Context, pk, id string) (*item, error) {
-	resp, err := s.c.ReadItem(ctx, azcosmos.NewPartitionKeyString(pk), id, nil)
+	return readIn(ctx, s.c, pk, id)
+}
+
+func readIn(ctx context.Context, c *azcosmos.ContainerClient, pk, id string) (*item, error) {
+	resp, err := c.ReadItem(ctx, azcosmos.NewPartitionKeyString(pk), id, nil)
 	if status(err) == http.StatusNotFound {
 		return nil, nil
 	}
@@ -324,11 +359,15 @@ func decodeItem(body []byte, etag azcore.ETag) (*item, error) {
 // write creates the item (prev nil) or replaces prev with If-Match. It
 // reports lost=true when another writer got there first (409, 412, 404).
 func (s *Store) write(ctx context.Context, pk, id string, prev *item, body []byte) (lost bool, err error) {
+	return writeIn(ctx, s.c, pk, id, prev, body)
+}
+
+func writeIn(ctx context.Context, c *azcosmos.ContainerClient, pk, id string, prev *item, body []byte) (lost bool, err error) {
 	p := azcosmos.NewPartitionKeyString(pk)
 	if prev == nil {
-		_, err = s.c.CreateItem(ctx, p, body, nil)
+		_, err = c.CreateItem(ctx, p, body, nil)
 	} else {
-		_, err = s.c.ReplaceItem(ctx, p, id, body, &azcosmos.ItemOptions{IfMatchEtag: &prev.etag})
+		_, err = c.ReplaceItem(ctx, p, id, body, &azcosmos.ItemOptions{IfMatchEtag: &prev.etag})
 	}
 	switch status(err) {
 	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusNotFound:
@@ -501,20 +540,26 @@ func (s *Store) putState(ctx context.Context, w store.StateWrite, once bool) err
 	if err := s.checkWrite(w); err != nil {
 		return err
 	}
-	pk, id := EntityPK(w.Table, w.Key), EntityID(w.Key)
+	at, err := s.placeOf(ctx, w.Table, w.Key)
+	if err != nil {
+		return err
+	}
+	if err := s.checkAttributes(w, at); err != nil {
+		return err
+	}
 	for range maxAttempts {
-		prev, err := s.read(ctx, pk, id)
+		prev, err := readIn(ctx, at.c, at.pk, at.id)
 		if err != nil {
 			return err
 		}
 		if err := s.guard(w, prev, once); err != nil {
 			return err
 		}
-		body, err := s.entityData(w, prev)
+		body, err := s.entityData(w, prev, at)
 		if err != nil {
 			return err
 		}
-		lost, err := s.write(ctx, pk, id, prev, body)
+		lost, err := writeIn(ctx, at.c, at.pk, at.id, prev, body)
 		if err != nil || !lost {
 			return err
 		}
@@ -529,12 +574,17 @@ func (s *Store) checkWrite(w store.StateWrite) error {
 	if w.Version > maxExactVersion || w.Version < -maxExactVersion {
 		return fmt.Errorf("state of %s: version %d is beyond 2^53: Cosmos DB keeps numbers as doubles and would round it; use a smaller version or a lexicographic sequence", w.Key, w.Version)
 	}
+	return nil
+}
+
+// checkAttributes refuses attributes the store writes itself at at.
+func (s *Store) checkAttributes(w store.StateWrite, at *place) error {
 	for name := range w.Attributes {
 		switch {
 		case name == s.opts.StateVersionField || name == s.opts.StateEventField:
 			return fmt.Errorf("state of %s: attribute %q is the entity's version or event, which the store writes", w.Key, name)
-		case name == FieldID || name == FieldPK || name == FieldTTL || strings.HasPrefix(name, "_"):
-			return fmt.Errorf("state of %s: attribute %q is reserved in the Cosmos item (id, pk, ttl and system properties)", w.Key, name)
+		case at.owns(name):
+			return fmt.Errorf("state of %s: attribute %q is reserved in the Cosmos item (%s and system properties)", w.Key, name, strings.Join(at.fields(), ", "))
 		}
 	}
 	return nil
@@ -583,9 +633,10 @@ func (s *Store) guard(w store.StateWrite, it *item, once bool) error {
 	return store.Classify(w, stored, event, once)
 }
 
-// entityData is the entity's item after w: prev's fields (without system
-// properties), w's attributes, version and event, and ttl -1.
-func (s *Store) entityData(w store.StateWrite, prev *item) ([]byte, error) {
+// entityData is the entity's item after w at at: prev's fields (without
+// system properties), w's attributes, version and event, and the fields the
+// store owns there (in the dedup container ttl -1).
+func (s *Store) entityData(w store.StateWrite, prev *item, at *place) ([]byte, error) {
 	data := map[string]any{}
 	if prev != nil {
 		for k, v := range prev.data {
@@ -597,9 +648,13 @@ func (s *Store) entityData(w store.StateWrite, prev *item) ([]byte, error) {
 	for k, v := range w.Attributes {
 		data[k] = v
 	}
-	data[FieldID] = EntityID(w.Key)
-	data[FieldPK] = EntityPK(w.Table, w.Key)
-	data[FieldTTL] = -1
+	data[FieldID] = at.id
+	if at.keyField == "" {
+		data[FieldPK] = at.pk
+		data[FieldTTL] = -1
+	} else {
+		data[at.keyField] = at.pk
+	}
 	if w.Sequence != "" {
 		data[s.opts.StateVersionField] = w.Sequence
 	} else {
@@ -615,7 +670,11 @@ func (s *Store) entityData(w store.StateWrite, prev *item) ([]byte, error) {
 
 // GetState implements store.Store with one read.
 func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, error) {
-	it, err := s.read(ctx, EntityPK(table, key), EntityID(key))
+	at, err := s.placeOf(ctx, table, key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := readIn(ctx, at.c, at.pk, at.id)
 	if err != nil {
 		return nil, err
 	}
@@ -636,7 +695,7 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 	st.Attributes = map[string]any{}
 	for k, v := range it.data {
 		switch {
-		case k == FieldID || k == FieldPK || k == FieldTTL || k == s.opts.StateVersionField || k == s.opts.StateEventField || strings.HasPrefix(k, "_"):
+		case at.owns(k) || k == s.opts.StateVersionField || k == s.opts.StateEventField:
 		default:
 			st.Attributes[k] = v
 		}
@@ -655,7 +714,19 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	if err := s.checkWrite(*w); err != nil {
 		return nil, err
 	}
-	pk, recID, entID := EntityPK(w.Table, w.Key), RecordID(rec.Key), EntityID(w.Key)
+	if granted(w.Table) {
+		return nil, fmt.Errorf("committing %s: table %s is a Cosmos DB container of its own, and a transactional batch covers one container and "+
+			"one partition key, so Transactional mode cannot commit the dedup record with a write there: use ClaimComplete or SingleWrite with a "+
+			"granted table, or a table name within the dedup container", rec.Key, w.Table)
+	}
+	at, err := s.placeOf(ctx, w.Table, w.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkAttributes(*w, at); err != nil {
+		return nil, err
+	}
+	pk, recID, entID := at.pk, RecordID(rec.Key), at.id
 	recBody, err := json.Marshal(recordData(rec, pk, now))
 	if err != nil {
 		return nil, err
@@ -681,7 +752,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 		if err := s.guard(*w, prevEnt, false); err != nil {
 			return nil, err
 		}
-		entBody, err := s.entityData(*w, prevEnt)
+		entBody, err := s.entityData(*w, prevEnt, at)
 		if err != nil {
 			return nil, err
 		}

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
+	"github.com/threefactor/terraform-provider-threefactor/handler"
 	"github.com/threefactor/terraform-provider-threefactor/handler/cosmosstore"
 	"github.com/threefactor/terraform-provider-threefactor/handler/cosmosstore/cosmostest"
 	"github.com/threefactor/terraform-provider-threefactor/handler/store"
@@ -174,5 +176,103 @@ func TestVersionBeyondDoublePrecisionIsRefused(t *testing.T) {
 	}
 	if st, err := s.GetState(context.Background(), "orders", "o-1"); err != nil || st.Version != 1<<53 {
 		t.Errorf("GetState = %+v, %v; want version 2^53 exactly", st, err)
+	}
+}
+
+// A table granted through function.tables is a container of its own: the
+// store resolves THREEFACTOR_TABLE_<NAME> to it, ClaimComplete's and
+// SingleWrite's state writes go there under the table's own partition key,
+// and Commit refuses it, saying why.
+func TestGrantedTable(t *testing.T) {
+	emu := cosmostest.Shared(t)
+	ctx := context.Background()
+	db := emu.Database(t)
+	client := emu.Client(t)
+	database, err := client.NewDatabase(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{"orders": "/id", "shipments": "/order_id"} {
+		if _, err := database.CreateContainer(ctx, azcosmos.ContainerProperties{ID: name, PartitionKeyDefinition: azcosmos.PartitionKeyDefinition{Paths: []string{key}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dedup, err := client.NewContainer(db, cosmostest.Container)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cosmosstore.New(dedup, cosmosstore.Options{OpenClient: func(string) (*azcosmos.Client, error) { return client, nil }})
+	for container, keyField := range map[string]string{"orders": "id", "shipments": "order_id"} {
+		u, _ := url.Parse("cosmos://" + emu.Host + "/" + db + "/" + container)
+		table, err := s.StateTable(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := store.StateWrite{Table: table, Key: "order-1", Version: 2, Event: "shop/e-2", Attributes: map[string]any{"status": "paid", "ttl": 3600}}
+		if err := s.PutState(ctx, w); err != nil {
+			t.Fatalf("%s: PutState: %v", container, err)
+		}
+		got, err := s.GetState(ctx, table, "order-1")
+		if err != nil || got.Version != 2 || got.Attributes["status"] != "paid" || got.Attributes["ttl"] != float64(3600) {
+			t.Errorf("%s: GetState = %+v, %v", container, got, err)
+		}
+		c, _ := client.NewContainer(db, container)
+		resp, err := c.ReadItem(ctx, azcosmos.NewPartitionKeyString("order-1"), "order-1", nil)
+		if err != nil {
+			t.Fatalf("%s: the item is not under its key in the table: %v", container, err)
+		}
+		var item map[string]any
+		_ = json.Unmarshal(resp.Value, &item)
+		if item[keyField] != "order-1" || item["pk"] != nil {
+			t.Errorf("%s: item %v: want %s = order-1 and no pk", container, item, keyField)
+		}
+		older := w
+		older.Version, older.Event = 1, "shop/e-1"
+		if err := s.PutStateOnce(ctx, older); !errors.Is(err, store.ErrStale) {
+			t.Errorf("%s: PutStateOnce of an older version: %v, want ErrStale", container, err)
+		}
+		bad := w
+		bad.Attributes = map[string]any{keyField: "x"}
+		if err := s.PutState(ctx, bad); err == nil {
+			t.Errorf("%s: a write of the key attribute %q was accepted", container, keyField)
+		}
+		now := time.Now()
+		rec := store.Record{Key: "granted/ce/shop/e-3", Status: store.Completed, Token: "t", ExpiresAt: now.Add(time.Hour)}
+		if _, err := s.Commit(ctx, rec, now, &w); err == nil || !strings.Contains(err.Error(), "use ClaimComplete or SingleWrite") {
+			t.Errorf("%s: Commit with a granted table: %v, want a refusal naming the modes that work", container, err)
+		}
+	}
+	if _, err := s.StateTable(&url.URL{Scheme: "dynamodb", Host: "orders"}); err == nil {
+		t.Error("StateTable accepted a dynamodb:// table")
+	}
+}
+
+// The store the dedup URL opens resolves a granted table from
+// THREEFACTOR_TABLE_<NAME> and reaches it with its own credentials.
+func TestGrantedTableFromEnv(t *testing.T) {
+	emu := cosmostest.Shared(t)
+	ctx := context.Background()
+	db := emu.Database(t)
+	database, err := emu.Client(t).NewDatabase(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := database.CreateContainer(ctx, azcosmos.ContainerProperties{ID: "orders", PartitionKeyDefinition: azcosmos.PartitionKeyDefinition{Paths: []string{"/id"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("THREEFACTOR_TABLE_ORDERS", "cosmos://"+emu.Host+"/"+db+"/orders")
+	s, err := store.Open(ctx, emu.URL(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := handler.ResolveTable(s, "orders")
+	if err != nil {
+		t.Fatalf("ResolveTable: %v", err)
+	}
+	if err := s.PutState(ctx, store.StateWrite{Table: table, Key: "order-7", Version: 1}); err != nil {
+		t.Fatalf("PutState to the granted table: %v", err)
+	}
+	if got, err := s.GetState(ctx, table, "order-7"); err != nil || got.Version != 1 {
+		t.Errorf("GetState = %+v, %v", got, err)
 	}
 }
