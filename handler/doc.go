@@ -294,7 +294,7 @@
 //	func main() {
 //		p, err := handler.FromEnv(context.Background(), handler.Options{
 //			Mode:       handler.Transactional,
-//			StateTable: "orders", // a name within the dedup container
+//			StateTable: "orders", // a name within the dedup container, unless a grant names it
 //		})
 //		if err != nil {
 //			log.Fatal(err)

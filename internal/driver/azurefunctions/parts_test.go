@@ -37,15 +37,19 @@ func TestPartsCallBudget(t *testing.T) {
 			t.Errorf("refresh of a %s made %d calls, want %d: %v", what, got, want, h.Fake.Calls())
 		}
 	}
+	h.Fake.ResetCalls()
 	topic, err := h.D.Topics().Apply(ctx, drivertest.Topic("budget", azurefunctions.Cloud), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("topic: create %d calls %v", total(h.Fake.Calls()), h.Fake.Calls())
 	read("topic", 2, func() error { _, err := h.D.Topics().Read(ctx, topic); return err })
+	h.Fake.ResetCalls()
 	table, err := h.D.Tables().Apply(ctx, drivertest.Table("budget", azurefunctions.Cloud), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("table: create %d calls %v", total(h.Fake.Calls()), h.Fake.Calls())
 	read("table", 1, func() error { _, err := h.D.Tables().Read(ctx, table); return err })
 	want := handler("granted", spec.Queue)
 	want.Function.Tables = map[string]spec.TableGrant{"budget": {TableID: table, Access: spec.ReadWrite}}
