@@ -20,10 +20,10 @@ const (
 	webAPI    = "?api-version=2023-12-01"
 )
 
-// azureImportID is the import id of a part or handler named name on the azure backend b.
-func azureImportID(b *backend, name string) string {
+// azureOrders is the import id of a part named orders on the azure backend b.
+func azureOrders(b *backend) string {
 	h := b.Harness.(*azuretest.Harness)
-	return "azure/" + h.Fake.Subscription() + "/" + h.Fake.ResourceGroup() + "/" + name
+	return "azure/" + h.Fake.Subscription() + "/" + h.Fake.ResourceGroup() + "/orders"
 }
 
 func TestAccTopicAzure_basic(t *testing.T) {
@@ -47,7 +47,7 @@ resource "threefactor_topic" "orders" {
 		Steps: []resource.TestStep{{
 			Config: config(`tags = { team = "orders" }`),
 			Check: resource.ComposeTestCheckFunc(
-				resource.TestCheckResourceAttr("threefactor_topic.orders", "id", azureImportID(b, "orders")),
+				resource.TestCheckResourceAttr("threefactor_topic.orders", "id", azureOrders(b)),
 				resource.TestCheckResourceAttr("threefactor_topic.orders", "encrypted", "true"),
 				resource.TestCheckResourceAttr("threefactor_topic.orders", "retention_days", "14"),
 				resource.TestCheckResourceAttr("threefactor_topic.orders", "tags_all.team", "orders"),
@@ -84,7 +84,7 @@ resource "threefactor_topic" "orders" {
 			),
 		}, {
 			ResourceName: "threefactor_topic.orders", ImportState: true, ImportStateIdFunc: func(*terraform.State) (string, error) {
-				return azureImportID(b, "orders"), nil
+				return azureOrders(b), nil
 			}, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"force_destroy"},
 		}, {
 			// The TTL changed outside Terraform shows as a change and is put back in place.
@@ -276,7 +276,7 @@ resource "threefactor_table" "orders" {
   ttl_attribute = "ttl"
   tags = { team = "orders" }`),
 			Check: resource.ComposeTestCheckFunc(
-				resource.TestCheckResourceAttr("threefactor_table.orders", "id", azureImportID(b, "orders")),
+				resource.TestCheckResourceAttr("threefactor_table.orders", "id", azureOrders(b)),
 				resource.TestCheckResourceAttr("threefactor_table.orders", "key", "order_id"),
 				func(s *terraform.State) error {
 					if id = attrOf(s, "threefactor_table.orders", "table_id"); !tableRE.MatchString(id) {
@@ -297,7 +297,7 @@ resource "threefactor_table" "orders" {
 			),
 		}, {
 			ResourceName: "threefactor_table.orders", ImportState: true, ImportStateIdFunc: func(*terraform.State) (string, error) {
-				return azureImportID(b, "orders"), nil
+				return azureOrders(b), nil
 			}, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"force_destroy"},
 		}, {
 			// Expiry turned off outside Terraform shows as drift.
@@ -419,7 +419,10 @@ resource "threefactor_eventhandler" "test" {
 		Steps: []resource.TestStep{
 			{Config: config("read_write"), Check: resource.ComposeTestCheckFunc(
 				check("00000000-0000-0000-0000-000000000002"), // Cosmos DB Built-in Data Contributor
-				func(s *terraform.State) error { fn = attrOf(s, "threefactor_eventhandler.test", "function_id"); return nil },
+				func(s *terraform.State) error {
+					fn = attrOf(s, "threefactor_eventhandler.test", "function_id")
+					return nil
+				},
 			)},
 			{Config: config("read"), Check: resource.ComposeTestCheckFunc(
 				check("00000000-0000-0000-0000-000000000001"), // Cosmos DB Built-in Data Reader
@@ -463,7 +466,7 @@ func TestAccTopicAzure_invalid(t *testing.T) {
 		{"tableIDAsGrant", `resource "threefactor_eventhandler" "h" {
   name     = "h"
   cloud    = "azure"
-  function = { runtime = "nodejs22", source_dir = ".", tables = { orders = { table_id = "` + azureImportID(b, "orders") + `", access = "read" } } }
+  function = { runtime = "nodejs22", source_dir = ".", tables = { orders = { table_id = "` + azureOrders(b) + `", access = "read" } } }
 }`, `is a threefactor_table's id (its import id); pass its table_id instead.`},
 		{"tableIDNotContainer", `resource "threefactor_eventhandler" "h" {
   name     = "h"

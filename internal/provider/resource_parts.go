@@ -63,7 +63,7 @@ func newTableResource(cs clouds) func() resource.Resource {
 					PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				},
 				"ttl_attribute": schema.StringAttribute{
-					Optional:    true,
+					Optional: true,
 					Description: "Attribute holding an item's expiry in epoch seconds; unset, items never expire. On AWS DynamoDB allows one TTL change an hour. " +
 						"On Azure only `ttl`: Cosmos DB expires an item by its own `ttl` property, in seconds after the item's last write, and an item without one never expires.",
 				},

@@ -121,10 +121,10 @@ func sqlTokens(s string) ([]string, bool) {
 	var toks []string
 	for i := 0; i < len(s); {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c {
+		case ' ', '\t', '\n', '\r':
 			i++
-		case c == '\'' || c == '[':
+		case '\'', '[':
 			end := byte('\'')
 			if c == '[' {
 				end = ']'
@@ -144,7 +144,7 @@ func sqlTokens(s string) ([]string, bool) {
 			}
 			toks = append(toks, s[i:j+1])
 			i = j + 1
-		case c == '=' || c == '(' || c == ')' || c == ',':
+		case '=', '(', ')', ',':
 			toks = append(toks, string(c))
 			i++
 		default:

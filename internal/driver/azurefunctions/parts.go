@@ -249,7 +249,6 @@ func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string,
 	}
 	want := "/" + t.Key
 	if found {
-		made = id
 		if have := containerKey(&cur.SQLContainerGetResults); have != want {
 			return id, driver.Errorf(driver.AppTable, "updating", id, driver.InvalidArgument,
 				fmt.Errorf("its key is %q, not %q: a table's key cannot change in place", strings.TrimPrefix(have, "/"), t.Key))
@@ -263,7 +262,7 @@ func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string,
 		if err != nil {
 			return made, fail(driver.AppTable, "creating", account+"/sqlDatabases/"+database, err)
 		}
-		made = id // the database exists: delete can remove it
+		// The database exists from here: every later return names it, so delete can remove it.
 		if _, err = p.PollUntilDone(ctx, d.pollOpts()); err != nil {
 			return id, fail(driver.AppTable, "creating", account+"/sqlDatabases/"+database, polled(err))
 		}
@@ -366,7 +365,7 @@ func (d *Driver) itemCount(ctx context.Context, rg, account, database, container
 		cRID = deref(c.Properties.Resource.Rid)
 	}
 	if dbRID == "" || cRID == "" {
-		return 0, errors.New("Cosmos DB reported no resource id (_rid) for the database or container")
+		return 0, errors.New("no resource id (_rid) reported for the Cosmos DB database or container")
 	}
 	pages := d.collections.NewListUsagesPager(rg, account, dbRID, cRID, &armcosmos.CollectionClientListUsagesOptions{
 		Filter: to.Ptr("name.value eq '" + documentCount + "'")})
@@ -381,7 +380,7 @@ func (d *Driver) itemCount(ctx context.Context, rg, account, database, container
 			}
 		}
 	}
-	return 0, fmt.Errorf("Cosmos DB reported no %q usage for the container", documentCount)
+	return 0, fmt.Errorf("no %q usage reported for the Cosmos DB container", documentCount)
 }
 
 func (p tables) Locate(ctx context.Context, name string) (string, error) {
