@@ -222,6 +222,14 @@ resource "threefactor_topic" "orders" {
 				},
 			),
 		}, {
+			// Import of a handler on the topic (an adopted source in another namespace) finds its
+			// subscription, its dead-letter queue in the topic's namespace, and its filter.
+			ResourceName: "threefactor_eventhandler.billing", ImportState: true, ImportStateVerify: true,
+			ImportStateIdFunc: func(*terraform.State) (string, error) {
+				return strings.TrimSuffix(azureOrders(b), "orders") + "billing", nil
+			},
+			ImportStateVerifyIgnore: []string{"function.source_dir"},
+		}, {
 			// A filter changed outside Terraform shows as drift and is put back in place.
 			PreConfig: func() {
 				if err := h.Call(ctx, http.MethodPut, billingSub+"/rules/threefactor-filter"+sbAPI,

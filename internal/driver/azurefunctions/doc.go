@@ -17,6 +17,13 @@
 // simply retried. Waits on eventual consistency (a new identity's role assignments, 403s from the
 // data planes and the SCM endpoint while they propagate) are bounded by propagationTimeout.
 //
+// The app's shared parts (parts.go): a threefactor_topic is a Service Bus topic in a Standard
+// namespace of its own, which its subscribers adopt as their source's namespace; a
+// threefactor_table is a Cosmos DB container in the provider's cosmos_account or a serverless
+// account of its own. A handler's trigger.filter is its subscription's one SQL rule (filter.go), and
+// function.tables are Cosmos DB SQL role assignments on each container, recorded in private state
+// (grants.go).
+//
 // Locate (import) finds an adopted trigger source, in any resource group, and the settings an
 // adopted queue had before through the function app's settings, so it finds nothing adopted for a
 // handler whose app was never made (an apply killed before it); the next apply adopts the source

@@ -77,3 +77,21 @@ func TestPartNames(t *testing.T) {
 		t.Error("a table and a handler of the same name derive the same Cosmos DB account")
 	}
 }
+
+// TestTablesWarning: function.tables on azure plans with a warning on the attribute that
+// Transactional mode cannot write a granted table, and no error; a short lock is still refused
+// beside it.
+func TestTablesWarning(t *testing.T) {
+	h := &spec.Handler{Name: "orders", Cloud: Name, Function: spec.Function{Runtime: "nodejs22", SourceDir: "src"}, Trigger: spec.Trigger{Kind: spec.Queue}}
+	rules.Fill(h)
+	h.Function.Tables = map[string]spec.TableGrant{"orders": {
+		TableID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/a/sqlDatabases/orders_table/containers/orders", Access: spec.ReadWrite}}
+	ps := spec.Validate(h, rules, spec.AllKnown)
+	if len(ps) != 1 || !ps[0].Warning || strings.Join(ps[0].Path, ".") != "function.tables" || !strings.Contains(ps[0].Detail, "use ClaimComplete or SingleWrite") {
+		t.Fatalf("Validate = %v, want one warning on function.tables naming the modes that work", ps)
+	}
+	h.Trigger.VisibilityTimeoutS = 10
+	if ps := spec.Validate(h, rules, spec.AllKnown); len(ps) != 2 {
+		t.Errorf("Validate with a short lock and a grant = %v, want the warning and the lock's error", ps)
+	}
+}
