@@ -135,9 +135,11 @@
 //     deadLetteringOnMessageExpiration (default false);
 //   - defaultMessageTimeToLive an ISO 8601 duration of at least PT1S (default
 //     P10675199DT2H48M5.4775807S); autoDeleteOnIdle at least PT5M;
-//   - a subscription starts with the rule $Default (SqlFilter 1=1); rules: filterType SqlFilter
-//     with a non-blank sqlExpression of at most 1024 characters, or CorrelationFilter with at
-//     least one property to match.
+//   - a subscription starts with the rule $Default (SqlFilter 1=1), which can be deleted and
+//     written back; rules: filterType SqlFilter with a non-blank sqlExpression of at most 1024
+//     characters that the fake can evaluate (see Messages below; Service Bus takes more of SQL), or
+//     CorrelationFilter with at least one property to match;
+//   - subscriptions report messageCount and countDetails (see Messages).
 //
 // Microsoft.DocumentDB:
 //   - databaseAccounts: names 3-44 lowercase letters, digits and hyphens, starting and
@@ -149,7 +151,11 @@
 //     properties.resource.id equal to the name, no options (throughput) as on a serverless
 //     account; containers only on EnableServerless accounts; partitionKey Hash with one path or
 //     MultiHash with up to three, each starting with /, never changed; defaultTtl -1 or
-//     1-2147483647 (0 refused);
+//     1-2147483647 (0 refused); containers at most 15 tags; databases and containers report
+//     properties.resource._rid (a container's starting with its database's);
+//   - databases/<db _rid>/collections/<container _rid>/usages (GET): Storage, Index Size and
+//     Document Count, the count of the items PutDocument wrote, filtered by
+//     $filter=name.value eq '<name>';
 //   - sqlRoleDefinitions: the built-in 00000000-0000-0000-0000-000000000001 (Data Reader) and
 //     00000000-0000-0000-0000-000000000002 (Data Contributor), read-only;
 //   - sqlRoleAssignments: names GUIDs; roleDefinitionId one of the account's built-in
@@ -190,6 +196,16 @@
 // principalType is ServicePrincipal, as ARM answers while a new principal replicates; the same
 // principal, role and scope under another name: 409 RoleAssignmentExists; changing the principal
 // or role of an assignment: 409 RoleAssignmentUpdateNotPermitted.
+//
+// # Messages and items
+//
+// The fake serves no data plane. Publish sends a message with application properties to a topic:
+// each subscription whose rules match takes a copy, counted in its messageCount and
+// countDetails.activeMessageCount (nothing is delivered or received). Rules are evaluated on
+// =, <>, !=, [NOT] IN, IS [NOT] NULL, EXISTS, AND, OR, NOT and parentheses over 'strings', numbers
+// and application properties (bare, [delimited] or user.); a rule using more of Service Bus's SQL is
+// refused with 400, saying so. PutDocument writes an item into a container, as a handler would;
+// the container's Document Count usage counts them, and they go with it.
 //
 // # Tests
 //
