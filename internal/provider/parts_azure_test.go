@@ -445,6 +445,11 @@ resource "threefactor_eventhandler" "test" {
 func TestAccTopicAzure_invalid(t *testing.T) {
 	b := azureBackend(t)
 	long := strings.Repeat("x", 1030)
+	var tags []string
+	for i := range 15 {
+		tags = append(tags, fmt.Sprintf("t%d = \"v\"", i))
+	}
+	manyTags := strings.Join(tags, ", ")
 	for _, tc := range []struct{ name, config, want string }{
 		{"retention", `resource "threefactor_topic" "t" {
   name           = "orders"
@@ -465,6 +470,11 @@ func TestAccTopicAzure_invalid(t *testing.T) {
   cloud = "azure"
   key   = "_ts"
 }`, `do not start with _`},
+		{"tableTags", `resource "threefactor_table" "t" {
+  name  = "orders"
+  cloud = "azure"
+  tags  = { ` + manyTags + ` }
+}`, `A table takes at most 14 tags on azure, default_tags included (a Cosmos DB container takes 15 tags, one of them the provider's threefactor:table); got 15.`},
 		{"filterTooLong", `resource "threefactor_eventhandler" "h" {
   name     = "h"
   cloud    = "azure"

@@ -82,6 +82,10 @@ type TableRules struct {
 	// TTLAttribute, when set, is the only ttl_attribute the cloud has (Cosmos DB expires an item by
 	// its "ttl" property alone), and TTLWhy says what it means there.
 	TTLAttribute, TTLWhy string
+	// MaxTags, when set, bounds the tags a table takes (default_tags included) below the cloud's
+	// bound for handlers, with the reason.
+	MaxTags    int
+	MaxTagsWhy string
 	// Unsupported names the table settings the cloud lacks, with the reason.
 	Unsupported map[string]string
 }
@@ -146,6 +150,10 @@ func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
 	}
 	if known("tags") {
 		ps = append(ps, CheckTagMap(t.Tags, t.Cloud, r, "tags")...)
+		if tr.MaxTags > 0 && len(t.Tags) > tr.MaxTags {
+			ps = append(ps, Problem{Path: []string{"tags"}, Summary: "Too many tags",
+				Detail: fmt.Sprintf("A table takes at most %d tags on %s, default_tags included%s; got %d.", tr.MaxTags, t.Cloud, because(tr.MaxTagsWhy), len(t.Tags))})
+		}
 	}
 	return ps
 }
