@@ -57,17 +57,31 @@ func (d *Driver) topicID(name string) string {
 
 func (p topics) Apply(ctx context.Context, t *spec.AppTopic, id string) (string, error) {
 	d := p.d
-	if id == "" {
+	creating := id == ""
+	if creating {
 		id = d.topicID(t.Name)
+	}
+	r, err := arm.ParseResourceID(id)
+	if err != nil {
+		return "", fail(driver.AppTopic, "parsing", id, err)
 	}
 	nsID, tags := sourceNamespace(id), partTags(t.Tags, TopicTag, t.Name)
 	ns, err := d.readNamespaceOf(ctx, driver.AppTopic, nsID)
+	if err != nil {
+		return "", err
+	}
+	cur, err := d.topics.Get(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, nil)
+	found, err := codes.Exists(err)
 	switch {
 	case err != nil:
-		return "", err
+		return "", fail(driver.AppTopic, "reading", id, err)
 	case ns != nil && tagValue(ns.Tags, TopicTag) != t.Name:
 		return "", driver.Errorf(driver.AppTopic, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
 			"the namespace %s exists and belongs to no threefactor_topic named %q: choose another name, or import it (%s) to manage it", nsID, t.Name, d.ImportID(t.Name)))
+	case found && creating:
+		// Another configuration's topic of the same name: its namespace's name derives from it.
+		return "", driver.Errorf(driver.AppTopic, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
+			"the topic %s exists already: import it (%s) to manage it here, or choose another name", id, d.ImportID(t.Name)))
 	case ns == nil || !sameTags(ns.Tags, tags) || !localAuthOff(ns.Properties):
 		if _, err := d.createNamespace(ctx, driver.AppTopic, lastPart(nsID), tags); err != nil {
 			if exists(err) {
@@ -76,14 +90,7 @@ func (p topics) Apply(ctx context.Context, t *spec.AppTopic, id string) (string,
 			return "", err
 		}
 	}
-	r, err := arm.ParseResourceID(id)
-	if err != nil {
-		return id, fail(driver.AppTopic, "parsing", id, err)
-	}
-	cur, err := d.topics.Get(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, nil)
-	if ok, err := codes.Exists(err); err != nil {
-		return id, fail(driver.AppTopic, "reading", id, err)
-	} else if ok && cur.Properties != nil && isoSeconds(cur.Properties.DefaultMessageTimeToLive) == t.RetentionDays*86400 {
+	if found && cur.Properties != nil && isoSeconds(cur.Properties.DefaultMessageTimeToLive) == t.RetentionDays*86400 {
 		return id, nil
 	}
 	_, err = d.topics.CreateOrUpdate(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, armservicebus.SBTopic{Properties: &armservicebus.SBTopicProperties{
@@ -215,7 +222,8 @@ func (d *Driver) ownAccount(account, table string) bool {
 
 func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string, error) {
 	d := p.d
-	if id == "" {
+	creating := id == ""
+	if creating {
 		id = d.tableID(t.Name)
 	}
 	rg, account, database, container, err := containerOf(id)
@@ -223,29 +231,35 @@ func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string,
 		return "", driver.Errorf(driver.AppTable, "parsing", id, driver.InvalidArgument, err)
 	}
 	tags := partTags(t.Tags, TableTag, t.Name)
-	made := ""
-	if d.ownAccount(account, t.Name) {
-		acct, err := d.readCosmosOf(ctx, driver.AppTable, account)
-		switch {
-		case err != nil:
+	own := d.ownAccount(account, t.Name)
+	var acct *armcosmos.DatabaseAccountGetResults
+	if own {
+		if acct, err = d.readCosmosOf(ctx, driver.AppTable, account); err != nil {
 			return "", err
-		case acct != nil && tagValue(acct.Tags, TableTag) != t.Name:
-			return "", driver.Errorf(driver.AppTable, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
-				"the Cosmos DB account %s exists and belongs to no threefactor_table named %q: choose another name, or import it (%s) to manage it", account, t.Name, d.ImportID(t.Name)))
-		case acct == nil || !sameTags(acct.Tags, tags) || acct.Properties == nil || !deref(acct.Properties.DisableLocalAuth):
-			if _, err := d.createCosmos(ctx, driver.AppTable, lastPart(account), tags); err != nil {
-				if exists(err) {
-					return id, err
-				}
-				return "", err
-			}
-			made = id
 		}
 	}
 	cur, err := d.sql.GetSQLContainer(ctx, rg, lastPart(account), database, container, nil)
 	found, err := codes.Exists(err)
-	if err != nil {
-		return made, fail(driver.AppTable, "reading", id, err)
+	switch {
+	case err != nil:
+		return "", fail(driver.AppTable, "reading", id, err)
+	case acct != nil && tagValue(acct.Tags, TableTag) != t.Name:
+		return "", driver.Errorf(driver.AppTable, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
+			"the Cosmos DB account %s exists and belongs to no threefactor_table named %q: choose another name, or import it (%s) to manage it", account, t.Name, d.ImportID(t.Name)))
+	case found && creating:
+		// Another configuration's table of the same name: its container's name is the table's.
+		return "", driver.Errorf(driver.AppTable, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
+			"the container %s exists already: import it (%s) to manage it here, or choose another name", id, d.ImportID(t.Name)))
+	}
+	made := ""
+	if own && (acct == nil || !sameTags(acct.Tags, tags) || acct.Properties == nil || !deref(acct.Properties.DisableLocalAuth)) {
+		if _, err := d.createCosmos(ctx, driver.AppTable, lastPart(account), tags); err != nil {
+			if exists(err) {
+				return id, err
+			}
+			return "", err
+		}
+		made = id
 	}
 	want := "/" + t.Key
 	if found {

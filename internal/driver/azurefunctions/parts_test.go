@@ -159,3 +159,33 @@ func TestLocateTableGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPartsTaken: creating a topic or table whose name another configuration's part already has
+// is refused with the import id, and leaves that part alone.
+func TestPartsTaken(t *testing.T) {
+	ctx := context.Background()
+	h := harness(t)
+	topic, err := h.D.Topics().Apply(ctx, drivertest.Topic("taken", azurefunctions.Cloud), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := h.D.Tables().Apply(ctx, drivertest.Table("taken", azurefunctions.Cloud), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, apply := range map[string]func() (string, error){
+		"topic": func() (string, error) { return h.D.Topics().Apply(ctx, drivertest.Topic("taken", azurefunctions.Cloud), "") },
+		"table": func() (string, error) { return h.D.Tables().Apply(ctx, drivertest.Table("taken", azurefunctions.Cloud), "") },
+	} {
+		id, err := apply()
+		if driver.CodeOf(err) != driver.AlreadyExists || id != "" || !strings.Contains(err.Error(), h.D.ImportID("taken")) {
+			t.Errorf("second %s of the same name: %q, %v; want no id and AlreadyExists naming the import id", what, id, err)
+		}
+	}
+	if obs, err := h.D.Topics().Read(ctx, topic); obs == nil || err != nil {
+		t.Errorf("the refused create touched the topic: %v, %v", obs, err)
+	}
+	if obs, err := h.D.Tables().Read(ctx, table); obs == nil || err != nil {
+		t.Errorf("the refused create touched the table: %v, %v", obs, err)
+	}
+}
