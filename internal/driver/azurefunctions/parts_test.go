@@ -174,8 +174,12 @@ func TestPartsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	for what, apply := range map[string]func() (string, error){
-		"topic": func() (string, error) { return h.D.Topics().Apply(ctx, drivertest.Topic("taken", azurefunctions.Cloud), "") },
-		"table": func() (string, error) { return h.D.Tables().Apply(ctx, drivertest.Table("taken", azurefunctions.Cloud), "") },
+		"topic": func() (string, error) {
+			return h.D.Topics().Apply(ctx, drivertest.Topic("taken", azurefunctions.Cloud), "")
+		},
+		"table": func() (string, error) {
+			return h.D.Tables().Apply(ctx, drivertest.Table("taken", azurefunctions.Cloud), "")
+		},
 	} {
 		id, err := apply()
 		if driver.CodeOf(err) != driver.AlreadyExists || id != "" || !strings.Contains(err.Error(), h.D.ImportID("taken")) {
