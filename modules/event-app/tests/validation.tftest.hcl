@@ -9,37 +9,37 @@ variables {
 }
 
 run "unknown_cloud" {
-  command         = plan
+  command = plan
   variables { cloud = "ibm" }
   expect_failures = [var.cloud]
 }
 
 run "topic_name" {
-  command         = plan
+  command = plan
   variables { topics = ["orders--topic"] }
   expect_failures = [var.topics]
 }
 
 run "table_name" {
-  command         = plan
+  command = plan
   variables { tables = { Orders = {} } }
   expect_failures = [var.tables]
 }
 
 run "handler_name" {
-  command         = plan
+  command = plan
   variables { handlers = { "Billing" = { runtime = "nodejs22", source_dir = "./tests/src" } } }
   expect_failures = [var.handlers]
 }
 
 run "two_sources" {
-  command         = plan
+  command = plan
   variables { handlers = { billing = { runtime = "nodejs22", source_dir = "./tests/src", source_zip = "billing.zip" } } }
   expect_failures = [var.handlers]
 }
 
 run "no_source" {
-  command         = plan
+  command = plan
   variables { handlers = { billing = { runtime = "nodejs22" } } }
   expect_failures = [var.handlers]
 }
@@ -54,7 +54,7 @@ run "table_access" {
 }
 
 run "filter_without_topic" {
-  command         = plan
+  command = plan
   variables { handlers = { billing = { runtime = "nodejs22", source_dir = "./tests/src", filter = { type = ["order.created"] } } } }
   expect_failures = [var.handlers]
 }
