@@ -1,8 +1,9 @@
 // Command handler-go is an example SQS event handler for the go runtime
 // (provided.al2023, built as bootstrap) deployed by threefactor_eventhandler.
-// It keeps each order's latest status in the ORDERS_TABLE DynamoDB table
-// (hash key id), exactly once per event within the dedup TTL and never
-// overwritten by an older event, using the dedup table the provider injects.
+// It keeps each order's latest status in the app's orders table, granted to
+// it as function.tables = { orders = ... } (a threefactor_table, hash key id),
+// exactly once per event within the dedup TTL and never overwritten by an
+// older event, using the dedup table the provider injects.
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
 package main
@@ -12,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -51,7 +51,8 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 func newProcessor(ctx context.Context) (*handler.Processor, error) {
 	return handler.FromEnv(ctx, handler.Options{
 		Mode:       handler.Transactional,
-		StateTable: os.Getenv("ORDERS_TABLE"),
+		// The table granted as orders: THREEFACTOR_TABLE_ORDERS says where it is.
+		StateTable: "orders",
 	})
 }
 

@@ -23,7 +23,7 @@ func msg(id, ceID, seq, body string) events.SQSMessage {
 func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	t.Setenv(handler.EnvDedupStore, "mem://")
 	t.Setenv(handler.EnvHandler, "orders")
-	t.Setenv("ORDERS_TABLE", "orders")
+	t.Setenv(handler.EnvTablePrefix+"ORDERS", "mem://orders-prod")
 	p, err := newProcessor(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	if f := resp.BatchItemFailures; len(f) != 1 || f[0].ItemIdentifier != "m4" {
 		t.Errorf("failures = %+v; want only the poison message m4", f)
 	}
-	st, err := p.Store().GetState(context.Background(), "orders", "o-1")
+	st, err := p.Store().GetState(context.Background(), "orders-prod", "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,8 @@ import (
 // TestAccExamplesAWS_handlerGo deploys examples/handler-go (the handler library's example, a go-runtime
 // bootstrap) with the provider, then runs that bootstrap on this machine with exactly the environment
 // Lambda holds for it, behind a stand-in of the Lambda runtime API, against the dedup table the
-// provider made. It is the contract between the provider and the library: variable names, the store
-// URL, the table's key and TTL attribute.
+// provider made and the orders table granted through function.tables. It is the contract between the
+// provider and the library: variable names, the store URLs, the tables' keys and TTL attribute.
 func TestAccExamplesAWS_handlerGo(t *testing.T) {
 	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
 	if runtime.GOOS != "linux" || arch == "" {
@@ -41,15 +41,13 @@ func TestAccExamplesAWS_handlerGo(t *testing.T) {
 	h := b.Harness.(*awstest.Harness)
 	ctx := context.Background()
 	src := buildBootstrap(t)
-	if _, err := h.C.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            ptr("orders"),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: ptr("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: ptr("id"), KeyType: ddbtypes.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	cfg := b.provider + fmt.Sprintf(`
+resource "threefactor_table" "orders" {
+  name          = "shop-orders" # not the grant's name: the program finds it through THREEFACTOR_TABLE_ORDERS
+  cloud         = "aws"
+  force_destroy = true # the test leaves the order it wrote
+}
+
 resource "threefactor_eventhandler" "test" {
   name  = "orders-go"
   cloud = "aws"
@@ -57,7 +55,7 @@ resource "threefactor_eventhandler" "test" {
     runtime      = "go"
     source_dir   = %q
     architecture = %q
-    environment  = { ORDERS_TABLE = "orders" }
+    tables       = { orders = { table_id = threefactor_table.orders.table_id, access = "read_write" } }
   }
 }
 `, src, arch)
@@ -74,7 +72,7 @@ resource "threefactor_eventhandler" "test" {
 		if resp != `{"batchItemFailures":[{"itemIdentifier":"m4"}]}` {
 			return fmt.Errorf("response %s, want only the malformed message m4 reported", resp)
 		}
-		order, err := h.C.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: ptr("orders"),
+		order, err := h.C.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: ptr("shop-orders"),
 			Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "o-1"}}})
 		if err != nil {
 			return err
@@ -108,13 +106,8 @@ resource "threefactor_eventhandler" "test" {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
-		CheckDestroy: func(s *terraform.State) error {
-			if _, err := h.C.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: ptr("orders")}); err != nil {
-				return err
-			}
-			return b.checkNoLeftovers(s)
-		},
-		Steps: []resource.TestStep{{Config: cfg, Check: run}},
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps:                    []resource.TestStep{{Config: cfg, Check: run}},
 	})
 }
 
