@@ -25,6 +25,9 @@ const base = "/2018-06-01/runtime/"
 // ErrInit is wrapped by Invoke's error when the process reported an init error.
 var ErrInit = errors.New("the function failed to initialise")
 
+// ErrTimeout is Invoke's error when the process did not answer within the timeout.
+var ErrTimeout = errors.New("the function did not answer within its timeout")
+
 // Response is what the process answered to one invocation.
 type Response struct {
 	// Body is the function's result (invocation/<id>/response), or, when
@@ -48,10 +51,12 @@ type Server struct {
 }
 
 type invocation struct {
-	id       string
-	event    []byte
-	deadline time.Time
-	done     chan Response
+	id      string
+	event   []byte
+	timeout time.Duration
+	// picked receives the deadline when the process takes the invocation.
+	picked chan time.Time
+	done   chan Response
 }
 
 // New starts a Server on a free loopback port.
@@ -75,12 +80,13 @@ func (s *Server) Addr() string { return s.addr }
 // Close stops serving; requests in progress end.
 func (s *Server) Close() { _ = s.srv.Close() }
 
-// Invoke hands event to the process when it next asks for one, with deadline as the
-// invocation's deadline, and waits for its answer. It returns ctx's error when ctx ends first
-// (the caller stops the process: Lambda's timeout), and an error wrapping ErrInit when the
-// process reports that it failed to start.
-func (s *Server) Invoke(ctx context.Context, event []byte, deadline time.Time) (Response, error) {
-	inv := &invocation{id: newID(), event: event, deadline: deadline, done: make(chan Response, 1)}
+// Invoke hands event to the process when it next asks for one and waits for its answer for at
+// most timeout from then (the invocation's deadline; the time the process takes to ask, its
+// init, is not counted, as on Lambda). It returns ErrTimeout when that passes, ctx's error when
+// ctx ends first (the caller stops the process in both cases), and an error wrapping ErrInit when
+// the process reports that it failed to start.
+func (s *Server) Invoke(ctx context.Context, event []byte, timeout time.Duration) (Response, error) {
+	inv := &invocation{id: newID(), event: event, timeout: timeout, picked: make(chan time.Time, 1), done: make(chan Response, 1)}
 	s.mu.Lock()
 	s.pending[inv.id] = inv
 	s.mu.Unlock()
@@ -96,11 +102,15 @@ func (s *Server) Invoke(ctx context.Context, event []byte, deadline time.Time) (
 	case <-ctx.Done():
 		return Response{}, ctx.Err()
 	}
+	timer := time.NewTimer(time.Until(<-inv.picked))
+	defer timer.Stop()
 	select {
 	case r := <-inv.done:
 		return r, nil
 	case body := <-s.initErr:
 		return Response{}, fmt.Errorf("%w: %s", ErrInit, body)
+	case <-timer.C:
+		return Response{}, ErrTimeout
 	case <-ctx.Done():
 		return Response{}, ctx.Err()
 	}
@@ -113,9 +123,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && path == "invocation/next":
 		select {
 		case inv := <-s.next:
+			deadline := time.Now().Add(inv.timeout)
+			inv.picked <- deadline
 			h := w.Header()
 			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
 			h.Set("Lambda-Runtime-Invoked-Function-Arn", s.Function)
 			h.Set("Content-Type", "application/json")
 			_, _ = w.Write(inv.event)

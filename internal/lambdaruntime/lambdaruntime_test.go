@@ -52,12 +52,12 @@ func TestServesManyInvocations(t *testing.T) {
 	})
 	ctx := context.Background()
 	for _, ev := range []string{"a", "b", "c"} {
-		r, err := s.Invoke(ctx, []byte(ev), time.Now().Add(time.Minute))
+		r, err := s.Invoke(ctx, []byte(ev), time.Minute)
 		if err != nil || r.FunctionError || string(r.Body) != "echo "+ev {
 			t.Fatalf("Invoke(%s) = %+v (%q), %v; want the echo", ev, r, r.Body, err)
 		}
 	}
-	if r, err := s.Invoke(ctx, []byte("bad"), time.Now().Add(time.Minute)); err != nil || !r.FunctionError || !strings.Contains(string(r.Body), "bad") {
+	if r, err := s.Invoke(ctx, []byte("bad"), time.Minute); err != nil || !r.FunctionError || !strings.Contains(string(r.Body), "bad") {
 		t.Errorf("Invoke(bad) = %+v, %v; want a function error", r, err)
 	}
 }
@@ -71,7 +71,7 @@ func TestInvokeEndsWithContext(t *testing.T) {
 	// No process asks: the invocation ends with its context, as a timeout.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Invoke(ctx, []byte("x"), time.Now()); !errors.Is(err, context.Canceled) {
+	if _, err := s.Invoke(ctx, []byte("x"), time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("Invoke with no process = %v; want the context's error", err)
 	}
 }
@@ -87,7 +87,21 @@ func TestInitError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = r.Body.Close()
-	if _, err := s.Invoke(context.Background(), []byte("x"), time.Now().Add(time.Minute)); !errors.Is(err, lambdaruntime.ErrInit) || !strings.Contains(err.Error(), "no table") {
+	if _, err := s.Invoke(context.Background(), []byte("x"), time.Minute); !errors.Is(err, lambdaruntime.ErrInit) || !strings.Contains(err.Error(), "no table") {
 		t.Errorf("Invoke after an init error = %v; want ErrInit with its message", err)
+	}
+}
+
+func TestInvokeTimesOut(t *testing.T) {
+	s, err := lambdaruntime.New("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := make(chan struct{})
+	defer close(release)
+	runtimeClient(t, s, func(string) (string, string) { <-release; return "response", "late" })
+	if _, err := s.Invoke(context.Background(), []byte("x"), 50*time.Millisecond); !errors.Is(err, lambdaruntime.ErrTimeout) {
+		t.Errorf("Invoke of a process that never answers = %v; want ErrTimeout", err)
 	}
 }

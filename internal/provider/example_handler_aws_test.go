@@ -163,7 +163,7 @@ func invokeBootstrap(bootstrap string, env map[string]string, endpoint, event st
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
-	resp, err := api.Invoke(ctx, []byte(event), time.Now().Add(30*time.Second))
+	resp, err := api.Invoke(ctx, []byte(event), 30*time.Second)
 	// It waits for a next event that never comes.
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()

@@ -60,9 +60,9 @@ func (d *Driver) fnConfig(h *spec.Handler, roleARN string) fnConfig {
 	tables := map[string]string{}
 	for name, g := range h.Function.Tables {
 		a, _ := parseARN(g.TableID)
-		tables[name] = storeURL(lastPart(g.TableID), a.Region)
+		tables[name] = StoreURL(lastPart(g.TableID), a.Region)
 	}
-	maps.Copy(env, h.Env(storeURL(d.names(h.Name).DedupTable, d.region), tables))
+	maps.Copy(env, h.Env(StoreURL(d.names(h.Name).DedupTable, d.region), tables))
 	return fnConfig{
 		name: d.names(h.Name).Function, role: roleARN, handler: h.Function.EntryPoint, arch: h.Function.Architecture,
 		runtime: lambdatypes.Runtime(rules.Runtimes[h.Function.Runtime].Name),
