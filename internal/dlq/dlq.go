@@ -28,6 +28,9 @@ type Queues struct {
 	Source, DeadLetter string
 	// DeadLetterARN and SourceARN, when set, let Replay try StartMessageMoveTask first.
 	DeadLetterARN, SourceARN string
+	// Hold is how many seconds a message being replayed stays hidden from other receivers, and
+	// so how soon one whose replay failed is visible again: 30 when zero.
+	Hold int32
 }
 
 // Message is one dead-lettered message.
@@ -81,8 +84,12 @@ func message(m sqstypes.Message) Message {
 	return out
 }
 
-// replayVisibility hides a message being replayed from other receivers of the dead-letter queue.
-const replayVisibility = 30
+func (q Queues) hold() int32 {
+	if q.Hold > 0 {
+		return q.Hold
+	}
+	return 30
+}
 
 // Replay moves the messages with ids (every message when ids is empty) back to the handler's
 // queue and returns the ids replayed. With no ids and both ARNs set it first asks SQS for a move
@@ -105,7 +112,7 @@ func (q Queues) Replay(ctx context.Context, ids []string, note func(string)) (mo
 	}
 	seen := map[string]bool{}
 	for {
-		msgs, err := q.receive(ctx, replayVisibility)
+		msgs, err := q.receive(ctx, q.hold())
 		if err != nil {
 			return moved, "", fmt.Errorf("receiving from the dead-letter queue %s: %w", q.DeadLetter, err)
 		}
@@ -146,7 +153,7 @@ func (q Queues) replay(ctx context.Context, m sqstypes.Message) error {
 		attrs[OriginalMessageID] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(id)}
 	}
 	if _, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.Source, MessageBody: m.Body, MessageAttributes: attrs}); err != nil {
-		return fmt.Errorf("sending a copy of %s to %s: %w; the message stays in the dead-letter queue (visible again within %d s)", id, q.Source, err, replayVisibility)
+		return fmt.Errorf("sending a copy of %s to %s: %w; the message stays in the dead-letter queue (visible again within %d s)", id, q.Source, err, q.hold())
 	}
 	if _, err := q.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &q.DeadLetter, ReceiptHandle: m.ReceiptHandle}); err != nil {
 		return fmt.Errorf("deleting %s from the dead-letter queue after sending its copy: %w; it is now in both queues (the dedup table drops the second copy; replay it again or purge it)", id, err)
@@ -154,7 +161,7 @@ func (q Queues) replay(ctx context.Context, m sqstypes.Message) error {
 	return nil
 }
 
-// release makes m visible again; failing leaves it hidden for replayVisibility, never lost.
+// release makes m visible again; failing leaves it hidden a while, never lost.
 func (q Queues) release(ctx context.Context, m sqstypes.Message) {
 	_, _ = q.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &q.DeadLetter, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 }

@@ -44,10 +44,8 @@ func (d *deliverer) worker(ctx context.Context) {
 	}()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		d.busy.Add(1) // a batch may be on its way: not drained
 		msgs, err := d.receive(ctx)
 		if err != nil {
-			d.busy.Add(-1)
 			if ctx.Err() == nil {
 				d.log(fmt.Sprintf("receiving from %s: %v (retrying)", d.h.QueueURL, err))
 				sleep(ctx, backoff)
@@ -57,9 +55,12 @@ func (d *deliverer) worker(ctx context.Context) {
 		}
 		backoff = 100 * time.Millisecond
 		if len(msgs) > 0 {
+			// Received messages are in flight in the queue's counts until deleted or visible
+			// again; busy covers the rest of a batch's handling.
+			d.busy.Add(1)
 			sb = d.deliver(ctx, sb, msgs)
+			d.busy.Add(-1)
 		}
-		d.busy.Add(-1)
 	}
 }
 
@@ -212,11 +213,15 @@ func (d *deliverer) line(l string) {
 		return
 	}
 	var o struct {
-		Outcome string `json:"outcome"`
+		Outcome, Source, ID, Error string
+		Acknowledged               bool
 	}
 	if json.Unmarshal([]byte(l), &o) != nil {
 		d.log(l)
 		return
+	}
+	if !o.Acknowledged { // why an event failed: the one thing a user must see
+		d.log(fmt.Sprintf("event %s %s: %s: %s", o.Source, o.ID, o.Outcome, o.Error))
 	}
 	d.prog.update(d.h.Name, func(s *Stats) {
 		switch o.Outcome {
