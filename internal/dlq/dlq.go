@@ -193,4 +193,3 @@ func nilIfEmpty(s string) *string {
 	}
 	return &s
 }
-

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -298,5 +301,127 @@ func TestRunnerAWS_replaySendFails(t *testing.T) {
 	}
 	if b.depth(dl) != 1 || b.depth(src) != 0 {
 		t.Errorf("dead-letter queue %d, queue %d; want the message still dead-lettered only", b.depth(dl), b.depth(src))
+	}
+}
+
+// TestRunnerAWS_batchFailures: a function error, a timeout, a crash and an itemIdentifier that is
+// not in the batch fail the whole batch (the good message with it is dead-lettered too, with
+// max_attempts 1); batchItemFailures fail only the messages they name. The handler is Python,
+// run by the runner's stand-in of the Python runtime.
+func TestRunnerAWS_batchFailures(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("python3 is not on PATH")
+	}
+	b := newBench(t)
+	dir, err := filepath.Abs("testdata/pyhandler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]int{"raise": 2, "sleep": 2, "exit": 2, "bogus": 2, "fail-item": 1}
+	var hs []runner.Handler
+	for body := range cases {
+		h := b.handler("h-"+body, "python3.12", dir, 1, 1, nil)
+		h.MaxConcurrency = 1 // both messages in one batch
+		b.send(h.QueueURL, "ok")
+		b.send(h.QueueURL, body)
+		hs = append(hs, h)
+	}
+	var prog, log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stats, err := runner.Run(ctx, hs, runner.Options{Endpoint: b.m.URL, UntilDrained: true, Progress: &prog, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("log:\n%s", log.String())
+	for i, h := range hs {
+		body := h.Name[2:]
+		if got := b.depth(h.DeadLetterURL); got != cases[body] || stats[i].DeadLettered != int64(cases[body]) || stats[i].State != "drained" {
+			t.Errorf("%s: %d dead-lettered (stats %+v), want %d", body, got, stats[i], cases[body])
+		}
+	}
+	if !bytes.Contains(log.Bytes(), []byte("python3 Python")) || !bytes.Contains(log.Bytes(), []byte("stands in for python3.12")) {
+		t.Errorf("the log does not say which Python stands in for python3.12")
+	}
+}
+
+// TestRunnerAWS_topic: a topic handler's queue, subscribed with raw delivery, is delivered like a
+// queue handler's, CloudEvents attributes included.
+func TestRunnerAWS_topic(t *testing.T) {
+	b := newBench(t)
+	b.table("orders")
+	h := b.handler("fanout", "go", goHandler(t), 3, 3, map[string]string{"ORDERS_TABLE": "orders"})
+	h.Kind = "topic"
+	ctx := context.Background()
+	topics := sns.NewFromConfig(b.m.Config(region))
+	topic, err := topics.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("fanout--topic")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := topics.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(runner.QueueARN(h.QueueURL, region)), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	for _, id := range []string{"e1", "e1"} {
+		if _, err := topics.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String(`{"order_id":"o-7","status":"placed"}`),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"ce-id": s(id), "ce-source": s("/shop/orders"), "ce-sequence": s("001")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := b.run(h)
+	if st.Applied != 1 || st.Duplicates != 1 || b.status("o-7") != "placed" {
+		t.Errorf("stats %+v, o-7 %q; want the event applied once and its second publication a duplicate", st, b.status("o-7"))
+	}
+}
+
+// TestRunnerAWS_node: a Node.js handler runs behind the runner's stand-in of the Node.js runtime,
+// and its batchItemFailures fail only the messages they name.
+func TestRunnerAWS_node(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("node is not on PATH")
+	}
+	b := newBench(t)
+	dir, err := filepath.Abs("testdata/nodehandler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := b.handler("h-node", "nodejs22", dir, 2, 1, nil)
+	h.EntryPoint = "index.handler"
+	b.send(h.QueueURL, "ok")
+	b.send(h.QueueURL, "fail-item")
+	st, log := b.run(h)
+	if st.Succeeded != 1 || st.Failed != 1 || b.depth(h.DeadLetterURL) != 1 || !strings.Contains(log, "stands in for nodejs22") {
+		t.Errorf("stats %+v, dead-letter queue %d; want 1 succeeded, 1 failed and dead-lettered, and the log saying which node stands in", st, b.depth(h.DeadLetterURL))
+	}
+}
+
+// TestRunnerAWS_maxConcurrency: with max_concurrency 2 and one message per batch, exactly two
+// sandboxes (processes) share the work.
+func TestRunnerAWS_maxConcurrency(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("python3 is not on PATH")
+	}
+	b := newBench(t)
+	dir, err := filepath.Abs("testdata/pyhandler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := b.handler("h-conc", "python3.12", dir, 5, 3, nil)
+	h.BatchSize, h.MaxConcurrency = 1, 2
+	for range 12 {
+		b.send(h.QueueURL, "pid")
+	}
+	st, log := b.run(h)
+	pids := map[string]bool{}
+	for _, l := range strings.Split(log, "\n") {
+		if _, pid, ok := strings.Cut(l, "] pid "); ok {
+			pids[pid] = true
+		}
+	}
+	if len(pids) != 2 || st.Succeeded != 12 {
+		t.Errorf("%d processes ran (%v), %d messages succeeded; want 2 and 12", len(pids), pids, st.Succeeded)
 	}
 }

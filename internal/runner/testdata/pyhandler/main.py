@@ -15,6 +15,9 @@ def handler(event, context):
             os._exit(3)
         if body == "bogus":
             return {"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]}
+        if body == "pid":  # which sandbox ran it, for the concurrency test
+            print("pid", os.getpid(), flush=True)
+            time.sleep(0.2)
         if body == "fail-item":
             failures.append({"itemIdentifier": r["messageId"]})
     return {"batchItemFailures": failures}
