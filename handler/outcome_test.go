@@ -18,7 +18,9 @@ func TestOutcomeLog(t *testing.T) {
 	var log bytes.Buffer
 	p := handler.New(memstore.New(), handler.Options{Handler: "orders", StateTable: "orders", OutcomeLog: &log})
 	c := &counter{}
-	fail := func(context.Context, handler.Event) (handler.Effect, error) { return handler.Effect{}, errors.New("boom") }
+	fail := func(context.Context, handler.Event) (handler.Effect, error) {
+		return handler.Effect{}, errors.New("boom")
+	}
 	ctx := context.Background()
 	p.Process(ctx, event("e2", 2, "x"), c.handle)
 	p.Process(ctx, event("e2", 2, "x"), c.handle)
@@ -56,7 +58,9 @@ func TestOutcomeLog(t *testing.T) {
 func TestOutcomeLogBatchSkipped(t *testing.T) {
 	var log bytes.Buffer
 	p := handler.New(memstore.New(), handler.Options{StateTable: "orders", OutcomeLog: &log})
-	fail := func(context.Context, handler.Event) (handler.Effect, error) { return handler.Effect{}, errors.New("boom") }
+	fail := func(context.Context, handler.Event) (handler.Effect, error) {
+		return handler.Effect{}, errors.New("boom")
+	}
 	a, b := event("e1", 1, "x"), event("e2", 2, "x")
 	a.Group, b.Group = "g", "g"
 	p.ProcessBatch(context.Background(), []handler.Event{a, b}, fail)
