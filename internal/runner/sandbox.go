@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +169,9 @@ func start(h *Handler, p process, dir string, env []string, line func(string)) (
 	}
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.Addr())
+	// A copy: workers share env, and an append into its spare capacity would give two processes
+	// one runtime API.
+	cmd.Env = append(slices.Clip(env), "AWS_LAMBDA_RUNTIME_API="+api.Addr())
 	// Its own process group, killed with the runner: no process outlives a run.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
