@@ -41,7 +41,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: shop create|drop|burst|tally|orders|dedup|empty ...")
+		return errors.New("usage: shop create|drop|burst|tally|orders|dedup|empty [ARG...]")
 	}
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" {
