@@ -100,7 +100,9 @@ func (q Queues) hold() int32 {
 // which.
 func (q Queues) Replay(ctx context.Context, ids []string, note func(string)) (moved []string, task string, err error) {
 	if len(ids) == 0 && q.DeadLetterARN != "" {
-		out, err := q.SQS.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: &q.DeadLetterARN, DestinationArn: nilIfEmpty(q.SourceARN)})
+		// One attempt: an endpoint without the action answers with an error that retries do not change.
+		out, err := q.SQS.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: &q.DeadLetterARN, DestinationArn: nilIfEmpty(q.SourceARN)},
+			func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
 		if err == nil {
 			return nil, aws.ToString(out.TaskHandle), nil
 		}

@@ -426,3 +426,35 @@ func TestRunnerAWS_maxConcurrency(t *testing.T) {
 		t.Errorf("%d processes ran (%v), %d messages succeeded; want 2 and 12", len(pids), pids, st.Succeeded)
 	}
 }
+
+// TestRunnerAWS_replayReceiveFails: a receive that fails is an error, not an empty queue.
+func TestRunnerAWS_replayReceiveFails(t *testing.T) {
+	b := newBench(t)
+	dl, src := b.queue("x--dlq", nil), b.queue("x--queue", nil)
+	b.send(dl, "poison")
+	b.m.Fail(moto.Fault{Service: "sqs", Action: "ReceiveMessage", Times: 10})
+	q := dlq.Queues{SQS: b.sqs, Source: src, DeadLetter: dl}
+	if moved, _, err := q.Replay(context.Background(), nil, func(string) {}); err == nil || len(moved) != 0 {
+		t.Errorf("Replay with a failing receive = %v, %v; want an error", moved, err)
+	}
+	if _, _, err := q.List(context.Background(), 10); err == nil {
+		t.Error("List with a failing receive reported no error")
+	}
+	if b.depth(dl) != 1 {
+		t.Errorf("dead-letter queue %d; want the message still there", b.depth(dl))
+	}
+}
+
+// TestRunnerAWS_deleteFails: when the runner cannot delete an acknowledged message, it is
+// delivered again and the dedup table drops it: applied once, never lost.
+func TestRunnerAWS_deleteFails(t *testing.T) {
+	b := newBench(t)
+	b.table("orders")
+	h := b.handler("orders", "go", goHandler(t), 1, 3, map[string]string{"ORDERS_TABLE": "orders"})
+	b.order(h.QueueURL, "o1-1", 1, "o-1", "placed")
+	b.m.Fail(moto.Fault{Service: "sqs", Action: "DeleteMessageBatch"})
+	s, log := b.run(h)
+	if s.Received != 2 || s.Applied != 1 || s.Duplicates != 1 || b.status("o-1") != "placed" || !strings.Contains(log, "delivered again") {
+		t.Errorf("stats %+v; want the event received twice, applied once, then a duplicate, and the failed delete said", s)
+	}
+}
