@@ -33,6 +33,7 @@ type Stats struct {
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
+	logW    io.Writer
 	tty     bool
 	order   []string
 	stats   map[string]*Stats
@@ -40,8 +41,21 @@ type progress struct {
 	changed bool
 }
 
-func newProgress(w io.Writer, tty bool) *progress {
-	return &progress{w: w, tty: tty, stats: map[string]*Stats{}}
+func newProgress(w, log io.Writer, tty bool) *progress {
+	return &progress{w: w, logW: log, tty: tty, stats: map[string]*Stats{}}
+}
+
+// log writes a line of the runner's or a handler's output. On a terminal it goes above the table:
+// the table is cleared, the line written, and the table drawn again below it.
+func (p *progress) log(name, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.drawn > 0 {
+		_, _ = fmt.Fprintf(p.w, "\x1b[%dA\x1b[J", p.drawn)
+		p.drawn = 0
+		p.changed = true
+	}
+	_, _ = fmt.Fprintf(p.logW, "[%s] %s\n", name, line)
 }
 
 func (p *progress) add(name, state, note string) {
@@ -82,8 +96,9 @@ func (p *progress) draw(force bool) {
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn) // up and clear: redraw in place
 	}
-	b.WriteString(p.table())
-	p.drawn = strings.Count(p.table(), "\n")
+	t := p.table()
+	b.WriteString(t)
+	p.drawn = strings.Count(t, "\n")
 	_, _ = io.WriteString(p.w, b.String())
 }
 

@@ -3,13 +3,14 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 )
 
 func TestProgressJSONLines(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, false)
+	p := newProgress(&out, io.Discard, false)
 	p.add("orders", "running", "")
 	p.update("orders", func(s *Stats) { s.Received, s.Duplicates = 3, 1 })
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -21,7 +22,7 @@ func TestProgressJSONLines(t *testing.T) {
 
 func TestProgressTable(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, true)
+	p := newProgress(&out, &out, true)
 	p.add("orders", "running", "")
 	p.add("payments", "not run", "java21 needs Java 21")
 	p.draw(false)
@@ -38,5 +39,13 @@ func TestProgressTable(t *testing.T) {
 	redraw := strings.TrimPrefix(out.String(), first)
 	if !strings.HasPrefix(redraw, "\x1b[3A\x1b[J") || !strings.Contains(redraw, " 7 ") {
 		t.Errorf("redraw %q: want the cursor moved up over the 3 lines, then the new counts", redraw)
+	}
+	// A log line goes above the table, which is drawn again below it.
+	before := out.Len()
+	p.log("orders", "hello")
+	p.draw(false)
+	after := out.String()[before:]
+	if !strings.HasPrefix(after, "\x1b[3A\x1b[J[orders] hello\n") || !strings.HasSuffix(after, p.table()) {
+		t.Errorf("log and redraw %q: want the table cleared, the line, then the table", after)
 	}
 }

@@ -55,13 +55,8 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
-	var logMu sync.Mutex
-	logf := func(name, line string) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		_, _ = fmt.Fprintf(opts.Log, "[%s] %s\n", name, line)
-	}
-	prog := newProgress(opts.Progress, opts.TTY)
+	prog := newProgress(opts.Progress, opts.Log, opts.TTY)
+	logf := prog.log
 	var ds []*deliverer
 	for i := range handlers {
 		h := &handlers[i]

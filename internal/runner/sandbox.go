@@ -227,7 +227,7 @@ func (s *sandbox) invoke(ctx context.Context, event []byte, timeout time.Duratio
 	resp, err := s.api.Invoke(ictx, event, timeout)
 	switch {
 	case errors.Is(context.Cause(ctx), errCrashed):
-		<-s.exited
+		s.stop() // its runtime API too
 		return resp, fmt.Errorf("the process exited (%v) during the invocation", s.err)
 	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		s.stop()
