@@ -270,6 +270,8 @@ func baseEnv(h *Handler, taskRoot, endpoint string, creds []string) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.FormatInt(h.MemoryMB, 10),
 		"LAMBDA_TASK_ROOT=" + taskRoot, "_HANDLER=" + h.EntryPoint,
 		"THREEFACTOR_OUTCOME_LOG=stderr",
+		// Lambda's code directory is read-only: no __pycache__ written into the user's sources.
+		"PYTHONDONTWRITEBYTECODE=1",
 	}
 	env = append(env, creds...)
 	for k, v := range h.Env {
