@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -77,6 +76,9 @@ type resource struct {
 		Environment       map[string]string `json:"environment"`
 		SecretEnvironment map[string]string `json:"secret_environment"`
 		MaxConcurrency    int64             `json:"max_concurrency"`
+		Tables            map[string]struct {
+			TableID string `json:"table_id"`
+		} `json:"tables"`
 	} `json:"function"`
 	Trigger struct {
 		Kind         string `json:"kind"`
@@ -166,16 +168,16 @@ func fromResource(r resource, dir string) (Handler, error) {
 		return h, fmt.Errorf("id %q is not aws/<region>/<name>", r.ID)
 	}
 	h.Region = parts[1]
-	table := r.Components["dedup_table"]
-	table = table[strings.LastIndexByte(table, '/')+1:]
-	if h.QueueURL == "" || h.DeadLetterURL == "" || table == "" {
+	if h.QueueURL == "" || h.DeadLetterURL == "" || r.Components["dedup_table"] == "" {
 		return h, fmt.Errorf("the state lacks its queue, dead-letter queue or dedup table (components %v): run tofu apply", r.Components)
 	}
-	sh := spec.Handler{Name: h.Name, Cloud: awslambda.Name, Function: spec.Function{TimeoutS: h.TimeoutS}, Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}}
-	h.Env = map[string]string{}
-	maps.Copy(h.Env, r.Function.Environment)
-	maps.Copy(h.Env, r.Function.SecretEnvironment)
-	maps.Copy(h.Env, sh.Env(awslambda.DedupStoreURL(table, h.Region)))
+	sh := spec.Handler{Name: h.Name, Cloud: awslambda.Name, Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}, Function: spec.Function{
+		TimeoutS: h.TimeoutS, Environment: r.Function.Environment, SecretEnvironment: r.Function.SecretEnvironment, Tables: map[string]spec.TableGrant{},
+	}}
+	for name, g := range r.Function.Tables {
+		sh.Function.Tables[name] = spec.TableGrant{TableID: g.TableID}
+	}
+	h.Env = awslambda.Env(&sh, h.Region)
 	return h, nil
 }
 

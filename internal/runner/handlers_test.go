@@ -11,7 +11,8 @@ const showJSON = `{"format_version":"1.0","values":{"root_module":{"resources":[
 "child_modules":[{"resources":[{"address":"module.m.threefactor_eventhandler.orders","type":"threefactor_eventhandler","values":{
  "id":"aws/eu-west-1/orders","name":"orders","cloud":"aws",
  "function":{"runtime":"go","entry_point":"bootstrap","source_dir":"build","source_zip":null,"memory_mb":256,"timeout_s":3,
-   "environment":{"ORDERS_TABLE":"orders"},"secret_environment":{"API_KEY":"s3cret"},"max_concurrency":null},
+   "environment":{"ORDER_STATUSES":"placed"},"secret_environment":{"API_KEY":"s3cret"},"max_concurrency":null,
+   "tables":{"orders":{"table_id":"arn:aws:dynamodb:eu-west-1:123456789012:table/shop-orders","access":"read_write"}}},
  "trigger":{"kind":"queue","enabled":false,"batch_size":10,"batch_window_s":0},
  "retry":{"max_attempts":3},"dedup":{"ttl_s":86400},
  "function_id":"arn:aws:lambda:eu-west-1:123456789012:function:orders",
@@ -28,9 +29,10 @@ func TestHandlers(t *testing.T) {
 		h.QueueURL != "http://127.0.0.1:5000/123456789012/orders--queue" || h.DeadLetterURL != "http://127.0.0.1:5000/123456789012/orders--dlq" {
 		t.Errorf("handler %+v", h)
 	}
-	// The environment the driver gives the function: the user's, the secret and the injected.
+	// The environment the driver gives the function: the user's, the secret and the injected (a
+	// granted table's included).
 	want := map[string]string{
-		"ORDERS_TABLE": "orders", "API_KEY": "s3cret", "THREEFACTOR_HANDLER": "orders", "THREEFACTOR_CLOUD": "aws",
+		"ORDER_STATUSES": "placed", "API_KEY": "s3cret", "THREEFACTOR_TABLE_ORDERS": "dynamodb://shop-orders?region=eu-west-1", "THREEFACTOR_HANDLER": "orders", "THREEFACTOR_CLOUD": "aws",
 		"THREEFACTOR_DEDUP_STORE": "dynamodb://orders--dedup?region=eu-west-1", "THREEFACTOR_DEDUP_TTL_S": "86400", "THREEFACTOR_TIMEOUT_S": "3",
 	}
 	for k, v := range want {
