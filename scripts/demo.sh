@@ -35,7 +35,8 @@ apply() { # apply with the statuses the handler knows
 }
 run() { # run the runner until drained; its exit status must be $1
   local code=0
-  "$work/threefactor" run --chdir examples/demo --state "$state" --tofu "$tofu" --until-drained >"$2" 2>"$2.log" || code=$?
+  # One batch at a time: moto loses items when TransactWriteItems calls overlap.
+  "$work/threefactor" run --chdir examples/demo --state "$state" --tofu "$tofu" --until-drained --concurrency 1 >"$2" 2>"$2.log" || code=$?
   sed 's/^/  /' "$2.log"
   if [ "$code" != "$1" ]; then
     echo "demo: threefactor run exited $code, want $1" >&2
@@ -43,8 +44,7 @@ run() { # run the runner until drained; its exit status must be $1
   fi
 }
 
-say "1. the orders table, and the handler applied with trigger.enabled = false (the runner delivers)"
-"$work/shop" create
+say "1. the orders table and the handler, applied with trigger.enabled = false (the runner delivers)"
 apply "placed,paid,shipped"
 queue=$("$tofu" -chdir=examples/demo output -state="$state" -raw queue_url)
 dlq=$("$tofu" -chdir=examples/demo output -state="$state" -raw dead_letter_url)
@@ -75,7 +75,6 @@ say "7. destroy"
 "$tofu" -chdir=examples/demo destroy -auto-approve -input=false -state="$state" \
   -var "endpoint=$endpoint" -var "build_dir=$build" -var "architecture=$arch" -var "order_statuses=" >"$work/destroy.log" ||
   { cat "$work/destroy.log"; exit 1; }
-"$work/shop" drop
 left=$("$tofu" -chdir=examples/demo state list -state="$state" | wc -l)
 if [ "$left" != 0 ]; then
   echo "demo: $left resources left in the state" >&2

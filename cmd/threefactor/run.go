@@ -19,7 +19,7 @@ import (
 //
 // Both read the applied handlers with `tofu show -json` and reach the emulator at
 // AWS_ENDPOINT_URL (or --endpoint).
-const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--until-drained] [--handler NAME]...
+const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--until-drained] [--concurrency N] [--handler NAME]...
        threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] HANDLER list|replay [ID...]|purge`
 
 // stateFlags are the flags that find the applied handlers and the emulator.
@@ -62,6 +62,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var only names
 	fs.Var(&only, "handler", "deliver to this handler only (repeatable; all by default)")
 	drained := fs.Bool("until-drained", false, "stop once every handler's queue is empty and no batch runs")
+	concurrency := fs.Int64("concurrency", 0, "at most this many batches of each handler at once, below its max_concurrency (1: one at a time, for emulators that are not safe for concurrent transactions, such as moto)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -82,7 +83,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stats, err := runner.Run(ctx, hs, runner.Options{
-		Endpoint: sf.endpoint, Only: only, UntilDrained: *drained,
+		Endpoint: sf.endpoint, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
 		Progress: stdout, TTY: isTerminal(stdout), Log: stderr,
 	})
 	if err != nil {

@@ -36,6 +36,13 @@ provider "threefactor" {
   }
 }
 
+# The orders' state, which the handler writes (THREEFACTOR_TABLE_ORDERS) and the demo checks.
+resource "threefactor_table" "orders" {
+  name          = "demo-orders"
+  cloud         = "aws"
+  force_destroy = true # the demo's orders go with it
+}
+
 resource "threefactor_eventhandler" "orders" {
   name  = "orders"
   cloud = "aws"
@@ -44,7 +51,8 @@ resource "threefactor_eventhandler" "orders" {
     source_dir   = var.build_dir
     architecture = var.architecture
     timeout_s    = 2
-    environment  = { ORDERS_TABLE = "demo-orders", ORDER_STATUSES = var.order_statuses }
+    environment  = { ORDER_STATUSES = var.order_statuses }
+    tables       = { orders = { table_id = threefactor_table.orders.table_id, access = "read_write" } }
   }
   trigger = {
     enabled              = false # the runner delivers, not the emulator

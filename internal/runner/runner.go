@@ -34,6 +34,10 @@ type Options struct {
 	Log io.Writer
 	// Tick is how often queues are checked and the table redrawn: 200 ms when zero.
 	Tick time.Duration
+	// Concurrency, when positive, caps every handler's concurrent batches below its
+	// max_concurrency: 1 runs one batch at a time (moto loses items under concurrent
+	// TransactWriteItems).
+	Concurrency int64
 }
 
 // Run delivers to handlers until ctx ends or, with UntilDrained, every queue is drained, and
@@ -81,6 +85,9 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 		n := d.h.MaxConcurrency
 		if n <= 0 {
 			n = defaultConcurrency
+		}
+		if opts.Concurrency > 0 {
+			n = min(n, opts.Concurrency)
 		}
 		for range n {
 			wg.Go(func() { d.worker(wctx) })

@@ -1,8 +1,7 @@
-// Command shop is the demo's side of the story (scripts/demo.sh): it makes the orders table the
-// handler writes, sends the burst of order events, and checks what the runner reports and what
-// the tables and queues hold afterwards. It reaches the emulator at AWS_ENDPOINT_URL.
+// Command shop is the demo's side of the story (scripts/demo.sh): it sends the burst of order
+// events and checks what the runner reports and what the tables and queues hold afterwards. It
+// reaches the emulator at AWS_ENDPOINT_URL.
 //
-//	shop create | drop                       the demo-orders table
 //	shop burst QUEUE_URL                     sends the burst (duplicates, reordering, one poison event)
 //	shop tally RUN_OUTPUT [KEY=N|A+B=N]...   prints a run's final counts and checks them
 //	shop orders ID=STATUS...                 checks the orders' statuses
@@ -30,6 +29,7 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/internal/runner"
 )
 
+// table is the demo's threefactor_table.
 const table = "demo-orders"
 
 func main() {
@@ -41,7 +41,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: shop create|drop|burst|tally|orders|dedup|empty [ARG...]")
+		return errors.New("usage: shop burst|tally|orders|dedup|empty [ARG...]")
 	}
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" {
@@ -50,16 +50,6 @@ func run(ctx context.Context, args []string) error {
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: &endpoint, Credentials: credentials.NewStaticCredentialsProvider(runner.Credentials())}
 	db, q := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	switch args[0] {
-	case "create":
-		_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
-		})
-		return err
-	case "drop":
-		_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		return err
 	case "burst":
 		return burst(ctx, q, args[1])
 	case "tally":
