@@ -440,3 +440,23 @@ func TestRunnerAWS_maxConcurrency(t *testing.T) {
 		t.Errorf("with concurrency 1: %d processes ran (%v), %d messages succeeded; want 1 and 4", len(p), p, st.Succeeded)
 	}
 }
+
+// TestRunnerAWS_purge: purge empties the dead-letter queue, and a failed purge is an error.
+func TestRunnerAWS_purge(t *testing.T) {
+	b := newBench(t)
+	dl, src := b.queue("x--dlq", nil), b.queue("x--queue", nil)
+	b.send(dl, "poison")
+	q := dlq.Queues{SQS: b.sqs, Source: src, DeadLetter: dl}
+	b.m.Fail(moto.Fault{Service: "sqs", Action: "PurgeQueue", Times: 10})
+	if err := q.Purge(context.Background()); err == nil || b.depth(dl) != 1 {
+		t.Fatalf("Purge with a failing call = %v, dead-letter queue %d; want an error and the message kept", err, b.depth(dl))
+	}
+	if err := b.m.Reset(); err != nil { // empties moto and clears the faults left
+		t.Fatal(err)
+	}
+	dl = b.queue("x--dlq", nil)
+	b.send(dl, "poison")
+	if err := (dlq.Queues{SQS: b.sqs, Source: src, DeadLetter: dl}).Purge(context.Background()); err != nil || b.depth(dl) != 0 {
+		t.Errorf("Purge = %v, dead-letter queue %d; want it empty", err, b.depth(dl))
+	}
+}
