@@ -12,7 +12,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -39,6 +43,12 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 	if o.OrderID == "" || o.Status == "" {
 		return handler.Effect{}, errors.New("order event without order_id or status")
 	}
+	// ORDER_STATUSES, when set, lists the statuses this version knows
+	// (comma-separated): another one fails until a release knows it, and
+	// can then be replayed from the dead-letter queue.
+	if known := os.Getenv("ORDER_STATUSES"); known != "" && !slices.Contains(strings.Split(known, ","), o.Status) {
+		return handler.Effect{}, fmt.Errorf("unknown order status %q (ORDER_STATUSES=%s)", o.Status, known)
+	}
 	return handler.Effect{
 		State: &handler.StateWrite{Key: o.OrderID, Attributes: map[string]any{
 			"status":     o.Status,
@@ -50,7 +60,7 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 
 func newProcessor(ctx context.Context) (*handler.Processor, error) {
 	return handler.FromEnv(ctx, handler.Options{
-		Mode:       handler.Transactional,
+		Mode: handler.Transactional,
 		// The table granted as orders: THREEFACTOR_TABLE_ORDERS says where it is.
 		StateTable: "orders",
 	})
