@@ -64,10 +64,18 @@ func TestValidateParts(t *testing.T) {
 		{"filter keys", handler(topicHandler(map[string][]string{"a": {"1"}, "b": {"1"}, "c": {"1"}})), "trigger.filter", "at most 2 are allowed"},
 		{"filter combinations", handler(topicHandler(map[string][]string{"a": {"1", "2", "3"}, "b": {"1", "2"}})), "trigger.filter", "6 combinations"},
 		{"filter length", handler(topicHandler(map[string][]string{"long": {"1", "2"}})), "trigger.filter", "60 characters"},
-		{"grant name", handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{"Orders": {TableID: "table:o", Access: Read}} }), "function.tables", "lowercase letters"},
-		{"grant access", handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{"orders": {TableID: "table:o", Access: "write"}} }), "function.tables", `access must be "read" or "read_write"`},
-		{"grant id", handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{"orders": {TableID: "orders", Access: Read}} }), "function.tables", "must start with table:"},
-		{"grant import id", handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{"orders": {TableID: "test/scope/orders", Access: Read}} }), "function.tables", "threefactor_table's id"},
+		{"grant name", handler(func(h *Handler) {
+			h.Function.Tables = map[string]TableGrant{"Orders": {TableID: "table:o", Access: Read}}
+		}), "function.tables", "lowercase letters"},
+		{"grant access", handler(func(h *Handler) {
+			h.Function.Tables = map[string]TableGrant{"orders": {TableID: "table:o", Access: "write"}}
+		}), "function.tables", `access must be "read" or "read_write"`},
+		{"grant id", handler(func(h *Handler) {
+			h.Function.Tables = map[string]TableGrant{"orders": {TableID: "orders", Access: Read}}
+		}), "function.tables", "must start with table:"},
+		{"grant import id", handler(func(h *Handler) {
+			h.Function.Tables = map[string]TableGrant{"orders": {TableID: "test/scope/orders", Access: Read}}
+		}), "function.tables", "threefactor_table's id"},
 		{"grants empty", handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{} }), "function.tables", "is empty"},
 		{"topic id as source", handler(func(h *Handler) { h.Trigger.Kind, h.Trigger.Source = Topic, "test/scope/orders" }), "trigger.source", "threefactor_topic's id"},
 	} {
@@ -84,7 +92,9 @@ func TestValidateParts(t *testing.T) {
 	if ps := handler(topicHandler(map[string][]string{"a": {"1", "2"}, "b": {"1", "2"}})); len(ps) != 0 {
 		t.Errorf("a filter within the limits: %v", ps)
 	}
-	if ps := handler(func(h *Handler) { h.Function.Tables = map[string]TableGrant{"audit_log": {TableID: "table:a", Access: ReadWrite}} }); len(ps) != 0 {
+	if ps := handler(func(h *Handler) {
+		h.Function.Tables = map[string]TableGrant{"audit_log": {TableID: "table:a", Access: ReadWrite}}
+	}); len(ps) != 0 {
 		t.Errorf("a valid grant: %v", ps)
 	}
 }
