@@ -17,6 +17,7 @@ func (p *Processor) ProcessBatch(ctx context.Context, evs []Event, fn Func) []Re
 	for i, ev := range evs {
 		if stopped || ctx.Err() != nil {
 			results[i] = Result{Event: ev, Outcome: NotProcessed, Err: errors.New("not processed: an earlier message of the ordered batch failed or the invocation ended")}
+			p.outcomes.write(p.opts.Handler, results[i])
 			continue
 		}
 		results[i] = p.Process(ctx, ev, fn)

@@ -21,6 +21,9 @@ const (
 	// EnvTablePrefix starts THREEFACTOR_TABLE_<NAME>: the store URL of the table granted to the
 	// handler under name (function.tables), which ResolveTable reads.
 	EnvTablePrefix = "THREEFACTOR_TABLE_"
+	// EnvOutcomeLog = "stderr" writes an OutcomeLine per delivery to
+	// standard error; local runners set it (the provider does not).
+	EnvOutcomeLog = "THREEFACTOR_OUTCOME_LOG"
 )
 
 // Defaults for a function started without the provider's variables.
@@ -44,6 +47,8 @@ type Config struct {
 	// Timeout is the function's timeout: a claim lapses after it (or
 	// earlier, at the invocation's deadline).
 	Timeout time.Duration
+	// OutcomeLog: write an OutcomeLine per delivery to standard error.
+	OutcomeLog bool
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -64,6 +69,13 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if c.Timeout, err = seconds(EnvTimeout, DefaultTimeout); err != nil {
 		return c, err
+	}
+	switch v := os.Getenv(EnvOutcomeLog); v {
+	case "":
+	case "stderr":
+		c.OutcomeLog = true
+	default:
+		return c, fmt.Errorf("%s=%q: the only value is stderr (or unset, for no outcome log)", EnvOutcomeLog, v)
 	}
 	return c, nil
 }

@@ -93,3 +93,15 @@ func TestResolveTableUnset(t *testing.T) {
 		t.Errorf("ResolveTable of an ungranted table: %v; want an error naming the variable and function.tables", err)
 	}
 }
+
+func TestConfigFromEnvOutcomeLog(t *testing.T) {
+	t.Setenv(handler.EnvDedupStore, "mem://")
+	t.Setenv(handler.EnvOutcomeLog, "stderr")
+	if c, err := handler.ConfigFromEnv(); err != nil || !c.OutcomeLog {
+		t.Errorf("ConfigFromEnv = %+v, %v; want OutcomeLog on", c, err)
+	}
+	t.Setenv(handler.EnvOutcomeLog, "stdout")
+	if _, err := handler.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), handler.EnvOutcomeLog) || !strings.Contains(err.Error(), "stderr") {
+		t.Errorf("bad outcome log: err = %v; want one naming %s and its one value", err, handler.EnvOutcomeLog)
+	}
+}

@@ -138,6 +138,16 @@
 // handler starts cannot be recovered by the library: it ends the process,
 // and the whole batch is redelivered. Recover inside such goroutines.
 //
+// # Outcome log
+//
+// With THREEFACTOR_OUTCOME_LOG=stderr (FromEnv) or Options.OutcomeLog, the
+// processor writes one JSON line per delivery, an OutcomeLine: the event's
+// source and id, the platform's message id, the outcome (applied,
+// duplicate, stale, failed, ...), whether it was acknowledged, and the
+// error. A batch response tells only failures; this line is how a local
+// runner (threefactor run) counts duplicates and stale events, and how a log
+// metric filter can on a cloud. The provider does not set the variable.
+//
 // # On Google Cloud: Pub/Sub push and Firestore
 //
 // With cloud = "gcp" the provider creates a push subscription that POSTs one

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -129,13 +130,18 @@ type Options struct {
 	// Now is the clock: time.Now when nil. Tests and the simulator pass a
 	// controllable one.
 	Now func() time.Time
+	// OutcomeLog, when not nil, receives one OutcomeLine per delivery
+	// (Process and ProcessBatch). FromEnv sets it to standard error when
+	// THREEFACTOR_OUTCOME_LOG=stderr.
+	OutcomeLog io.Writer
 }
 
 // Processor makes a handler idempotent and order-tolerant. It is safe for
 // concurrent use.
 type Processor struct {
-	store store.Store
-	opts  Options
+	store    store.Store
+	opts     Options
+	outcomes *outcomeLog
 }
 
 // New returns a Processor over s.
@@ -155,7 +161,7 @@ func New(s store.Store, opts Options) *Processor {
 	if opts.Margin <= 0 {
 		opts.Margin = DefaultMargin
 	}
-	return &Processor{store: s, opts: opts}
+	return &Processor{store: s, opts: opts, outcomes: &outcomeLog{w: opts.OutcomeLog}}
 }
 
 // FromEnv opens the store named by THREEFACTOR_DEDUP_STORE (its driver must
@@ -184,6 +190,9 @@ func FromEnv(ctx context.Context, opts Options) (*Processor, error) {
 		if opts.StateTable, err = ResolveTable(s, t); err != nil {
 			return nil, err
 		}
+	}
+	if opts.OutcomeLog == nil && cfg.OutcomeLog {
+		opts.OutcomeLog = os.Stderr
 	}
 	return New(s, opts), nil
 }
@@ -279,7 +288,13 @@ func (e *PanicError) Error() string {
 
 // Process handles one delivery of ev with fn. A panic in fn (or in a store
 // or Options function it calls) fails this event only: see PanicError.
-func (p *Processor) Process(ctx context.Context, ev Event, fn Func) (res Result) {
+func (p *Processor) Process(ctx context.Context, ev Event, fn Func) Result {
+	res := p.process(ctx, ev, fn)
+	p.outcomes.write(p.opts.Handler, res)
+	return res
+}
+
+func (p *Processor) process(ctx context.Context, ev Event, fn Func) (res Result) {
 	// A panic outside the handler (a store wrapper, say) fails the event
 	// too; its claim, if any, lapses at its deadline.
 	defer func() {

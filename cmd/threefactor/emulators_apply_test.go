@@ -72,45 +72,15 @@ run "apply_on_every_cloud" {
 // runs the guide's `tofu test` the same way.
 func TestEmulatorsApply(t *testing.T) {
 	acctest.Setup(t)
-	bin := kitBinary(t)
-	provider, err := goBuild("../..", "terraform-provider-threefactor")
-	if err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
-	kitDir := filepath.Join(work, "kit")
-	if out, err := exec.Command(bin, "emulators", "start", "--cloud", "aws,gcp,azure", "--dir", kitDir).CombinedOutput(); err != nil {
-		t.Fatalf("start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(bin, "emulators", "stop", "--dir", kitDir).CombinedOutput(); err != nil {
-			t.Errorf("stop: %v\n%s", err, out)
-		}
-	})
+	kitDir := startTestKit(t, work, "aws,gcp,azure")
 	config := filepath.Join(work, "config")
 	writeFiles(t, config, map[string]string{
 		"main.tf":                   kitConfig,
 		"tests/handlers.tftest.hcl": kitTest,
 		"src/index.js":              "exports.handler = async () => ({});\n",
-		"../tofurc": `provider_installation {
-  dev_overrides { "registry.opentofu.org/threefactor/threefactor" = "` + filepath.Dir(provider) + `" }
-  direct {}
-}
-`,
 	})
-	tofu := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("sh", append([]string{"-c", `set -a; . "$0"; set +a; exec "$@"`, filepath.Join(kitDir, envFile),
-			os.Getenv("TF_ACC_TERRAFORM_PATH")}, args...)...)
-		cmd.Dir = config
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TF_CLI_CONFIG_FILE=" + filepath.Join(work, "tofurc"),
-			"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("tofu %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	tofu := kitTofu(t, work, kitDir, config)
 	tofu("apply", "-auto-approve", "-input=false", "-no-color")
 	var targets map[string]string
 	if err := json.Unmarshal([]byte(tofu("output", "-json", "publish_targets")), &targets); err != nil {
@@ -138,6 +108,51 @@ func TestEmulatorsApply(t *testing.T) {
 	}
 	if topics, err := listTopics(env["PUBSUB_EMULATOR_HOST"], env["GOOGLE_CLOUD_PROJECT"]); err != nil || len(topics) > 0 {
 		t.Errorf("the kit's Pub/Sub emulator still holds %v after tofu test (%v)", topics, err)
+	}
+}
+
+// startTestKit starts a kit of clouds with its state under work, stopped when the test ends.
+func startTestKit(t *testing.T, work, clouds string) (kitDir string) {
+	t.Helper()
+	bin := kitBinary(t)
+	kitDir = filepath.Join(work, "kit")
+	if out, err := exec.Command(bin, "emulators", "start", "--cloud", clouds, "--dir", kitDir).CombinedOutput(); err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(bin, "emulators", "stop", "--dir", kitDir).CombinedOutput(); err != nil {
+			t.Errorf("stop: %v\n%s", err, out)
+		}
+	})
+	return kitDir
+}
+
+// kitTofu returns a runner of tofu in dir with nothing but the kit's env file (sourced as the guide
+// shows) and a CLI configuration under work that finds the provider, built from this repository, in
+// the environment. A failing command fails the test.
+func kitTofu(t *testing.T, work, kitDir, dir string) func(args ...string) string {
+	t.Helper()
+	provider, err := goBuild("../..", "terraform-provider-threefactor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, work, map[string]string{"tofurc": `provider_installation {
+  dev_overrides { "registry.opentofu.org/threefactor/threefactor" = "` + filepath.Dir(provider) + `" }
+  direct {}
+}
+`})
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("sh", append([]string{"-c", `set -a; . "$0"; set +a; exec "$@"`, filepath.Join(kitDir, envFile),
+			os.Getenv("TF_ACC_TERRAFORM_PATH")}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TF_CLI_CONFIG_FILE=" + filepath.Join(work, "tofurc"),
+			"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("tofu %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
 	}
 }
 

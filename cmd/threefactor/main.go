@@ -19,7 +19,12 @@
 //	threefactor emulators start --dir DIR
 //	threefactor emulators stop --dir DIR
 //
-// is the emulator kit for users' CI (see emulators.go).
+// is the emulator kit for users' CI (see emulators.go);
+//
+//	threefactor run [--until-drained] ...
+//	threefactor dlq HANDLER list|replay [ID...]|purge
+//
+// deliver events to the applied handlers on this machine and replay their dead letters (run.go).
 package main
 
 import (
@@ -40,7 +45,7 @@ const usage = `usage: threefactor fake gcp [--addr 127.0.0.1:PORT] [--project ID
        threefactor fake azure [--addr 127.0.0.1:PORT] [--subscription ID] [--resource-group NAME] [--tenant ID]
                               [--client-id ID --client-secret SECRET] [--ca-file PATH]
                               [--retry-after DURATION] [--operation-delay DURATION]
-` + emulatorsUsage
+` + emulatorsUsage + "\n" + runUsage
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,6 +57,12 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "emulators" {
 		return emulators(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "run" {
+		return runCmd(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "dlq" {
+		return dlqCmd(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) >= 2 && args[0] == "fake" && args[1] == "azure" {
 		return runAzure(ctx, args[2:], stdout, stderr)

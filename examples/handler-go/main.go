@@ -1,8 +1,9 @@
 // Command handler-go is an example SQS event handler for the go runtime
 // (provided.al2023, built as bootstrap) deployed by threefactor_eventhandler.
-// It keeps each order's latest status in the ORDERS_TABLE DynamoDB table
-// (hash key id), exactly once per event within the dedup TTL and never
-// overwritten by an older event, using the dedup table the provider injects.
+// It keeps each order's latest status in the app's orders table, granted to
+// it as function.tables = { orders = ... } (a threefactor_table, hash key id),
+// exactly once per event within the dedup TTL and never overwritten by an
+// older event, using the dedup table the provider injects.
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
 package main
@@ -11,8 +12,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -39,6 +43,12 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 	if o.OrderID == "" || o.Status == "" {
 		return handler.Effect{}, errors.New("order event without order_id or status")
 	}
+	// ORDER_STATUSES, when set, lists the statuses this version knows
+	// (comma-separated): another one fails until a release knows it, and
+	// can then be replayed from the dead-letter queue.
+	if known := os.Getenv("ORDER_STATUSES"); known != "" && !slices.Contains(strings.Split(known, ","), o.Status) {
+		return handler.Effect{}, fmt.Errorf("unknown order status %q (ORDER_STATUSES=%s)", o.Status, known)
+	}
 	return handler.Effect{
 		State: &handler.StateWrite{Key: o.OrderID, Attributes: map[string]any{
 			"status":     o.Status,
@@ -50,8 +60,9 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 
 func newProcessor(ctx context.Context) (*handler.Processor, error) {
 	return handler.FromEnv(ctx, handler.Options{
-		Mode:       handler.Transactional,
-		StateTable: os.Getenv("ORDERS_TABLE"),
+		Mode: handler.Transactional,
+		// The table granted as orders: THREEFACTOR_TABLE_ORDERS says where it is.
+		StateTable: "orders",
 	})
 }
 

@@ -23,7 +23,7 @@ func msg(id, ceID, seq, body string) events.SQSMessage {
 func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	t.Setenv(handler.EnvDedupStore, "mem://")
 	t.Setenv(handler.EnvHandler, "orders")
-	t.Setenv("ORDERS_TABLE", "orders")
+	t.Setenv(handler.EnvTablePrefix+"ORDERS", "mem://orders-prod")
 	p, err := newProcessor(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +41,23 @@ func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	if f := resp.BatchItemFailures; len(f) != 1 || f[0].ItemIdentifier != "m4" {
 		t.Errorf("failures = %+v; want only the poison message m4", f)
 	}
-	st, err := p.Store().GetState(context.Background(), "orders", "o-1")
+	st, err := p.Store().GetState(context.Background(), "orders-prod", "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Attributes["status"] != "shipped" || st.Attributes["last_event"] != "e2" || st.Version != 2 {
 		t.Errorf("order state = %+v; want shipped from e2 at version 2", st)
+	}
+}
+
+func TestHandlerRefusesUnknownStatus(t *testing.T) {
+	t.Setenv("ORDER_STATUSES", "placed,shipped")
+	ev := handler.Event{Source: "/shop/orders", ID: "e9", Sequence: "3", Data: []byte(`{"order_id":"o-2","status":"refunded"}`)}
+	if _, err := handle(context.Background(), ev); err == nil {
+		t.Error("refunded accepted; want an error while ORDER_STATUSES lacks it")
+	}
+	t.Setenv("ORDER_STATUSES", "placed,shipped,refunded")
+	if eff, err := handle(context.Background(), ev); err != nil || eff.State == nil {
+		t.Errorf("refunded with ORDER_STATUSES listing it = %+v, %v; want a state write", eff, err)
 	}
 }

@@ -7,9 +7,12 @@
 //   - CloudEvents structured mode: a JSON body with specversion, id and source;
 //   - the SNS envelope's MessageId (source "aws:sns"), when SNS delivers
 //     without raw delivery;
-//   - the SQS messageId (source "aws:sqs"). SNS raw delivery strips SNS's
-//     own message id, so without a CloudEvents id an SNS duplicate arrives as
-//     a new SQS message and is not recognised; only SQS redeliveries are.
+//   - the SQS messageId (source "aws:sqs"), or the original message's id
+//     that a dead-letter replay carries in the OriginalMessageID attribute,
+//     so that a second replayed copy of one message is a duplicate. SNS raw
+//     delivery strips SNS's own message id, so without a CloudEvents id an
+//     SNS duplicate arrives as a new SQS message and is not recognised; only
+//     SQS redeliveries and replays are.
 //
 // A message that claims to be a CloudEvent (a ce-specversion attribute, or a
 // JSON body with specversion) but lacks source or id, or whose data_base64 is
@@ -29,6 +32,12 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/handler"
 	"github.com/threefactor/terraform-provider-threefactor/handler/internal/cloudevent"
 )
+
+// OriginalMessageID is the message attribute (String) in which a replay
+// from the dead-letter queue (threefactor dlq replay) carries the id of the
+// message it copies; a replay of a replay keeps the first id. FromSQS takes
+// it as the event id of a message without a CloudEvents identity.
+const OriginalMessageID = "threefactor-original-message-id"
 
 // Handler returns a Lambda handler for SQS batches that processes each
 // message with fn through p and reports only the failed ones, so that
@@ -73,6 +82,10 @@ func FromSQS(m events.SQSMessage) handler.Event {
 		if a.StringValue != nil {
 			attrs[name] = *a.StringValue
 		}
+	}
+	if id := attrs[OriginalMessageID]; id != "" {
+		ev.ID = id
+		delete(attrs, OriginalMessageID)
 	}
 	if env, ok := snsEnvelope(m.Body); ok {
 		ev.Source, ev.ID, ev.Data = "aws:sns", env.MessageID, []byte(env.Message)

@@ -169,3 +169,24 @@ func TestProcessRefusesCloudEventWithoutSource(t *testing.T) {
 		t.Errorf("CloudEvent without source: ran = %v, result %+v; want not run and not acknowledged", ran, res)
 	}
 }
+
+// TestFromSQSReplayedCopy: a copy replayed from the dead-letter queue is the original event, so a
+// second copy is a duplicate; a CloudEvents identity still wins; the attribute is not passed on.
+func TestFromSQSReplayedCopy(t *testing.T) {
+	replayed := map[string]events.SQSMessageAttribute{awssqs.OriginalMessageID: attr("sqs-1"), "tenant": attr("acme")}
+	ev := awssqs.FromSQS(events.SQSMessage{MessageId: "sqs-9", Body: `{}`, MessageAttributes: replayed})
+	if ev.Source != "aws:sqs" || ev.ID != "sqs-1" || ev.MessageID != "sqs-9" {
+		t.Errorf("replayed copy = %+v; want identity aws:sqs sqs-1 and message id sqs-9 (reported in failures)", ev)
+	}
+	if _, ok := ev.Attributes[awssqs.OriginalMessageID]; ok || ev.Attributes["tenant"] != "acme" {
+		t.Errorf("attributes = %v; want tenant only", ev.Attributes)
+	}
+	first := awssqs.FromSQS(events.SQSMessage{MessageId: "sqs-1", Body: `{}`})
+	if first.Key() != ev.Key() {
+		t.Errorf("replayed key %s differs from the original's %s: the dedup table would apply it twice", ev.Key(), first.Key())
+	}
+	replayed["ce-id"], replayed["ce-source"] = attr("evt-1"), attr("/orders")
+	if ev := awssqs.FromSQS(events.SQSMessage{MessageId: "sqs-9", MessageAttributes: replayed}); ev.ID != "evt-1" || ev.Source != "/orders" {
+		t.Errorf("replayed CloudEvent = %+v; want its own identity /orders evt-1", ev)
+	}
+}

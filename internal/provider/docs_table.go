@@ -99,6 +99,35 @@ func cloudTable(cs clouds) string {
 		return ranged(r.Defaults.RetentionDays, r.RetentionDays, " days")
 	}))
 	per("`dedup.ttl_s`", setting("dedup.ttl_s", func(r *spec.Rules) string { return ranged(r.Defaults.DedupTTLS, r.DedupTTLS, " s") }))
+	per("`trigger.filter`", setting("trigger.filter", func(r *spec.Rules) string {
+		f := r.Filter
+		s := fmt.Sprintf("unset; at most %d attributes", f.MaxKeys)
+		if f.MaxCombinations > 0 {
+			s += fmt.Sprintf(", %d combinations of values", f.MaxCombinations)
+		}
+		if f.MaxLen > 0 {
+			s += fmt.Sprintf(", %d characters", f.MaxLen)
+		}
+		return s + " (" + f.Why + ")"
+	}))
+	per("`threefactor_topic`", func(c *driver.Cloud) string {
+		t := c.Rules.Topics
+		if t == nil {
+			return "not yet"
+		}
+		s := fmt.Sprintf("name 2-%d", t.NameMaxLen)
+		if why, lacks := t.Unsupported["retention_days"]; lacks {
+			return s + "; `retention_days` not available: " + why
+		}
+		return s + "; `retention_days` " + ranged(t.DefaultRetentionDays, t.RetentionDays, " days")
+	})
+	per("`threefactor_table`", func(c *driver.Cloud) string {
+		t := c.Rules.Tables
+		if t == nil {
+			return "not yet"
+		}
+		return fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
+	})
 	per("`timeouts` (create, update, delete)", func(c *driver.Cloud) string {
 		return fmt.Sprintf("**%s, %s, %s**", c.Timeouts.Create, c.Timeouts.Update, c.Timeouts.Delete)
 	})
@@ -116,8 +145,8 @@ func cloudTable(cs clouds) string {
 	row(header...)
 	row(rule...)
 	for _, path := range []string{"function.timeout_s", "function.architecture", "function.max_concurrency", "function.log_retention_days",
-		"trigger.enabled", "trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
-		"dead_letter.retention_days", "dedup.ttl_s"} {
+		"function.tables", "trigger.enabled", "trigger.filter", "trigger.batch_size", "trigger.batch_window_s", "trigger.visibility_timeout_s",
+		"retry.max_attempts", "retry.min_backoff_s", "dead_letter.retention_days", "dedup.ttl_s"} {
 		per("`"+path+"`", func(c *driver.Cloud) string {
 			if why, lacks := c.Rules.Unsupported[path]; lacks {
 				return "not available: " + why

@@ -7,35 +7,40 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated section of the resource docs template")
+var update = flag.Bool("update", false, "rewrite the generated section of the docs templates")
+
+// generatedTemplates hold the per-cloud tables.
+var generatedTemplates = []string{"../../templates/resources/eventhandler.md.tmpl", "../../templates/guides/moving-between-clouds.md.tmpl"}
 
 const (
-	resourceTemplate = "../../templates/resources/eventhandler.md.tmpl"
-	tableStart       = "<!-- generated from the clouds' descriptions by `go test ./internal/provider -run TestDocsCloudTable -update` -->\n"
-	tableEnd         = "<!-- end of generated section -->\n"
+	tableStart = "<!-- generated from the clouds' descriptions by `go test ./internal/provider -run TestDocsCloudTable -update` -->\n"
+	tableEnd   = "<!-- end of generated section -->\n"
 )
 
-// TestDocsCloudTable: the resource docs' per-cloud table is the one the clouds' descriptions make.
-// scripts/docs.sh runs it with -update before tfplugindocs, and CI fails on stale docs.
+// TestDocsCloudTable: the per-cloud tables of the resource docs and of the guide "Moving a handler
+// between clouds" are the ones the clouds' descriptions make. scripts/docs.sh runs it with -update
+// before tfplugindocs, and CI fails on stale docs.
 func TestDocsCloudTable(t *testing.T) {
-	b, err := os.ReadFile(resourceTemplate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := string(b)
-	start, end := strings.Index(tmpl, tableStart), strings.Index(tmpl, tableEnd)
-	if start < 0 || end < start {
-		t.Fatalf("%s has no generated section between %q and %q", resourceTemplate, tableStart, tableEnd)
-	}
-	want := tmpl[:start+len(tableStart)] + cloudTable(Clouds()) + tmpl[end:]
-	if want == tmpl {
-		return
-	}
-	if !*update {
-		t.Fatalf("%s: the per-cloud table differs from the clouds' descriptions; run `make generate`", resourceTemplate)
-	}
-	if err := os.WriteFile(resourceTemplate, []byte(want), 0o644); err != nil {
-		t.Fatal(err)
+	for _, file := range generatedTemplates {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := string(b)
+		start, end := strings.Index(tmpl, tableStart), strings.Index(tmpl, tableEnd)
+		if start < 0 || end < start {
+			t.Fatalf("%s has no generated section between %q and %q", file, tableStart, tableEnd)
+		}
+		want := tmpl[:start+len(tableStart)] + cloudTable(Clouds()) + tmpl[end:]
+		if want == tmpl {
+			continue
+		}
+		if !*update {
+			t.Fatalf("%s: the per-cloud table differs from the clouds' descriptions; run `make generate`", file)
+		}
+		if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

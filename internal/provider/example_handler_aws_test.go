@@ -3,18 +3,12 @@ package provider
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,13 +19,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/lambdaruntime"
 )
 
 // TestAccExamplesAWS_handlerGo deploys examples/handler-go (the handler library's example, a go-runtime
 // bootstrap) with the provider, then runs that bootstrap on this machine with exactly the environment
 // Lambda holds for it, behind a stand-in of the Lambda runtime API, against the dedup table the
-// provider made. It is the contract between the provider and the library: variable names, the store
-// URL, the table's key and TTL attribute.
+// provider made and the orders table granted through function.tables. It is the contract between the
+// provider and the library: variable names, the store URLs, the tables' keys and TTL attribute.
 func TestAccExamplesAWS_handlerGo(t *testing.T) {
 	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
 	if runtime.GOOS != "linux" || arch == "" {
@@ -41,15 +36,13 @@ func TestAccExamplesAWS_handlerGo(t *testing.T) {
 	h := b.Harness.(*awstest.Harness)
 	ctx := context.Background()
 	src := buildBootstrap(t)
-	if _, err := h.C.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            ptr("orders"),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: ptr("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: ptr("id"), KeyType: ddbtypes.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	cfg := b.provider + fmt.Sprintf(`
+resource "threefactor_table" "orders" {
+  name          = "shop-orders" # not the grant's name: the program finds it through THREEFACTOR_TABLE_ORDERS
+  cloud         = "aws"
+  force_destroy = true # the test leaves the order it wrote
+}
+
 resource "threefactor_eventhandler" "test" {
   name  = "orders-go"
   cloud = "aws"
@@ -57,7 +50,7 @@ resource "threefactor_eventhandler" "test" {
     runtime      = "go"
     source_dir   = %q
     architecture = %q
-    environment  = { ORDERS_TABLE = "orders" }
+    tables       = { orders = { table_id = threefactor_table.orders.table_id, access = "read_write" } }
   }
 }
 `, src, arch)
@@ -74,7 +67,7 @@ resource "threefactor_eventhandler" "test" {
 		if resp != `{"batchItemFailures":[{"itemIdentifier":"m4"}]}` {
 			return fmt.Errorf("response %s, want only the malformed message m4 reported", resp)
 		}
-		order, err := h.C.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: ptr("orders"),
+		order, err := h.C.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: ptr("shop-orders"),
 			Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "o-1"}}})
 		if err != nil {
 			return err
@@ -108,13 +101,8 @@ resource "threefactor_eventhandler" "test" {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
-		CheckDestroy: func(s *terraform.State) error {
-			if _, err := h.C.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: ptr("orders")}); err != nil {
-				return err
-			}
-			return b.checkNoLeftovers(s)
-		},
-		Steps: []resource.TestStep{{Config: cfg, Check: run}},
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps:                    []resource.TestStep{{Config: cfg, Check: run}},
 	})
 }
 
@@ -151,41 +139,19 @@ func buildBootstrap(t *testing.T) string {
 }
 
 // invokeBootstrap runs a custom-runtime bootstrap with env (the function's variables; AWS calls go
-// to endpoint) behind a stand-in of the Lambda runtime API that hands it one event, and returns the
+// to endpoint) behind the stand-in of the Lambda runtime API, hands it one event and returns the
 // function's response.
 func invokeBootstrap(bootstrap string, env map[string]string, endpoint, event string) (string, error) {
-	type result struct {
-		body string
-		err  error
+	api, err := lambdaruntime.New("arn:aws:lambda:us-east-1:123456789012:function:orders-go")
+	if err != nil {
+		return "", err
 	}
-	done := make(chan result, 1)
-	var served atomic.Bool
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		const base = "/2018-06-01/runtime/"
-		body, _ := io.ReadAll(r.Body)
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == base+"invocation/next" && served.CompareAndSwap(false, true):
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:orders-go")
-			_, _ = io.WriteString(w, event)
-		case r.Method == http.MethodGet && r.URL.Path == base+"invocation/next":
-			<-r.Context().Done() // one event only: the process is stopped before the next
-		case r.URL.Path == base+"invocation/req-1/response":
-			done <- result{body: string(body)}
-			w.WriteHeader(http.StatusAccepted)
-		default: // invocation or init error
-			done <- result{err: fmt.Errorf("runtime API %s %s: %s", r.Method, r.URL.Path, body)}
-			w.WriteHeader(http.StatusAccepted)
-		}
-	}))
 	defer api.Close()
-
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bootstrap)
 	cmd.Env = []string{
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
+		"AWS_LAMBDA_RUNTIME_API=" + api.Addr(),
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + endpoint,
 	}
@@ -197,17 +163,15 @@ func invokeBootstrap(bootstrap string, env map[string]string, endpoint, event st
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		r.err = errors.New("no response from the bootstrap within a minute")
-	}
+	resp, err := api.Invoke(ctx, []byte(event), 30*time.Second)
 	// It waits for a next event that never comes.
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	if r.err != nil {
-		return "", fmt.Errorf("%v\nbootstrap output:\n%s", r.err, logs.String())
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%v\nbootstrap output:\n%s", err, logs.String())
+	case resp.FunctionError:
+		return "", fmt.Errorf("function error %s\nbootstrap output:\n%s", resp.Body, logs.String())
 	}
-	return r.body, nil
+	return string(resp.Body), nil
 }

@@ -54,7 +54,8 @@ var appliedBy = map[string]string{
 // with the file (relative to the repository) that does it, which must name the directory. An entry
 // whose directory does not exist yet is not checked.
 var appliedElsewhere = map[string]string{
-	"demo": "scripts/demo.sh", // `make demo`, which CI runs
+	"demo":      "scripts/demo.sh", // `make demo`, which CI runs
+	"event-app": "cmd/threefactor/module_test.go",
 }
 
 // TestExamplesApplied: every Terraform configuration under examples/ is applied and destroyed by

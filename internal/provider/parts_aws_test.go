@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
@@ -443,4 +444,35 @@ resource "threefactor_eventhandler" "h" {
 			})
 		})
 	}
+}
+
+// TestAccTableAWS_failedCreate: a table whose TTL cannot be set is deleted again, so the failed create
+// leaves nothing Terraform does not know about, and applying again converges.
+func TestAccTableAWS_failedCreate(t *testing.T) {
+	b := awsBackend(t)
+	h := b.Harness.(*awstest.Harness)
+	cfg := b.provider + `
+resource "threefactor_table" "orders" {
+  name          = "orders"
+  cloud         = "aws"
+  ttl_attribute = "expires_at"
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{{
+			PreConfig:   func() { h.S.Fail(moto.Fault{Service: "dynamodb", Action: "UpdateTimeToLive"}) },
+			Config:      cfg,
+			ExpectError: regexpSpaced(`(?s)Setting the TTL of table \(orders\).*Nothing was left behind`),
+		}, {
+			PreConfig: func() {
+				if left, err := b.Leftovers(context.Background()); err != nil || len(left) != 0 {
+					t.Fatalf("the failed create left %v (%v)", left, err)
+				}
+			},
+			Config: cfg,
+			Check:  resource.TestCheckResourceAttr("threefactor_table.orders", "ttl_attribute", "expires_at"),
+		}},
+	})
 }

@@ -348,7 +348,10 @@ func pendingIn(cfg *eventHandlerModel, v *values) func(path string, typ attr.Typ
 		case types.BoolType:
 			return types.BoolUnknown()
 		}
-		return types.MapUnknown(typ.(types.MapType).ElemType)
+		if m, ok := typ.(types.MapType); ok {
+			return types.MapUnknown(m.ElemType)
+		}
+		return types.MapUnknown(types.StringType)
 	}
 }
 

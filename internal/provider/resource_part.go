@@ -151,7 +151,13 @@ func (r *partResource[S, M, PM]) part(ctx context.Context, c *driver.Cloud, diag
 		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(c.Name)+" driver", fmt.Sprintf("%v. Check the provider's %s block.", err, c.Name))
 		return nil
 	}
-	return r.kind.open(drv.(driver.Parts))
+	parts, ok := drv.(driver.Parts)
+	if !ok { // cloudOf admits only clouds whose rules have the kind, whose drivers implement Parts
+		diags.AddAttributeError(path.Root("cloud"), "Opening the "+string(c.Name)+" driver",
+			fmt.Sprintf("The %s driver has no %ss. Please report this issue to the provider developers.", c.Name, r.kind.name))
+		return nil
+	}
+	return r.kind.open(parts)
 }
 
 func (r *partResource[S, M, PM]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {

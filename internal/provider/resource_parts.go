@@ -91,7 +91,7 @@ func (m *topicModel) cloudID() string     { return m.TopicID.ValueString() }
 func (m *topicModel) idPath() path.Path   { return path.Root("topic_id") }
 
 func (m *topicModel) spec(c *driver.Cloud, defaultTags map[string]string) (*spec.AppTopic, *values) {
-	v := m.partCommon.values()
+	v := m.values()
 	tr := c.Rules.Topics
 	def := tr.DefaultRetentionDays
 	if _, lacks := tr.Unsupported["retention_days"]; lacks {
@@ -100,7 +100,7 @@ func (m *topicModel) spec(c *driver.Cloud, defaultTags map[string]string) (*spec
 	return &spec.AppTopic{
 		Name: m.Name.ValueString(), Cloud: c.Name,
 		RetentionDays: v.int(map[string]attr.Value{"retention_days": m.RetentionDays}, def, "retention_days"),
-		Tags:          m.partCommon.tags(v, defaultTags),
+		Tags:          m.tags(v, defaultTags),
 	}, v
 }
 
@@ -138,13 +138,13 @@ func (m *tableModel) cloudID() string     { return m.TableID.ValueString() }
 func (m *tableModel) idPath() path.Path   { return path.Root("table_id") }
 
 func (m *tableModel) spec(c *driver.Cloud, defaultTags map[string]string) (*spec.AppTable, *values) {
-	v := m.partCommon.values()
+	v := m.values()
 	attrs := map[string]attr.Value{"key": m.Key, "ttl_attribute": m.TTLAttribute}
 	return &spec.AppTable{
 		Name: m.Name.ValueString(), Cloud: c.Name,
 		Key:          v.str(attrs, spec.DefaultTableKey, "key"),
 		TTLAttribute: v.str(attrs, "", "ttl_attribute"),
-		Tags:         m.partCommon.tags(v, defaultTags),
+		Tags:         m.tags(v, defaultTags),
 	}, v
 }
 

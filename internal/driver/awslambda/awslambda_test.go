@@ -396,6 +396,16 @@ func TestDriftDetected(t *testing.T) {
 				AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("false")})
 			return err
 		}, []driver.Component{driver.Subscription}, nil},
+		{"topic encryption off", func() error {
+			_, err := c.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(st.Get(driver.Topic)),
+				AttributeName: aws.String("KmsMasterKeyId"), AttributeValue: aws.String("")})
+			return err
+		}, []driver.Component{driver.Topic}, nil},
+		{"filter policy", func() error {
+			_, err := c.SNS.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(st.Get(driver.Subscription)),
+				AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(`{"type":["order.paid"]}`)})
+			return err
+		}, nil, func(h *spec.Handler) bool { return slices.Equal(h.Trigger.Filter["type"], []string{"order.paid"}) }},
 		{"memory", func() error {
 			_, err := c.Lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("drifty"), MemorySize: aws.Int32(1024)})
 			return err
@@ -422,7 +432,7 @@ func TestDriftDetected(t *testing.T) {
 			if len(obs.Drifted) != 0 || len(obs.Missing) != 0 {
 				t.Errorf("after Apply: Drifted %v, Missing %v", obs.Drifted, obs.Missing)
 			}
-			if obs.Handler.Retry.MaxAttempts != want.Retry.MaxAttempts || obs.Handler.Function.MemoryMB != want.Function.MemoryMB {
+			if obs.Handler.Retry.MaxAttempts != want.Retry.MaxAttempts || obs.Handler.Function.MemoryMB != want.Function.MemoryMB || obs.Handler.Trigger.Filter != nil {
 				t.Errorf("after Apply: handler %+v", obs.Handler)
 			}
 		})

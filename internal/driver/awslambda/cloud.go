@@ -47,7 +47,7 @@ var Cloud = &driver.Cloud{
 		"trigger.batch_window_s":       "event source mapping's batching window",
 		"trigger.enabled":              "event source mapping's Enabled: paused, messages stay in the queue",
 		"trigger.filter":               "SNS subscription filter policy on message attributes",
-		"function.tables":              "statements of the role's policy on each table, and THREEFACTOR_TABLE_<NAME>",
+		"function.tables":              "statements of the role's policy on each table, and `THREEFACTOR_TABLE_<NAME>`",
 		"trigger.visibility_timeout_s": "SQS visibility timeout",
 		"retry.max_attempts":           "SQS redrive maxReceiveCount",
 		"dead_letter.retention_days":   "SQS retention of both queues",
@@ -170,7 +170,7 @@ var rules = &spec.Rules{
 	TableID: checkTableID,
 	Filter: &spec.FilterRules{
 		MaxKeys: 5, MaxCombinations: 150, MaxLen: 256 << 10, Rendered: filterPolicy,
-		Why: "an SNS filter policy's limits: 5 attributes, 150 combinations of values, 256 KB",
+		Why: "an SNS filter policy's limits",
 	},
 	Topics: &spec.TopicRules{
 		NameMaxLen:  256,

@@ -39,8 +39,9 @@ type tableSeen struct {
 	tags    map[string]string
 }
 
-// storeURL is where the runtime library finds a table: THREEFACTOR_DEDUP_STORE and THREEFACTOR_TABLE_*.
-func storeURL(table, region string) string {
+// StoreURL is where the runtime library finds a table: THREEFACTOR_DEDUP_STORE and
+// THREEFACTOR_TABLE_* (local runners rebuild them).
+func StoreURL(table, region string) string {
 	return "dynamodb://" + table + "?region=" + region
 }
 

@@ -53,20 +53,27 @@ type fnConfig struct {
 	env                       map[string]string
 }
 
-func (d *Driver) fnConfig(h *spec.Handler, roleARN string) fnConfig {
+// Env is a function's environment on AWS for handler h in region: the user's variables, the secret
+// ones and those the driver injects (THREEFACTOR_*: the dedup store and each granted table). Local
+// runners rebuild it from the state.
+func Env(h *spec.Handler, region string) map[string]string {
 	env := map[string]string{}
 	maps.Copy(env, h.Function.Environment)
 	maps.Copy(env, h.Function.SecretEnvironment)
 	tables := map[string]string{}
 	for name, g := range h.Function.Tables {
 		a, _ := parseARN(g.TableID)
-		tables[name] = storeURL(lastPart(g.TableID), a.Region)
+		tables[name] = StoreURL(lastPart(g.TableID), a.Region)
 	}
-	maps.Copy(env, h.Env(storeURL(d.names(h.Name).DedupTable, d.region), tables))
+	maps.Copy(env, h.Env(StoreURL(namesOf(h.Name, region).DedupTable, region), tables))
+	return env
+}
+
+func (d *Driver) fnConfig(h *spec.Handler, roleARN string) fnConfig {
 	return fnConfig{
 		name: d.names(h.Name).Function, role: roleARN, handler: h.Function.EntryPoint, arch: h.Function.Architecture,
 		runtime: lambdatypes.Runtime(rules.Runtimes[h.Function.Runtime].Name),
-		memory:  int32(h.Function.MemoryMB), timeout: int32(h.Function.TimeoutS), env: env,
+		memory:  int32(h.Function.MemoryMB), timeout: int32(h.Function.TimeoutS), env: Env(h, d.region),
 	}
 }
 

@@ -26,7 +26,13 @@ func runPartsTests(t *testing.T, newHarness HarnessMaker) {
 }
 
 func withParts(t *testing.T, newHarness HarnessMaker, f func(context.Context, *testing.T, Harness, driver.Parts)) {
-	withHarness(t, newHarness, func(ctx context.Context, t *testing.T, h Harness) { f(ctx, t, h, h.Driver().(driver.Parts)) })
+	withHarness(t, newHarness, func(ctx context.Context, t *testing.T, h Harness) {
+		ps, ok := h.Driver().(driver.Parts)
+		if !ok {
+			t.Fatalf("the %s driver (%T) has topics and tables in its rules but does not implement driver.Parts", h.Cloud().Name, h.Driver())
+		}
+		f(ctx, t, h, ps)
+	})
 }
 
 // Topic and Table return a valid part for cloud c with every default applied.
@@ -156,7 +162,11 @@ func testTableLifecycle(ctx context.Context, t *testing.T, h Harness, ps driver.
 func testTableWithItems(ctx context.Context, t *testing.T, h Harness, ps driver.Parts) {
 	p := ps.Tables()
 	id := applyPart(ctx, t, p, Table("state", h.Cloud()), "")
-	if err := h.(ItemPutter).PutItem(ctx, id, "order-1"); err != nil {
+	putter, ok := h.(ItemPutter)
+	if !ok {
+		t.Fatalf("the harness (%T) cannot put an item: it must implement drivertest.ItemPutter", h)
+	}
+	if err := putter.PutItem(ctx, id, "order-1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Delete(ctx, id, false); driver.CodeOf(err) != driver.FailedPrecondition {

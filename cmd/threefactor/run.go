@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/runner"
+)
+
+// The local runner and dead-letter replay (see internal/runner and internal/dlq):
+//
+//	threefactor run [--chdir DIR] [--state FILE] [--until-drained] [--handler NAME]...
+//	threefactor dlq [--chdir DIR] [--state FILE] HANDLER list|replay [ID...]|purge
+//
+// Both read the applied handlers with `tofu show -json` and reach the emulator at
+// AWS_ENDPOINT_URL (or --endpoint).
+const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--until-drained] [--concurrency N] [--handler NAME]...
+       threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] HANDLER list|replay [ID...]|purge`
+
+// stateFlags are the flags that find the applied handlers and the emulator.
+type stateFlags struct {
+	dir, state, tofu, endpoint string
+}
+
+func (s *stateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.dir, "chdir", ".", "the configuration's directory (where tofu init and apply ran)")
+	fs.StringVar(&s.state, "state", "", "state file to read (tofu's default when unset)")
+	tofu := os.Getenv("THREEFACTOR_TOFU")
+	if tofu == "" {
+		tofu = "tofu"
+	}
+	fs.StringVar(&s.tofu, "tofu", tofu, "OpenTofu or Terraform binary ($THREEFACTOR_TOFU)")
+	fs.StringVar(&s.endpoint, "endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the emulator's URL ($AWS_ENDPOINT_URL)")
+}
+
+func (s *stateFlags) handlers(ctx context.Context) ([]runner.Handler, error) {
+	out, err := runner.ShowJSON(ctx, s.tofu, s.dir, s.state)
+	if err != nil {
+		return nil, err
+	}
+	return runner.Handlers(out, s.dir)
+}
+
+// names is a repeatable string flag.
+type names []string
+
+func (n *names) String() string     { return strings.Join(*n, ",") }
+func (n *names) Set(v string) error { *n = append(*n, v); return nil }
+
+// runCmd runs `threefactor run`: 0 when nothing failed, 1 when a delivery failed, a message was
+// dead-lettered or a handler could not run, 2 on misuse.
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("threefactor run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf stateFlags
+	sf.register(fs)
+	var only names
+	fs.Var(&only, "handler", "deliver to this handler only (repeatable; all by default)")
+	drained := fs.Bool("until-drained", false, "stop once every handler's queue is empty and no batch runs")
+	concurrency := fs.Int64("concurrency", 0, "at most this many batches of each handler at once, below its max_concurrency (1: one at a time, for emulators that are not safe for concurrent transactions, such as moto)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		_, _ = fmt.Fprintln(stderr, runUsage)
+		return 2
+	}
+	hs, err := sf.handlers(ctx)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
+		return 1
+	}
+	if len(hs) == 0 {
+		_, _ = fmt.Fprintln(stderr, "threefactor: no threefactor_eventhandler in the state: apply a configuration first")
+		return 1
+	}
+	stats, err := runner.Run(ctx, hs, runner.Options{
+		Endpoint: sf.endpoint, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
+		Progress: stdout, TTY: isTerminal(stdout), Log: stderr,
+	})
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "threefactor: %v\n", err)
+		return 1
+	}
+	if runner.Failed(stats) {
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

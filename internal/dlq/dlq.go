@@ -1,0 +1,197 @@
+// Package dlq inspects and replays a handler's dead-letter queue on AWS (SQS), without ever
+// losing a message: a replay sends a copy to the handler's queue before it deletes the
+// dead-lettered message, so an interrupted replay can leave a message in both queues (the
+// dedup table drops the second copy) but never in neither.
+package dlq
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// OriginalMessageID is the message attribute in which a replayed copy carries the id of the
+// message it copies (the first one's, for a replay of a replay): the handler library's SQS adapter
+// (handler/awssqs.OriginalMessageID) takes it as the event id when the message has no
+// CloudEvents identity, so a second copy is a duplicate.
+const OriginalMessageID = "threefactor-original-message-id"
+
+// Queues are a handler's queue and its dead-letter queue.
+type Queues struct {
+	SQS *sqs.Client
+	// Source is the URL of the queue the handler consumes; DeadLetter that of its dead-letter queue.
+	Source, DeadLetter string
+	// DeadLetterARN and SourceARN, when set, let Replay try StartMessageMoveTask first.
+	DeadLetterARN, SourceARN string
+	// Hold is how many seconds a message being replayed stays hidden from other receivers, and
+	// so how soon one whose replay failed is visible again: 30 when zero.
+	Hold int32
+}
+
+// Message is one dead-lettered message.
+type Message struct {
+	ID           string            `json:"id"`
+	Body         string            `json:"body"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+	ReceiveCount int               `json:"receive_count"`
+	SentAt       string            `json:"sent_at,omitempty"`
+}
+
+// List returns a sample of the dead-lettered messages: SQS cannot list without receiving, so it
+// receives and sets each message's visibility timeout back to zero at once (the SDK cannot send
+// a zero on the receive itself), until a receive brings no new message or limit are seen; total is
+// the queue's approximate count. A message whose release fails stays hidden for the queue's
+// visibility timeout, never lost.
+func (q Queues) List(ctx context.Context, limit int) (msgs []Message, total int64, err error) {
+	seen := map[string]bool{}
+	for len(msgs) < limit {
+		out, err := q.receive(ctx, 0)
+		if err != nil {
+			return msgs, 0, fmt.Errorf("receiving from the dead-letter queue %s: %w", q.DeadLetter, err)
+		}
+		added := false
+		for _, m := range out {
+			q.release(ctx, m)
+			if id := aws.ToString(m.MessageId); !seen[id] && len(msgs) < limit {
+				seen[id], added = true, true
+				msgs = append(msgs, message(m))
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	attrs, err := q.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &q.DeadLetter,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		return msgs, 0, fmt.Errorf("counting the dead-letter queue %s: %w", q.DeadLetter, err)
+	}
+	total, _ = strconv.ParseInt(attrs.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)], 10, 64)
+	return msgs, total, nil
+}
+
+func message(m sqstypes.Message) Message {
+	out := Message{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: map[string]string{}, SentAt: m.Attributes["SentTimestamp"]}
+	out.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	for k, a := range m.MessageAttributes {
+		out.Attributes[k] = aws.ToString(a.StringValue)
+	}
+	return out
+}
+
+func (q Queues) hold() int32 {
+	if q.Hold > 0 {
+		return q.Hold
+	}
+	return 30
+}
+
+// Replay moves the messages with ids (every message when ids is empty) back to the handler's
+// queue and returns the ids replayed. With no ids and both ARNs set it first asks SQS for a move
+// task (StartMessageMoveTask; moving is then SQS's, and moved returns nil, task its handle);
+// where the endpoint lacks it (moto) it receives, sends a copy (every message attribute kept,
+// plus OriginalMessageID), then deletes. It stops at the first error: the message in hand stays
+// in the dead-letter queue (send failed) or is in both queues (delete failed), and the error says
+// which.
+func (q Queues) Replay(ctx context.Context, ids []string, note func(string)) (moved []string, task string, err error) {
+	if len(ids) == 0 && q.DeadLetterARN != "" {
+		// One attempt: an endpoint without the action answers with an error that retries do not change.
+		out, err := q.SQS.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: &q.DeadLetterARN, DestinationArn: nilIfEmpty(q.SourceARN)},
+			func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil {
+			return nil, aws.ToString(out.TaskHandle), nil
+		}
+		note(fmt.Sprintf("StartMessageMoveTask is not available here (%v): replaying by receive, send, delete", err))
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	seen := map[string]bool{}
+	for {
+		msgs, err := q.receive(ctx, q.hold())
+		if err != nil {
+			return moved, "", fmt.Errorf("receiving from the dead-letter queue %s: %w", q.DeadLetter, err)
+		}
+		progress := false
+		for _, m := range msgs {
+			id := aws.ToString(m.MessageId)
+			if seen[id] {
+				continue
+			}
+			seen[id], progress = true, true
+			if len(want) > 0 && !want[id] {
+				q.release(ctx, m) // not asked for: visible again at once
+				continue
+			}
+			if err := q.replay(ctx, m); err != nil {
+				return moved, "", err
+			}
+			moved = append(moved, id)
+		}
+		if !progress || (len(want) > 0 && len(moved) == len(want)) {
+			break
+		}
+	}
+	if missing := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return slices.Contains(moved, id) }); len(missing) > 0 {
+		return moved, "", fmt.Errorf("not in the dead-letter queue %s (or held by another receiver): %v", q.DeadLetter, missing)
+	}
+	return moved, "", nil
+}
+
+// replay sends a copy of m to the handler's queue, then deletes m.
+func (q Queues) replay(ctx context.Context, m sqstypes.Message) error {
+	id := aws.ToString(m.MessageId)
+	attrs := map[string]sqstypes.MessageAttributeValue{}
+	for k, a := range m.MessageAttributes {
+		attrs[k] = a
+	}
+	if _, ok := attrs[OriginalMessageID]; !ok {
+		attrs[OriginalMessageID] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(id)}
+	}
+	if _, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.Source, MessageBody: m.Body, MessageAttributes: attrs}); err != nil {
+		return fmt.Errorf("sending a copy of %s to %s: %w; the message stays in the dead-letter queue (visible again within %d s)", id, q.Source, err, q.hold())
+	}
+	if _, err := q.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &q.DeadLetter, ReceiptHandle: m.ReceiptHandle}); err != nil {
+		return fmt.Errorf("deleting %s from the dead-letter queue after sending its copy: %w; it is now in both queues (the dedup table drops the second copy; replay it again or purge it)", id, err)
+	}
+	return nil
+}
+
+// release makes m visible again; failing leaves it hidden a while, never lost.
+func (q Queues) release(ctx context.Context, m sqstypes.Message) {
+	_, _ = q.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &q.DeadLetter, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+}
+
+// Purge deletes every message of the dead-letter queue.
+func (q Queues) Purge(ctx context.Context) error {
+	if _, err := q.SQS.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: &q.DeadLetter}); err != nil {
+		return fmt.Errorf("purging the dead-letter queue %s: %w", q.DeadLetter, err)
+	}
+	return nil
+}
+
+// receive receives up to 10 messages, hidden for visibility seconds (0: the queue's default).
+func (q Queues) receive(ctx context.Context, visibility int32) ([]sqstypes.Message, error) {
+	out, err := q.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: &q.DeadLetter, MaxNumberOfMessages: 10, VisibilityTimeout: visibility, WaitTimeSeconds: 1,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Messages, nil
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
