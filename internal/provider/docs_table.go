@@ -126,7 +126,14 @@ func cloudTable(cs clouds) string {
 		if t == nil {
 			return "not yet"
 		}
-		return fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
+		s := fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
+		if t.TTLAttribute != "" {
+			s += fmt.Sprintf("; `ttl_attribute` only `%s` (%s)", t.TTLAttribute, t.TTLWhy)
+		}
+		if t.MaxTags > 0 {
+			s += fmt.Sprintf("; at most %d tags (%s)", t.MaxTags, t.MaxTagsWhy)
+		}
+		return s
 	})
 	per("`timeouts` (create, update, delete)", func(c *driver.Cloud) string {
 		return fmt.Sprintf("**%s, %s, %s**", c.Timeouts.Create, c.Timeouts.Update, c.Timeouts.Delete)

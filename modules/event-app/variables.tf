@@ -22,7 +22,7 @@ variable "topics" {
 }
 
 variable "tables" {
-  description = "The app's state tables by name: `key` (the partition key attribute), `ttl_attribute` (an item's expiry in epoch seconds) and `force_destroy`, each null for the provider's default."
+  description = "The app's state tables by name: `key` (the partition key attribute), `ttl_attribute` (an item's expiry in epoch seconds; on Azure only `ttl`, seconds after its last write) and `force_destroy`, each null for the provider's default."
   type = map(object({
     key           = optional(string)
     ttl_attribute = optional(string)

@@ -262,7 +262,7 @@ var rules = &spec.Rules{
 		// A container takes 15 tags; the provider's threefactor:table is one.
 		MaxTags: 14, MaxTagsWhy: "a Cosmos DB container takes 15 tags, one of them the provider's threefactor:table",
 		TTLAttribute: cosmosTTLAttribute,
-		TTLWhy: "Cosmos DB expires an item by its own ttl property, in seconds after the item's last write (not an epoch time); " +
+		TTLWhy: "Cosmos DB expires an item by its own ttl property, in seconds after the item's last write, not at an epoch time; " +
 			"with ttl_attribute set, the container's DefaultTTL is -1, so an item without ttl never expires",
 	},
 	Check: func(h *spec.Handler, known spec.Known) []spec.Problem {
