@@ -133,11 +133,18 @@ func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
 			ps = append(ps, Problem{Path: []string{a.path}, Summary: "Invalid attribute name", Detail: fmt.Sprintf("%s %q: %s", a.path, a.v, msg)})
 		}
 	}
+	if why, lacks := tr.Unsupported["key"]; lacks && known("key") && t.Key != DefaultTableKey {
+		ps = append(ps, Problem{Path: []string{"key"}, Summary: "Setting not available on " + string(t.Cloud),
+			Detail: fmt.Sprintf("key is not available on %s: %s. Remove it.", t.Cloud, why)})
+	}
 	if known("key") && known("ttl_attribute") && t.Key == t.TTLAttribute {
 		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",
 			Detail: fmt.Sprintf("ttl_attribute must differ from key (both are %q): an item's key cannot be its expiry.", t.Key)})
 	}
-	if known("tags") {
+	if why, lacks := tr.Unsupported["tags"]; lacks && known("tags") && len(t.Tags) > 0 {
+		ps = append(ps, Problem{Path: []string{"tags"}, Summary: "Setting not available on " + string(t.Cloud),
+			Detail: fmt.Sprintf("tags are not available on a table on %s: %s. Remove them (the provider's default_tags do not apply there).", t.Cloud, why)})
+	} else if known("tags") {
 		ps = append(ps, CheckTagMap(t.Tags, t.Cloud, r, "tags")...)
 	}
 	return ps

@@ -1,0 +1,294 @@
+package gcpfunctions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore/apiv1/admin/adminpb"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// TopicLabel names, on an app's topic, the threefactor_topic it belongs to: only a topic that
+// carries it is taken as the provider's when a create's response was lost.
+const TopicLabel = LabelPrefix + "topic"
+
+var _ driver.Parts = (*Driver)(nil)
+
+// Topics implements driver.Parts: Pub/Sub topics with a message retention, encrypted at rest with
+// Google-managed keys.
+func (d *Driver) Topics() driver.Part[spec.AppTopic] { return topics{d} }
+
+// Tables implements driver.Parts: each table a Firestore native database of its own, whose items
+// are the documents of one collection named as the table, so that a grant (conditioned on the
+// database, the narrowest Firestore has) reaches that table and nothing else.
+func (d *Driver) Tables() driver.Part[spec.AppTable] { return tables{d} }
+
+type topics struct{ d *Driver }
+
+func days(n int64) *durationpb.Duration { return durationpb.New(time.Duration(n) * 24 * time.Hour) }
+
+func topicLabels(t *spec.AppTopic) map[string]string {
+	l := maps.Clone(t.Tags)
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[TopicLabel] = t.Name
+	return l
+}
+
+func (p topics) Apply(ctx context.Context, t *spec.AppTopic, id string) (string, error) {
+	d, labels := p.d, topicLabels(t)
+	if id != "" {
+		cur, err := d.readTopic(ctx, driver.AppTopic, id, false)
+		if err != nil || cur != nil {
+			if err == nil {
+				err = p.update(ctx, cur, t, labels)
+			}
+			return id, err
+		}
+	}
+	want := &pubsubpb.Topic{Name: d.topicName(t.Name), Labels: labels, MessageRetentionDuration: days(t.RetentionDays)}
+	name, err := d.createTopicAs(ctx, driver.AppTopic, want, TopicLabel)
+	if codeOf(err) == driver.AlreadyExists {
+		return "", driver.Errorf(driver.AppTopic, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
+			"a Pub/Sub topic named %q exists and belongs to no threefactor_topic: choose another name, or import it (%s) to manage it", t.Name, d.ImportID(t.Name)))
+	}
+	return name, err
+}
+
+// update brings the topic's labels and retention to t's, in one call.
+func (p topics) update(ctx context.Context, cur *topicSeen, t *spec.AppTopic, labels map[string]string) error {
+	var paths []string
+	if !maps.Equal(cur.labels, labels) {
+		paths = append(paths, "labels")
+	}
+	if cur.retention != days(t.RetentionDays).AsDuration() {
+		paths = append(paths, "message_retention_duration")
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	_, err := p.d.topics.UpdateTopic(ctx, &pubsubpb.UpdateTopicRequest{
+		Topic:      &pubsubpb.Topic{Name: cur.name, Labels: labels, MessageRetentionDuration: days(t.RetentionDays)},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+	}, p.d.retry)
+	return fail(driver.AppTopic, "updating", cur.name, err)
+}
+
+func (p topics) Read(ctx context.Context, id string) (*driver.ObservedPart[spec.AppTopic], error) {
+	cur, err := p.d.readTopic(ctx, driver.AppTopic, id, false)
+	if err != nil || cur == nil {
+		return nil, err
+	}
+	return &driver.ObservedPart[spec.AppTopic]{
+		Spec: spec.AppTopic{Name: lastPart(id), Cloud: Name, RetentionDays: int64(cur.retention / (24 * time.Hour)), Tags: userLabels(cur.labels)},
+		// Pub/Sub encrypts every topic at rest: with a Google-managed key unless one of the user's is set.
+		Encrypted: true, ID: id, Target: id,
+	}, nil
+}
+
+// Delete refuses while the topic has subscriptions: Pub/Sub detaches them from a deleted topic, and
+// the handlers behind them would stop receiving events without a word.
+func (p topics) Delete(ctx context.Context, id string, force bool) error {
+	d := p.d
+	if !force {
+		var subs []string
+		it := d.topics.ListTopicSubscriptions(ctx, &pubsubpb.ListTopicSubscriptionsRequest{Topic: id}, d.retry)
+		for {
+			s, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				break
+			}
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fail(driver.AppTopic, "listing the subscriptions of", id, err)
+			}
+			subs = append(subs, s)
+		}
+		if len(subs) > 0 {
+			return driver.Errorf(driver.AppTopic, "deleting", id, driver.FailedPrecondition, fmt.Errorf(
+				"it still has %d subscription(s) this configuration does not manage (%s): a deleted topic's subscriptions are detached and their "+
+					"handlers would silently stop receiving events. Remove those subscribers first, or set force_destroy = true", len(subs), strings.Join(subs, ", ")))
+		}
+	}
+	return d.deleteTopic(ctx, driver.AppTopic, id)
+}
+
+func (p topics) Locate(ctx context.Context, name string) (string, error) {
+	t, err := p.d.readTopic(ctx, driver.AppTopic, p.d.topicName(name), false)
+	switch {
+	case err != nil:
+		return "", err
+	case t == nil:
+		return "", driver.Errorf(driver.AppTopic, "finding", name, driver.NotFound, errors.New("no topic of that name in project "+p.d.project))
+	}
+	return t.name, nil
+}
+
+func (p topics) ImportID(name string) string { return p.d.ImportID(name) }
+
+type tables struct{ d *Driver }
+
+// tableCollection is the collection of a table's items in its database: the table's name, as the
+// handlers' THREEFACTOR_TABLE_<NAME> says.
+func tableCollection(tableID string) string { return lastPart(tableID) }
+
+// tableStoreURL is THREEFACTOR_TABLE_<NAME> on Google: the runtime library's store URL of the table's
+// collection, the form of THREEFACTOR_DEDUP_STORE.
+func tableStoreURL(tableID string) string {
+	return "firestore://" + tableID + "/documents/" + tableCollection(tableID)
+}
+
+// tableOf is the table_id a store URL made by tableStoreURL names.
+func tableOf(url string) string {
+	id, _, _ := strings.Cut(strings.TrimPrefix(url, "firestore://"), "/documents/")
+	return id
+}
+
+func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string, error) {
+	d := p.d
+	if id != "" {
+		ttl, found, err := p.ttl(ctx, id)
+		if err != nil || found {
+			if err == nil && ttl != t.TTLAttribute {
+				err = p.retarget(ctx, id, ttl, t.TTLAttribute)
+			}
+			return id, err
+		}
+	}
+	id, err := d.createDatabase(ctx, driver.AppTable, t.Name)
+	if codeOf(err) == driver.AlreadyExists {
+		return "", driver.Errorf(driver.AppTable, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
+			"a Firestore database named %q exists: choose another name, or import it (%s) to manage it as a table", t.Name, d.ImportID(t.Name)))
+	}
+	if err == nil && t.TTLAttribute != "" {
+		err = d.setTTL(ctx, driver.AppTable, fieldName(id, tableCollection(id), t.TTLAttribute), true)
+	}
+	return id, err
+}
+
+// retarget moves the TTL policy from field have to field want ("" for none): a collection group
+// has at most one TTL field, so the old one goes first.
+func (p tables) retarget(ctx context.Context, id, have, want string) error {
+	if have != "" {
+		if err := p.d.setTTL(ctx, driver.AppTable, fieldName(id, tableCollection(id), have), false); err != nil {
+			return err
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	return p.d.setTTL(ctx, driver.AppTable, fieldName(id, tableCollection(id), want), true)
+}
+
+// ttl reads whether the table's database exists and the field of its items' TTL policy ("" for
+// none): two calls.
+func (p tables) ttl(ctx context.Context, id string) (field string, found bool, err error) {
+	d := p.d
+	_, err = d.firestore.GetDatabase(ctx, &adminpb.GetDatabaseRequest{Name: id}, d.retry)
+	if found, err := codesOf.Exists(err); !found {
+		return "", false, fail(driver.AppTable, "reading", id, err)
+	}
+	it := d.firestore.ListFields(ctx, &adminpb.ListFieldsRequest{Parent: id + "/collectionGroups/" + tableCollection(id), Filter: "ttlConfig:*"}, d.retry)
+	for {
+		f, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return field, true, nil
+		}
+		if err != nil {
+			return "", false, fail(driver.AppTable, "reading the TTL policy of", id, err)
+		}
+		if f.GetTtlConfig().GetState() != adminpb.Field_TtlConfig_NEEDS_REPAIR {
+			field = lastPart(f.GetName())
+		}
+	}
+}
+
+func (p tables) Read(ctx context.Context, id string) (*driver.ObservedPart[spec.AppTable], error) {
+	ttl, found, err := p.ttl(ctx, id)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &driver.ObservedPart[spec.AppTable]{
+		Spec: spec.AppTable{Name: lastPart(id), Cloud: Name, Key: spec.DefaultTableKey, TTLAttribute: ttl},
+		// Firestore encrypts every database at rest, with a Google-managed key unless CMEK is chosen.
+		Encrypted: true, ID: id,
+	}, nil
+}
+
+// Delete refuses while the table holds items (a query of one document of its collection tells),
+// since they go with its database.
+func (p tables) Delete(ctx context.Context, id string, force bool) error {
+	d := p.d
+	if !force {
+		held, err := p.holdsItems(ctx, id)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fail(driver.AppTable, "checking for items in", id, err)
+		}
+		if held {
+			return driver.Errorf(driver.AppTable, "deleting", id, driver.FailedPrecondition, fmt.Errorf(
+				"its collection %s holds documents, which would be lost with its database: empty it first, or set force_destroy = true to delete them with it",
+				tableCollection(id)))
+		}
+	}
+	return d.deleteDatabase(ctx, driver.AppTable, id)
+}
+
+// holdsItems reports whether the table's collection holds a document, from a query of one.
+func (p tables) holdsItems(ctx context.Context, id string) (bool, error) {
+	var held bool
+	err := gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error {
+		stream, err := p.d.documents.RunQuery(ctx, &firestorepb.RunQueryRequest{Parent: id + "/documents",
+			QueryType: &firestorepb.RunQueryRequest_StructuredQuery{StructuredQuery: &firestorepb.StructuredQuery{
+				From:  []*firestorepb.StructuredQuery_CollectionSelector{{CollectionId: tableCollection(id)}},
+				Limit: wrapperspb.Int32(1),
+			}}})
+		if err != nil {
+			return err
+		}
+		for {
+			resp, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			held = held || resp.GetDocument() != nil
+		}
+	}, p.d.retry)
+	return held, err
+}
+
+func (p tables) Locate(ctx context.Context, name string) (string, error) {
+	id := p.d.databaseName(name)
+	_, found, err := p.ttl(ctx, id)
+	switch {
+	case err != nil:
+		return "", err
+	case !found:
+		return "", driver.Errorf(driver.AppTable, "finding", name, driver.NotFound, errors.New("no Firestore database of that name in project "+p.d.project))
+	}
+	return id, nil
+}
+
+func (p tables) ImportID(name string) string { return p.d.ImportID(name) }
