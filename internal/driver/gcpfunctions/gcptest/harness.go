@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcloud"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcpfake"
@@ -267,4 +268,30 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 	}
 	h.sources = append(h.sources, name)
 	return name, nil
+}
+
+// RemoveTTL removes a field's TTL policy behind the driver's back.
+func (h *Harness) RemoveTTL(ctx context.Context, field string) error {
+	c, err := fsadmin.NewFirestoreAdminClient(ctx, h.Fake.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	op, err := c.UpdateField(ctx, &fsadminpb.UpdateFieldRequest{Field: &fsadminpb.Field{Name: field}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"ttl_config"}}})
+	if err == nil {
+		_, err = op.Wait(ctx)
+	}
+	return err
+}
+
+// SetProjectPolicy writes the project's IAM policy behind the driver's back.
+func (h *Harness) SetProjectPolicy(ctx context.Context, p *iampb.Policy) error {
+	c, err := resourcemanager.NewProjectsClient(ctx, h.Fake.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	p.Version, p.Etag = 3, nil
+	_, err = c.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: "projects/" + h.Project, Policy: p})
+	return err
 }
