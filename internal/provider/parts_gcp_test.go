@@ -130,7 +130,9 @@ resource "threefactor_topic" "shared" {
 // TestAccTopicGCP_fanOut applies one topic and three handlers subscribed to it, one with a filter
 // that the test changes, and publishes events: exactly the handlers whose filter matches get each.
 // The handlers are paused (trigger.enabled = false), so each push subscription is a pull one nobody
-// pulls and keeps what the topic delivers: the test pulls each handler's subscription itself.
+// pulls and keeps what the topic delivers: the test pulls each handler's subscription itself,
+// through the harness, which applies the subscription's filter as Pub/Sub does (the emulator stores
+// filters but delivers every message).
 func TestAccTopicGCP_fanOut(t *testing.T) {
 	b := gcpBackend(t)
 	h := b.Harness.(*gcptest.Harness)
@@ -154,28 +156,33 @@ resource "threefactor_topic" "orders" {
 }
 ` + handler("audit", "") + handler("billing", filter) + handler("shipping", `, filter = { type = ["order.paid"] }`)
 	}
+	published := 0
 	publish := func(eventType string, want map[string]int) func(*terraform.State) error {
 		return func(s *terraform.State) error {
+			published++
+			data := fmt.Sprintf(`{"order_id":"%d"}`, published)
 			if _, err := h.Topics.Publish(ctx, &pubsubpb.PublishRequest{Topic: attrOf(s, "threefactor_topic.orders", "publish_target"),
-				Messages: []*pubsubpb.PubsubMessage{{Data: []byte(`{"order_id":"1"}`), Attributes: map[string]string{"type": eventType}}}}); err != nil {
+				Messages: []*pubsubpb.PubsubMessage{{Data: []byte(data), Attributes: map[string]string{"type": eventType}}}}); err != nil {
 				return err
 			}
 			for name, n := range want {
 				sub := attrOf(s, "threefactor_eventhandler."+name, "components.subscription")
-				// The emulator routes a message to its subscriptions as Publish returns: what is not there now never comes.
-				out, err := h.Subs.Pull(ctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 10, ReturnImmediately: true}) //nolint:staticcheck // deprecated for streaming clients; a test's one-shot read is its purpose
+				got, err := h.Pull(ctx, sub) // the emulator ignores filters: the harness applies them
 				if err != nil {
 					return err
 				}
-				if len(out.GetReceivedMessages()) != n {
-					return fmt.Errorf("%s: %d messages of type %s, want %d", name, len(out.GetReceivedMessages()), eventType, n)
-				}
+				// The emulator hands a new subscription what the topic retains (Pub/Sub starts it empty):
+				// only this event counts.
 				var acks []string
-				for _, m := range out.GetReceivedMessages() {
-					if string(m.GetMessage().GetData()) != `{"order_id":"1"}` {
-						return fmt.Errorf("%s: data %q, want the published data", name, m.GetMessage().GetData())
+				seen := 0
+				for _, m := range got {
+					if string(m.GetMessage().GetData()) == data {
+						seen++
 					}
 					acks = append(acks, m.GetAckId())
+				}
+				if seen != n {
+					return fmt.Errorf("%s: got the event of type %s %d times, want %d", name, eventType, seen, n)
 				}
 				if len(acks) > 0 {
 					if err := h.Subs.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: sub, AckIds: acks}); err != nil {

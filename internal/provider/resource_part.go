@@ -174,7 +174,14 @@ func (r *partResource[S, M, PM]) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	resp.Diagnostics.Append(problemDiags(spec.CheckTagMap(r.defaultTags(), c.Name, c.Rules, "default_tags"))...)
-	s, v := plan.spec(c, r.defaultTags())
+	// From the configuration: an optional computed attribute it leaves unset (a topic's retention_days)
+	// is unknown in the plan, and takes the cloud's default rather than zero.
+	cfg := PM(new(M))
+	resp.Diagnostics.Append(req.Config.Get(ctx, cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	s, v := cfg.spec(c, r.defaultTags())
 	resp.Diagnostics.Append(problemDiags(r.kind.validate(s, c.Rules, v.known))...)
 	var prior *M
 	if !req.State.Raw.IsNull() {
