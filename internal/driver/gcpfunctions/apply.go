@@ -122,7 +122,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				return d.setFirestoreGrants(ctx, "serviceAccount:"+email, firestoreGrants(email, database, h.Function.Tables))
 			})
 			if err != nil {
-				return fail(DedupGrant, "granting Firestore access on", database, err)
+				return fail(DedupGrant, "creating", database, err)
 			}
 			l.Set(string(DedupGrant), grantID(email, database))
 			return nil

@@ -241,8 +241,8 @@ var (
 	fieldRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
-// check adds Google's rules between settings: the acknowledgement deadline against the timeout, the
-// attribute names a filter can match, and a warning where Transactional mode cannot reach a table.
+// check adds Google's rules between settings: the acknowledgement deadline against the timeout and
+// the attribute names a filter can match.
 func check(h *spec.Handler, known spec.Known) []spec.Problem {
 	var ps []spec.Problem
 	// Checked once the timeout is valid on its own: one error at a time.
@@ -259,21 +259,6 @@ func check(h *spec.Handler, known spec.Known) []spec.Problem {
 					"trigger.filter[%q]: on gcp a filter matches attributes named by letters, digits and underscores, starting with a letter or underscore "+
 						"(a Pub/Sub filter names them as attributes.<name>).", k)})
 			}
-		}
-	}
-	if known("function", "tables") {
-		var written []string
-		for _, name := range slices.Sorted(maps.Keys(h.Function.Tables)) {
-			if h.Function.Tables[name].Access == spec.ReadWrite {
-				written = append(written, name)
-			}
-		}
-		if len(written) > 0 {
-			ps = append(ps, spec.Problem{Path: []string{"function", "tables"}, Warning: true, Summary: "Transactional mode not available for these tables",
-				Detail: fmt.Sprintf("On gcp each table is a Firestore database of its own, so that a grant reaches that table only, and the handler's "+
-					"dedup records are in its own database: a Firestore transaction spans one database, so the runtime library's Transactional mode "+
-					"cannot commit a dedup record and a write to %s together. Use ClaimComplete or SingleWrite for them; Transactional works with "+
-					"state kept in a collection of the handler's dedup database.", strings.Join(written, ", "))})
 		}
 	}
 	return ps

@@ -149,6 +149,13 @@ type tables struct{ d *Driver }
 // handlers' THREEFACTOR_TABLE_<NAME> says.
 func tableCollection(tableID string) string { return lastPart(tableID) }
 
+// colocated is the collection where the runtime library keeps, in Transactional mode, the dedup
+// records of events whose state it writes to this table (firestorestore.ColocatedCollection): a
+// Firestore transaction spans one database, so the record goes with the state, where the handler's
+// read_write grant reaches. Its TTL policy is on expires_at, as in a dedup database. A table's name
+// has no underscore, so its items' collection is never this one.
+const colocated = "threefactor_dedup"
+
 // tableStoreURL is THREEFACTOR_TABLE_<NAME> on Google: the runtime library's store URL of the table's
 // collection, the form of THREEFACTOR_DEDUP_STORE.
 func tableStoreURL(tableID string) string {
@@ -164,10 +171,13 @@ func tableOf(url string) string {
 func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string, error) {
 	d := p.d
 	if id != "" {
-		ttl, found, err := p.ttl(ctx, id)
-		if err != nil || found {
-			if err == nil && ttl != t.TTLAttribute {
-				err = p.retarget(ctx, id, ttl, t.TTLAttribute)
+		cur, err := p.read(ctx, id)
+		if err != nil || cur != nil {
+			if err == nil && !cur.colocatedTTL {
+				err = d.setTTL(ctx, driver.AppTable, fieldName(id, colocated, ttlField), true)
+			}
+			if err == nil && cur.ttl != t.TTLAttribute {
+				err = p.retarget(ctx, id, cur.ttl, t.TTLAttribute)
 			}
 			return id, err
 		}
@@ -176,6 +186,9 @@ func (p tables) Apply(ctx context.Context, t *spec.AppTable, id string) (string,
 	if codeOf(err) == driver.AlreadyExists {
 		return "", driver.Errorf(driver.AppTable, "creating", t.Name, driver.AlreadyExists, fmt.Errorf(
 			"a Firestore database named %q exists: choose another name, or import it (%s) to manage it as a table", t.Name, d.ImportID(t.Name)))
+	}
+	if err == nil {
+		err = d.setTTL(ctx, driver.AppTable, fieldName(id, colocated, ttlField), true)
 	}
 	if err == nil && t.TTLAttribute != "" {
 		err = d.setTTL(ctx, driver.AppTable, fieldName(id, tableCollection(id), t.TTLAttribute), true)
@@ -197,36 +210,51 @@ func (p tables) retarget(ctx context.Context, id, have, want string) error {
 	return p.d.setTTL(ctx, driver.AppTable, fieldName(id, tableCollection(id), want), true)
 }
 
-// ttl reads whether the table's database exists and the field of its items' TTL policy ("" for
-// none): two calls.
-func (p tables) ttl(ctx context.Context, id string) (field string, found bool, err error) {
+type tableSeen struct {
+	// ttl is the field of the items' TTL policy, "" for none; colocatedTTL reports the policy on
+	// the colocated dedup records' expires_at.
+	ttl          string
+	colocatedTTL bool
+}
+
+// read reads the table's database and its TTL policies (two calls); nil when it is gone.
+func (p tables) read(ctx context.Context, id string) (*tableSeen, error) {
 	d := p.d
-	_, err = d.firestore.GetDatabase(ctx, &adminpb.GetDatabaseRequest{Name: id}, d.retry)
+	_, err := d.firestore.GetDatabase(ctx, &adminpb.GetDatabaseRequest{Name: id}, d.retry)
 	if found, err := codesOf.Exists(err); !found {
-		return "", false, fail(driver.AppTable, "reading", id, err)
+		return nil, fail(driver.AppTable, "reading", id, err)
 	}
-	it := d.firestore.ListFields(ctx, &adminpb.ListFieldsRequest{Parent: id + "/collectionGroups/" + tableCollection(id), Filter: "ttlConfig:*"}, d.retry)
+	t := &tableSeen{}
+	it := d.firestore.ListFields(ctx, &adminpb.ListFieldsRequest{Parent: id + "/collectionGroups/-", Filter: "ttlConfig:*"}, d.retry)
 	for {
 		f, err := it.Next()
 		if errors.Is(err, iterator.Done) {
-			return field, true, nil
+			return t, nil
 		}
 		if err != nil {
-			return "", false, fail(driver.AppTable, "reading the TTL policy of", id, err)
+			return nil, fail(driver.AppTable, "reading the TTL policies of", id, err)
 		}
-		if f.GetTtlConfig().GetState() != adminpb.Field_TtlConfig_NEEDS_REPAIR {
-			field = lastPart(f.GetName())
+		if f.GetTtlConfig().GetState() == adminpb.Field_TtlConfig_NEEDS_REPAIR {
+			continue
+		}
+		switch f.GetName() {
+		case fieldName(id, colocated, ttlField):
+			t.colocatedTTL = true
+		default:
+			if strings.HasPrefix(f.GetName(), id+"/collectionGroups/"+tableCollection(id)+"/fields/") {
+				t.ttl = lastPart(f.GetName())
+			}
 		}
 	}
 }
 
 func (p tables) Read(ctx context.Context, id string) (*driver.ObservedPart[spec.AppTable], error) {
-	ttl, found, err := p.ttl(ctx, id)
-	if err != nil || !found {
+	cur, err := p.read(ctx, id)
+	if err != nil || cur == nil {
 		return nil, err
 	}
 	return &driver.ObservedPart[spec.AppTable]{
-		Spec: spec.AppTable{Name: lastPart(id), Cloud: Name, Key: spec.DefaultTableKey, TTLAttribute: ttl},
+		Spec: spec.AppTable{Name: lastPart(id), Cloud: Name, Key: spec.DefaultTableKey, TTLAttribute: cur.ttl},
 		// Firestore encrypts every database at rest, with a Google-managed key unless CMEK is chosen.
 		Encrypted: true, ID: id,
 	}, nil
@@ -281,11 +309,11 @@ func (p tables) holdsItems(ctx context.Context, id string) (bool, error) {
 
 func (p tables) Locate(ctx context.Context, name string) (string, error) {
 	id := p.d.databaseName(name)
-	_, found, err := p.ttl(ctx, id)
+	cur, err := p.read(ctx, id)
 	switch {
 	case err != nil:
 		return "", err
-	case !found:
+	case cur == nil:
 		return "", driver.Errorf(driver.AppTable, "finding", name, driver.NotFound, errors.New("no Firestore database of that name in project "+p.d.project))
 	}
 	return id, nil
