@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -126,7 +128,11 @@ func cloudTable(cs clouds) string {
 		if t == nil {
 			return "not yet"
 		}
-		return fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
+		s := fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
+		for _, attr := range slices.Sorted(maps.Keys(t.Unsupported)) {
+			s += "; `" + attr + "` not available: " + t.Unsupported[attr]
+		}
+		return s
 	})
 	per("`timeouts` (create, update, delete)", func(c *driver.Cloud) string {
 		return fmt.Sprintf("**%s, %s, %s**", c.Timeouts.Create, c.Timeouts.Update, c.Timeouts.Delete)

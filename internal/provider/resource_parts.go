@@ -32,7 +32,9 @@ func newTopicResource(cs clouds) func() resource.Resource {
 			attributes: map[string]schema.Attribute{
 				"retention_days": schema.Int64Attribute{
 					Optional: true, Computed: true,
-					Description: "Days the topic itself keeps messages, on clouds where a topic retains any: null on AWS, whose SNS topics keep none (each subscribed queue keeps its own).",
+					Description: "Days the topic itself keeps messages, on clouds where a topic retains any: on Google Cloud the Pub/Sub topic's " +
+						"message retention, 1-31 days, 7 by default (a subscription can be sought back within it); null on AWS, whose SNS topics " +
+						"keep none (each subscribed queue keeps its own).",
 				},
 				"topic_id":       schema.StringAttribute{Computed: true, Description: "Cloud id of the topic, which a handler's `trigger.source` takes (an ARN on AWS, `projects/<project>/topics/<name>` on Google Cloud)."},
 				"publish_target": schema.StringAttribute{Computed: true, Description: "What producers publish to (the topic ARN on AWS, for `sns:Publish`; the topic's name on Google Cloud)."},
