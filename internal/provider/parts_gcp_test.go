@@ -137,25 +137,7 @@ func TestAccTopicGCP_fanOut(t *testing.T) {
 	b := gcpBackend(t)
 	h := b.Harness.(*gcptest.Harness)
 	ctx := context.Background()
-	src := sourceDir(t)
-	handler := func(name, filter string) string {
-		return fmt.Sprintf(`
-resource "threefactor_eventhandler" %[1]q {
-  name     = %[1]q
-  cloud    = "gcp"
-  function = { runtime = "nodejs22", source_dir = %[2]q }
-  trigger  = { kind = "topic", source = threefactor_topic.orders.topic_id, enabled = false%[3]s }
-}
-`, name, src, filter)
-	}
-	config := func(filter string) string {
-		return b.provider + `
-resource "threefactor_topic" "orders" {
-  name  = "orders"
-  cloud = "gcp"
-}
-` + handler("audit", "") + handler("billing", filter) + handler("shipping", `, filter = { type = ["order.paid"] }`)
-	}
+	config := fanOutConfig(b, "gcp", sourceDir(t))
 	published := 0
 	publish := func(eventType string, want map[string]int) func(*terraform.State) error {
 		return func(s *terraform.State) error {
@@ -323,30 +305,10 @@ resource "threefactor_table" "orders" {
 	})
 }
 
-// TestAccTableGCP_items: a table that holds documents is not destroyed without force_destroy.
+// TestAccTableGCP_items: a table whose collection holds documents is not destroyed without
+// force_destroy.
 func TestAccTableGCP_items(t *testing.T) {
-	b := gcpBackend(t)
-	h := b.Harness.(*gcptest.Harness)
-	config := func(force bool) string {
-		return b.provider + fmt.Sprintf(`
-resource "threefactor_table" "state" {
-  name          = "state"
-  cloud         = "gcp"
-  force_destroy = %t
-}
-`, force)
-	}
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: b.factories,
-		CheckDestroy:             b.checkNoLeftovers,
-		Steps: []resource.TestStep{
-			{Config: config(false), Check: func(s *terraform.State) error {
-				return h.PutItem(context.Background(), attrOf(s, "threefactor_table.state", "table_id"), "order-1")
-			}},
-			{Config: config(false), Destroy: true, ExpectError: regexpSpaced(`(?s)Deleting table.*collection state holds documents.*force_destroy = true`)},
-			{Config: config(true)},
-		},
-	})
+	testTableItems(t, gcpBackend(t), "gcp", "collection state holds documents")
 }
 
 // TestAccTableGCP_grant: function.tables grants the handler's account exactly its access level's

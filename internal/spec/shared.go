@@ -50,6 +50,21 @@ const EnvTablePrefix = EnvPrefix + "TABLE_"
 // TableEnv is the variable that locates the table granted under name.
 func TableEnv(name string) string { return EnvTablePrefix + strings.ToUpper(name) }
 
+// TableStores returns the store URL of each table a function's variables locate, by grant name
+// (what Env's tables became); nil when they locate none.
+func TableStores(env map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range env {
+		if name, ok := strings.CutPrefix(k, EnvTablePrefix); ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[strings.ToLower(name)] = v
+		}
+	}
+	return out
+}
+
 // FilterRules bound trigger.filter, which selects a topic's messages by their attributes: each key is
 // a message attribute and its list the values that match (any one of them); all keys must match.
 type FilterRules struct {

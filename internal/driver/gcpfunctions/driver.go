@@ -135,8 +135,9 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if d.firestore, err = fsadmin.NewFirestoreAdminClient(ctx, opts("firestore_admin")...); err != nil {
 		return nil, err
 	}
-	conn, err := gtransport.DialPool(ctx, append([]option.ClientOption{internaloption.WithDefaultEndpoint("firestore.googleapis.com:443"),
-		internaloption.WithDefaultScopes(fsadmin.DefaultAuthScopes()...)}, opts("firestore")...)...)
+	conn, err := gtransport.DialPool(ctx, append([]option.ClientOption{internaloption.WithDefaultEndpointTemplate("firestore.UNIVERSE_DOMAIN:443"),
+		internaloption.WithDefaultUniverseDomain("googleapis.com"), internaloption.WithDefaultScopes(fsadmin.DefaultAuthScopes()...)},
+		opts("firestore")...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -137,19 +137,15 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 // project's policy holds: a table whose grant is missing, or names another database, shows with no
 // access.
 func grantsOf(env map[string]string, held map[string]spec.TableGrant) map[string]spec.TableGrant {
-	var gs map[string]spec.TableGrant
-	for k, v := range env {
-		name, ok := strings.CutPrefix(k, spec.EnvTablePrefix)
-		if !ok {
-			continue
-		}
-		name = strings.ToLower(name)
-		g := spec.TableGrant{TableID: tableOf(v)}
+	stores := spec.TableStores(env)
+	if stores == nil {
+		return nil
+	}
+	gs := make(map[string]spec.TableGrant, len(stores))
+	for name, url := range stores {
+		g := spec.TableGrant{TableID: tableOf(url)}
 		if h, ok := held[name]; ok && h.TableID == g.TableID {
 			g.Access = h.Access
-		}
-		if gs == nil {
-			gs = map[string]spec.TableGrant{}
 		}
 		gs[name] = g
 	}
