@@ -305,6 +305,35 @@ resource "threefactor_table" "orders" {
 	})
 }
 
+// TestAccTableGCP_defaultTags: the provider's default_tags label a topic but not a table, whose
+// Firestore database takes no labels: neither is refused, and neither shows a change after apply.
+func TestAccTableGCP_defaultTags(t *testing.T) {
+	b := gcpBackend(t)
+	provider := strings.Replace(b.provider, `provider "threefactor" {`, `provider "threefactor" {
+  default_tags = { owner = "platform" }`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: b.factories,
+		CheckDestroy:             b.checkNoLeftovers,
+		Steps: []resource.TestStep{{
+			Config: provider + `
+resource "threefactor_topic" "orders" {
+  name  = "orders"
+  cloud = "gcp"
+}
+
+resource "threefactor_table" "orders" {
+  name  = "orders"
+  cloud = "gcp"
+}
+`,
+			Check: resource.ComposeTestCheckFunc(
+				resource.TestCheckResourceAttr("threefactor_topic.orders", "tags_all.owner", "platform"),
+				resource.TestCheckResourceAttr("threefactor_table.orders", "tags_all.%", "0"),
+			),
+		}},
+	})
+}
+
 // TestAccTableGCP_items: a table whose collection holds documents is not destroyed without
 // force_destroy.
 func TestAccTableGCP_items(t *testing.T) {
