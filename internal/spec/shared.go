@@ -81,7 +81,7 @@ type FilterRules struct {
 
 // TopicRules are one cloud's limits of threefactor_topic.
 type TopicRules struct {
-	NameMaxLen int
+	NameMinLen, NameMaxLen int
 	// RetentionDays bounds retention_days; DefaultRetentionDays is its default.
 	RetentionDays        Range
 	DefaultRetentionDays int64
@@ -108,7 +108,7 @@ func ValidateTopic(t *AppTopic, r *Rules, known Known) []Problem {
 	tr := r.Topics
 	var ps []Problem
 	if known("name") {
-		msg := checkName(t.Name, 2, tr.NameMaxLen)
+		msg := checkName(t.Name, max(tr.NameMinLen, 2), tr.NameMaxLen)
 		if strings.HasSuffix(t.Name, ".fifo") {
 			msg = "FIFO topics are not supported: a handler's queue gets every event at least once and in any order, which the runtime library " +
 				"handles; drop the \".fifo\" suffix."

@@ -214,7 +214,8 @@ var rules = &spec.Rules{
 		Why: "a Pub/Sub subscription filter is at most 256 bytes",
 	},
 	Topics: &spec.TopicRules{
-		NameMaxLen: 255,
+		// Pub/Sub's topic ids are 3-255 characters.
+		NameMinLen: 3, NameMaxLen: 255,
 		// Pub/Sub allows 10 minutes to 31 days; the unit here is a day.
 		RetentionDays:        spec.Range{Min: 1, Max: 31, Why: "Pub/Sub keeps a topic's messages 31 days at most"},
 		DefaultRetentionDays: 7,

@@ -264,6 +264,25 @@ func TestTableGrantRules(t *testing.T) {
 	}
 }
 
+// TestTopicRules: Pub/Sub's 3-255 characters and retention of 1-31 days.
+func TestTopicRules(t *testing.T) {
+	for _, tc := range []struct {
+		topic spec.AppTopic
+		path  string
+	}{
+		{spec.AppTopic{Name: "ab", RetentionDays: 7}, "name"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 0}, "retention_days"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 32}, "retention_days"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 7, Tags: map[string]string{"Team": "a"}}, "tags"},
+	} {
+		tc.topic.Cloud = Name
+		ps := spec.ValidateTopic(&tc.topic, rules, spec.AllKnown)
+		if len(ps) != 1 || strings.Join(ps[0].Path, ".") != tc.path {
+			t.Errorf("ValidateTopic(%+v) = %v, want one problem on %s", tc.topic, ps, tc.path)
+		}
+	}
+}
+
 // TestTableRules: a table's name is a database id, key stays "id" and tables take no tags.
 func TestTableRules(t *testing.T) {
 	ok := &spec.AppTable{Name: "orders", Cloud: Name, Key: spec.DefaultTableKey, TTLAttribute: "expires_at"}
