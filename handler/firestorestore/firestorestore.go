@@ -252,6 +252,19 @@ func OpenURL(ctx context.Context, u *url.URL, opts ...option.ClientOption) (*Sto
 	return s, nil
 }
 
+var _ store.TableResolver = (*Store)(nil)
+
+// StateTable implements store.TableResolver: a granted table's collection by its full path,
+// projects/<project>/databases/<database>/documents/<collection>. Any database will do: in
+// Transactional mode the event's record is kept beside the state (ColocatedCollection).
+func (s *Store) StateTable(u *url.URL) (string, error) {
+	project, database, collection, err := ParseURL(u)
+	if err != nil {
+		return "", fmt.Errorf("table URL %q: want firestore://projects/<project>/databases/<database>/documents/<collection>", u.Redacted())
+	}
+	return "projects/" + project + "/databases/" + database + "/documents/" + collection, nil
+}
+
 // Client returns the store's Firestore client.
 func (s *Store) Client() *firestore.Client { return s.client }
 

@@ -272,6 +272,23 @@ func TestResetEmptiesOneDatabase(t *testing.T) {
 	}
 }
 
+// StateTable resolves a granted table's store URL, as the provider injects it, to the full path
+// the store writes state to; another scheme is refused.
+func TestStateTable(t *testing.T) {
+	s, err := firestorestore.New(&firestore.Client{}, firestorestore.Options{Collection: "dedup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("firestore://projects/p/databases/orders/documents/orders")
+	if got, err := s.StateTable(u); err != nil || got != "projects/p/databases/orders/documents/orders" {
+		t.Errorf("StateTable(%s) = %q, %v", u, got, err)
+	}
+	u, _ = url.Parse("dynamodb://orders?region=us-east-1")
+	if _, err := s.StateTable(u); err == nil {
+		t.Errorf("StateTable(%s) accepted", u)
+	}
+}
+
 // A state table named by its full path lives in another database (a
 // threefactor_table's, or the user's (default)); Transactional keeps the
 // event's record beside it, since a transaction spans one database.

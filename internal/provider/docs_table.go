@@ -117,7 +117,7 @@ func cloudTable(cs clouds) string {
 		if t == nil {
 			return "not yet"
 		}
-		s := fmt.Sprintf("name 2-%d", t.NameMaxLen)
+		s := fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
 		if why, lacks := t.Unsupported["retention_days"]; lacks {
 			return s + "; `retention_days` not available: " + why
 		}
