@@ -74,6 +74,14 @@
 //     in the Pub/Sub Emulator"). Labels set at create are kept. A provider that updates labels in
 //     place needs the real API or a fake to test it (TestPubSubUpdate).
 //   - A subscription outlives its topic; its topic then reads "_deleted-topic_", as on the real API.
+//   - Subscription filters are stored and read back, and any string is accepted (AND and OR mixed
+//     without parentheses too, which the real service refuses), but no message is filtered: every
+//     subscription gets every message. UpdateSubscription of "filter" is InvalidArgument ("currently
+//     unsupported"); the real service refuses it too, a filter being immutable. gcptest's Pull
+//     applies filters as Pub/Sub does.
+//   - A topic's message_retention_duration is kept and updated in place; a subscription created on a
+//     topic that retains messages receives those published before it existed (the real service starts
+//     it empty: they are reached by seeking).
 //   - IAM methods (GetIamPolicy, SetIamPolicy, TestIamPermissions) answer Unimplemented: route them
 //     to a fake (grpcproxy routes by method prefix).
 //   - Projects are not validated and need no creation; snapshots work.

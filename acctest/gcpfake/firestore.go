@@ -125,6 +125,14 @@ func (f firestoreAdminService) DeleteDatabase(_ context.Context, req *fsadminpb.
 	if err != nil {
 		return nil, err
 	}
+	op, err := s.deleteDatabase(name, req)
+	if err == nil && s.opts.DatabaseDeleted != nil {
+		s.opts.DatabaseDeleted(name)
+	}
+	return op, err
+}
+
+func (s *Server) deleteDatabase(name string, req *fsadminpb.DeleteDatabaseRequest) (*longrunningpb.Operation, error) {
 	s.lock()
 	defer s.mu.Unlock()
 	db, ok := s.st.databases[name]

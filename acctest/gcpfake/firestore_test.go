@@ -183,3 +183,30 @@ func TestFieldConfigLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseDeletedHook: DeleteDatabase names the database it deleted to Options.DatabaseDeleted
+// before it returns, and not for a refused delete.
+func TestDatabaseDeletedHook(t *testing.T) {
+	var deleted []string
+	s, ctx := start(t, Options{DatabaseDeleted: func(name string) { deleted = append(deleted, name) }})
+	c := firestoreClient(t, s)
+	proj := "projects/" + s.Project()
+	op, err := c.CreateDatabase(ctx, &adminpb.CreateDatabaseRequest{Parent: proj, DatabaseId: "orders", Database: nativeDB()})
+	if err == nil {
+		_, err = op.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteDatabase(ctx, &adminpb.DeleteDatabaseRequest{Name: proj + "/databases/orders", Etag: "stale"})
+	wantCode(t, "DeleteDatabase with a stale etag", err, codes.Aborted)
+	if len(deleted) != 0 {
+		t.Fatalf("a refused delete was reported: %v", deleted)
+	}
+	if _, err := c.DeleteDatabase(ctx, &adminpb.DeleteDatabaseRequest{Name: proj + "/databases/orders"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{proj + "/databases/orders"}; len(deleted) != 1 || deleted[0] != want[0] {
+		t.Errorf("DatabaseDeleted saw %v, want %v", deleted, want)
+	}
+}

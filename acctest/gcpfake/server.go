@@ -63,6 +63,11 @@ type Options struct {
 	// resource exists: an error (a gRPC status, NOT_FOUND for example) is returned to the caller.
 	// It is called without the server's lock.
 	IAMResource func(resource string) error
+	// DatabaseDeleted, when set, is told the name of each Firestore database DeleteDatabase deletes,
+	// before the call returns, so that a test can delete its documents where they are kept (the
+	// Firestore emulator), as Google deletes them with the database. It is called without the
+	// server's lock.
+	DatabaseDeleted func(name string)
 }
 
 // Server runs every fake on one gRPC listener and an HTTP listener for upload URLs and function URIs,

@@ -39,11 +39,16 @@
 // State collections are the user's. A state table (StateWrite.Table) is a
 // collection path in the dedup collection's database, or the full path of a
 // collection in another database,
-// projects/<project>/databases/<database>/documents/<collection> (the user's
-// (default) database, say), whose client the store opens on first use
+// projects/<project>/databases/<database>/documents/<collection> (a
+// threefactor_table, which on Google is a database of its own, or the user's
+// (default) database), whose client the store opens on first use
 // (Options.OpenDatabase). A transaction spans one database, and
-// Transactional mode writes the record and the state in one: its state
-// collection must be in the dedup database. The entity's document id is its
+// Transactional mode writes the record and the state in one: when the state
+// is in another database, the event's record is kept beside it, in that
+// database's collection ColocatedCollection (where the handler's grant on
+// the table reaches, and the provider puts a TTL policy on expires_at). A
+// handler uses one mode: Transactional finds an event's record in the
+// database of its state write. The entity's document id is its
 // key (see EntityDocID for keys that are no valid id), and the store writes the state's fields, version (an integer, or a
 // string for lexicographic versions) and version_event (the identity of the
 // event that wrote that version), merging them into the document, so the
@@ -84,6 +89,10 @@ import (
 func init() {
 	store.Register("firestore", func(ctx context.Context, u *url.URL) (store.Store, error) { return OpenURL(ctx, u) })
 }
+
+// ColocatedCollection is the collection of Transactional mode's dedup
+// records in a state table's database other than the dedup store's.
+const ColocatedCollection = "threefactor_dedup"
 
 // Field names of a dedup record.
 const (
@@ -241,6 +250,19 @@ func OpenURL(ctx context.Context, u *url.URL, opts ...option.ClientOption) (*Sto
 	}
 	s.owned = true
 	return s, nil
+}
+
+var _ store.TableResolver = (*Store)(nil)
+
+// StateTable implements store.TableResolver: a granted table's collection by its full path,
+// projects/<project>/databases/<database>/documents/<collection>. Any database will do: in
+// Transactional mode the event's record is kept beside the state (ColocatedCollection).
+func (s *Store) StateTable(u *url.URL) (string, error) {
+	project, database, collection, err := ParseURL(u)
+	if err != nil {
+		return "", fmt.Errorf("table URL %q: want firestore://projects/<project>/databases/<database>/documents/<collection>", u.Redacted())
+	}
+	return "projects/" + project + "/databases/" + database + "/documents/" + collection, nil
 }
 
 // Client returns the store's Firestore client.
@@ -491,7 +513,9 @@ func (s *Store) GetState(ctx context.Context, table, key string) (*store.State, 
 }
 
 // Commit implements store.Store with one transaction that reads the record
-// and the entity and writes both (or, without a state write, as Claim).
+// and the entity and writes both (or, without a state write, as Claim). The
+// record is in the state's database: the dedup collection's, or
+// ColocatedCollection of another.
 func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *store.StateWrite) (*store.Record, error) {
 	if w == nil {
 		return s.claim(ctx, rec, now)
@@ -500,12 +524,12 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, now time.Time, w *
 	if err != nil {
 		return nil, err
 	}
-	if client != s.client {
-		return nil, fmt.Errorf("state table %q is in another database than the dedup records: a Firestore transaction spans one database, so Transactional mode needs the state collection in the dedup store's database", w.Table)
-	}
 	ref := s.doc(rec.Key)
+	if client != s.client {
+		ref = client.Collection(ColocatedCollection).Doc(DocID(rec.Key))
+	}
 	var holder *store.Record
-	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+	err = client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
 		holder = nil
 		snaps, err := tx.GetAll([]*firestore.DocumentRef{ref, stateRef})
 		if err != nil {

@@ -272,9 +272,26 @@ func TestResetEmptiesOneDatabase(t *testing.T) {
 	}
 }
 
-// A state table named by its full path lives in another database (the
-// user's (default), say) in ClaimComplete and SingleWrite; Transactional
-// refuses it, since a transaction spans one database.
+// StateTable resolves a granted table's store URL, as the provider injects it, to the full path
+// the store writes state to; another scheme is refused.
+func TestStateTable(t *testing.T) {
+	s, err := firestorestore.New(&firestore.Client{}, firestorestore.Options{Collection: "dedup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("firestore://projects/p/databases/orders/documents/orders")
+	if got, err := s.StateTable(u); err != nil || got != "projects/p/databases/orders/documents/orders" {
+		t.Errorf("StateTable(%s) = %q, %v", u, got, err)
+	}
+	u, _ = url.Parse("dynamodb://orders?region=us-east-1")
+	if _, err := s.StateTable(u); err == nil {
+		t.Errorf("StateTable(%s) accepted", u)
+	}
+}
+
+// A state table named by its full path lives in another database (a
+// threefactor_table's, or the user's (default)); Transactional keeps the
+// event's record beside it, since a transaction spans one database.
 func TestStateInAnotherDatabase(t *testing.T) {
 	emu := firestoretest.Shared(t)
 	project := firestoretest.Project()
@@ -312,11 +329,22 @@ func TestStateInAnotherDatabase(t *testing.T) {
 		t.Errorf("Commit into the dedup database by full path: %v", err)
 	}
 	rec.Key = "k2"
-	_, err = s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: table, Key: "o-1", Version: 3, Event: "e3"})
-	if err == nil || !strings.Contains(err.Error(), "one database") {
-		t.Errorf("Commit into another database err = %v; want the one-database error", err)
+	if _, err := s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: table, Key: "o-1", Version: 3, Event: "e3"}); err != nil {
+		t.Fatalf("Commit into another database: %v", err)
+	}
+	if snap, err := user.Collection(firestorestore.ColocatedCollection).Doc(firestorestore.DocID("k2")).Get(ctx); err != nil || snap.Data()["status"] != "COMPLETED" {
+		t.Errorf("the record beside the state = %v, %v; want it completed in %s", snap, err, firestorestore.ColocatedCollection)
+	}
+	if st, err := s.GetState(ctx, table, "o-1"); err != nil || st.Version != 3 {
+		t.Errorf("GetState after the Commit = %+v, %v; want version 3", st, err)
+	}
+	// A redelivery finds the record there: nothing is written again.
+	rec.Token = "t2"
+	held, err := s.Commit(ctx, rec, time.Now(), &store.StateWrite{Table: table, Key: "o-1", Version: 3, Event: "e3"})
+	if !errors.Is(err, store.ErrHeld) || held == nil || held.Token != "t" {
+		t.Errorf("Commit of the same key again = %+v, %v; want ErrHeld with the first token", held, err)
 	}
 	if _, err := s.Get(ctx, "k2", time.Now()); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("dedup record after the refused Commit: err = %v; want ErrNotFound", err)
+		t.Errorf("the record in the dedup database: err = %v; want ErrNotFound (it lives beside the state)", err)
 	}
 }

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -115,7 +117,7 @@ func cloudTable(cs clouds) string {
 		if t == nil {
 			return "not yet"
 		}
-		s := fmt.Sprintf("name 2-%d", t.NameMaxLen)
+		s := fmt.Sprintf("name %d-%d", max(t.NameMinLen, 2), t.NameMaxLen)
 		if why, lacks := t.Unsupported["retention_days"]; lacks {
 			return s + "; `retention_days` not available: " + why
 		}
@@ -132,6 +134,9 @@ func cloudTable(cs clouds) string {
 		}
 		if t.MaxTags > 0 {
 			s += fmt.Sprintf("; at most %d tags (%s)", t.MaxTags, t.MaxTagsWhy)
+		}
+		for _, attr := range slices.Sorted(maps.Keys(t.Unsupported)) {
+			s += "; `" + attr + "` not available: " + t.Unsupported[attr]
 		}
 		return s
 	})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/moto"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda/awstest"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/drivertest"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -136,25 +137,7 @@ func TestAccTopicAWS_fanOut(t *testing.T) {
 	b := awsBackend(t)
 	c := b.Harness.(*awstest.Harness).C
 	ctx := context.Background()
-	src := sourceDir(t)
-	handler := func(name, filter string) string {
-		return fmt.Sprintf(`
-resource "threefactor_eventhandler" %[1]q {
-  name     = %[1]q
-  cloud    = "aws"
-  function = { runtime = "nodejs22", source_dir = %[2]q }
-  trigger  = { kind = "topic", source = threefactor_topic.orders.topic_id, enabled = false%[3]s }
-}
-`, name, src, filter)
-	}
-	config := func(filter string) string {
-		return b.provider + `
-resource "threefactor_topic" "orders" {
-  name  = "orders"
-  cloud = "aws"
-}
-` + handler("audit", "") + handler("billing", filter) + handler("shipping", `, filter = { type = ["order.paid"] }`)
-	}
+	config := fanOutConfig(b, "aws", sourceDir(t))
 	publish := func(eventType string, want map[string]int) func(*terraform.State) error {
 		return func(s *terraform.State) error {
 			_, err := c.SNS.Publish(ctx, &sns.PublishInput{
@@ -224,6 +207,30 @@ resource "threefactor_topic" "orders" {
 	})
 }
 
+// fanOutConfig returns the configuration of the fan-out tests on cloud: topic orders and three paused
+// handlers subscribed to it, audit (no filter), billing (filter, given as `, filter = {...}` or "")
+// and shipping (order.paid only).
+func fanOutConfig(b *backend, cloud, src string) func(filter string) string {
+	handler := func(name, filter string) string {
+		return fmt.Sprintf(`
+resource "threefactor_eventhandler" %[1]q {
+  name     = %[1]q
+  cloud    = %[4]q
+  function = { runtime = "nodejs22", source_dir = %[2]q }
+  trigger  = { kind = "topic", source = threefactor_topic.orders.topic_id, enabled = false%[3]s }
+}
+`, name, src, filter, cloud)
+	}
+	return func(filter string) string {
+		return b.provider + fmt.Sprintf(`
+resource "threefactor_topic" "orders" {
+  name  = "orders"
+  cloud = %q
+}
+`, cloud) + handler("audit", "") + handler("billing", filter) + handler("shipping", `, filter = { type = ["order.paid"] }`)
+	}
+}
+
 func TestAccTableAWS_basic(t *testing.T) {
 	b := awsBackend(t)
 	c := b.Harness.(*awstest.Harness).C
@@ -282,17 +289,20 @@ resource "threefactor_table" "orders" {
 }
 
 // TestAccTableAWS_items: a table that holds items is not destroyed without force_destroy.
-func TestAccTableAWS_items(t *testing.T) {
-	b := awsBackend(t)
-	h := b.Harness.(*awstest.Harness)
+func TestAccTableAWS_items(t *testing.T) { testTableItems(t, awsBackend(t), "aws", "holds items") }
+
+// testTableItems: a table on cloud that holds an item (written by the harness, as a handler would)
+// is not destroyed without force_destroy, with an error that contains refusal.
+func testTableItems(t *testing.T, b *backend, cloud, refusal string) {
+	h := b.Harness.(drivertest.ItemPutter)
 	config := func(force bool) string {
 		return b.provider + fmt.Sprintf(`
 resource "threefactor_table" "state" {
   name          = "state"
-  cloud         = "aws"
+  cloud         = %q
   force_destroy = %t
 }
-`, force)
+`, cloud, force)
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: b.factories,
@@ -301,7 +311,7 @@ resource "threefactor_table" "state" {
 			{Config: config(false), Check: func(s *terraform.State) error {
 				return h.PutItem(context.Background(), attrOf(s, "threefactor_table.state", "table_id"), "order-1")
 			}},
-			{Config: config(false), Destroy: true, ExpectError: regexpSpaced(`(?s)Deleting table.*holds items.*force_destroy = true`)},
+			{Config: config(false), Destroy: true, ExpectError: regexpSpaced(`(?s)Deleting table.*` + regexp.QuoteMeta(refusal) + `.*force_destroy = true`)},
 			{Config: config(true)},
 		},
 	})

@@ -32,12 +32,16 @@ func newTopicResource(cs clouds) func() resource.Resource {
 			attributes: map[string]schema.Attribute{
 				"retention_days": schema.Int64Attribute{
 					Optional: true, Computed: true,
-					Description: "Days the topic itself keeps messages, on clouds where a topic retains any: null on AWS, whose SNS topics keep none (each subscribed queue keeps its own); " +
-						"on Azure the Service Bus topic's default message time to live, which bounds how long an event waits in a subscription, 1-365 days, 14 by default.",
+					Description: "Days the topic itself keeps messages, on clouds where a topic retains any: on Google Cloud the Pub/Sub topic's " +
+						"message retention, 1-31 days, 7 by default (a subscription can be sought back within it); on Azure the Service Bus topic's " +
+						"default message time to live, which bounds how long an event waits in a subscription, 1-365 days, 14 by default; null on AWS, " +
+						"whose SNS topics keep none (each subscribed queue keeps its own).",
 				},
-				"topic_id":       schema.StringAttribute{Computed: true, Description: "Cloud id of the topic, which a handler's `trigger.source` takes (an ARN on AWS, the topic's ARM id on Azure)."},
-				"publish_target": schema.StringAttribute{Computed: true, Description: "What producers publish to (the topic ARN on AWS, for `sns:Publish`; on Azure `<namespace>.servicebus.windows.net/<topic>`, the fully qualified namespace and the entity a Service Bus sender takes)."},
-				"encrypted":      schema.BoolAttribute{Computed: true, Description: "Whether the topic is encrypted at rest; always made so, and put right if turned off outside Terraform."},
+				"topic_id": schema.StringAttribute{Computed: true, Description: "Cloud id of the topic, which a handler's `trigger.source` takes (an ARN on AWS, " +
+					"`projects/<project>/topics/<name>` on Google Cloud, the topic's ARM id on Azure)."},
+				"publish_target": schema.StringAttribute{Computed: true, Description: "What producers publish to (the topic ARN on AWS, for `sns:Publish`; the topic's " +
+					"name on Google Cloud; on Azure `<namespace>.servicebus.windows.net/<topic>`, the fully qualified namespace and the entity a Service Bus sender takes)."},
+				"encrypted": schema.BoolAttribute{Computed: true, Description: "Whether the topic is encrypted at rest; always made so, and put right if turned off outside Terraform."},
 			},
 			supported: func(r *spec.Rules) bool { return r.Topics != nil },
 			open:      func(p driver.Parts) driver.Part[spec.AppTopic] { return p.Topics() },
@@ -53,8 +57,9 @@ func newTableResource(cs clouds) func() resource.Resource {
 		return &partResource[spec.AppTable, tableModel, *tableModel]{clouds: cs, kind: partKind[spec.AppTable]{
 			name: "table",
 			description: "A key-value table for an app's state, which handlers read or write when granted it through " +
-				"`function.tables`. On AWS a DynamoDB table, on demand, encrypted at rest; on Azure a Cosmos DB container (partition key `/<key>`) in the " +
-				"provider's `cosmos_account` or a serverless account of its own. Destroying a table that holds items is " +
+				"`function.tables`. On AWS a DynamoDB table, on demand, encrypted at rest; on Google Cloud a Firestore database of its own whose items are " +
+				"the documents of one collection named as the table (a grant reaches a database, so this one reaches that table only); on Azure a Cosmos DB " +
+				"container (partition key `/<key>`) in the provider's `cosmos_account` or a serverless account of its own. Destroying a table that holds items is " +
 				"refused unless `force_destroy` is set.",
 			attributes: map[string]schema.Attribute{
 				"key": schema.StringAttribute{
@@ -67,7 +72,8 @@ func newTableResource(cs clouds) func() resource.Resource {
 					Description: "Attribute holding an item's expiry in epoch seconds; unset, items never expire. On AWS DynamoDB allows one TTL change an hour. " +
 						"On Azure only `ttl`: Cosmos DB expires an item by its own `ttl` property, in seconds after the item's last write, and an item without one never expires.",
 				},
-				"table_id": schema.StringAttribute{Computed: true, Description: "Cloud id of the table, which a handler's `function.tables` entry takes (an ARN on AWS, the container's ARM id on Azure)."},
+				"table_id": schema.StringAttribute{Computed: true, Description: "Cloud id of the table, which a handler's `function.tables` entry takes (an ARN on AWS, " +
+					"`projects/<project>/databases/<name>` on Google Cloud, the container's ARM id on Azure)."},
 			},
 			supported: func(r *spec.Rules) bool { return r.Tables != nil },
 			open:      func(p driver.Parts) driver.Part[spec.AppTable] { return p.Tables() },
@@ -139,6 +145,9 @@ func (m *tableModel) idPath() path.Path   { return path.Root("table_id") }
 
 func (m *tableModel) spec(c *driver.Cloud, defaultTags map[string]string) (*spec.AppTable, *values) {
 	v := m.values()
+	if _, lacks := c.Rules.Tables.Unsupported["tags"]; lacks {
+		defaultTags = nil // provider-wide: they apply where the cloud has them, and tags on the table are refused
+	}
 	attrs := map[string]attr.Value{"key": m.Key, "ttl_attribute": m.TTLAttribute}
 	return &spec.AppTable{
 		Name: m.Name.ValueString(), Cloud: c.Name,

@@ -50,6 +50,21 @@ const EnvTablePrefix = EnvPrefix + "TABLE_"
 // TableEnv is the variable that locates the table granted under name.
 func TableEnv(name string) string { return EnvTablePrefix + strings.ToUpper(name) }
 
+// TableStores returns the store URL of each table a function's variables locate, by grant name
+// (what Env's tables became); nil when they locate none.
+func TableStores(env map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range env {
+		if name, ok := strings.CutPrefix(k, EnvTablePrefix); ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[strings.ToLower(name)] = v
+		}
+	}
+	return out
+}
+
 // FilterRules bound trigger.filter, which selects a topic's messages by their attributes: each key is
 // a message attribute and its list the values that match (any one of them); all keys must match.
 type FilterRules struct {
@@ -66,7 +81,7 @@ type FilterRules struct {
 
 // TopicRules are one cloud's limits of threefactor_topic.
 type TopicRules struct {
-	NameMaxLen int
+	NameMinLen, NameMaxLen int
 	// RetentionDays bounds retention_days; DefaultRetentionDays is its default.
 	RetentionDays        Range
 	DefaultRetentionDays int64
@@ -100,7 +115,7 @@ func ValidateTopic(t *AppTopic, r *Rules, known Known) []Problem {
 	tr := r.Topics
 	var ps []Problem
 	if known("name") {
-		msg := checkName(t.Name, 2, tr.NameMaxLen)
+		msg := checkName(t.Name, max(tr.NameMinLen, 2), tr.NameMaxLen)
 		if strings.HasSuffix(t.Name, ".fifo") {
 			msg = "FIFO topics are not supported: a handler's queue gets every event at least once and in any order, which the runtime library " +
 				"handles; drop the \".fifo\" suffix."
@@ -144,11 +159,18 @@ func ValidateTable(t *AppTable, r *Rules, known Known) []Problem {
 		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",
 			Detail: fmt.Sprintf("ttl_attribute must be %q on %s, got %q: %s.", tr.TTLAttribute, t.Cloud, t.TTLAttribute, tr.TTLWhy)})
 	}
+	if why, lacks := tr.Unsupported["key"]; lacks && known("key") && t.Key != DefaultTableKey {
+		ps = append(ps, Problem{Path: []string{"key"}, Summary: "Setting not available on " + string(t.Cloud),
+			Detail: fmt.Sprintf("key is not available on %s: %s. Remove it.", t.Cloud, why)})
+	}
 	if known("key") && known("ttl_attribute") && t.Key == t.TTLAttribute {
 		ps = append(ps, Problem{Path: []string{"ttl_attribute"}, Summary: "Invalid attribute name",
 			Detail: fmt.Sprintf("ttl_attribute must differ from key (both are %q): an item's key cannot be its expiry.", t.Key)})
 	}
-	if known("tags") {
+	if why, lacks := tr.Unsupported["tags"]; lacks && known("tags") && len(t.Tags) > 0 {
+		ps = append(ps, Problem{Path: []string{"tags"}, Summary: "Setting not available on " + string(t.Cloud),
+			Detail: fmt.Sprintf("tags are not available on a table on %s: %s. Remove them (the provider's default_tags do not apply there).", t.Cloud, why)})
+	} else if known("tags") {
 		ps = append(ps, CheckTagMap(t.Tags, t.Cloud, r, "tags")...)
 		if tr.MaxTags > 0 && len(t.Tags) > tr.MaxTags {
 			ps = append(ps, Problem{Path: []string{"tags"}, Summary: "Too many tags",

@@ -131,12 +131,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 // (which holds the table's ARN and the access); a grant the policy lacks shows with no access.
 func (d *Driver) grantsOf(env map[string]string, role *roleSeen, roleARN string) map[string]spec.TableGrant {
 	var gs map[string]spec.TableGrant
-	for k, v := range env {
-		name, ok := strings.CutPrefix(k, spec.EnvTablePrefix)
-		if !ok {
-			continue
-		}
-		name = strings.ToLower(name)
+	for name, v := range spec.TableStores(env) {
 		table, _, _ := strings.Cut(strings.TrimPrefix(v, "dynamodb://"), "?")
 		region := d.region
 		if u, err := url.Parse(v); err == nil && u.Query().Get("region") != "" {

@@ -17,7 +17,7 @@ import (
 // previous one:
 //
 //	service account, dedup database (with its TTL), dead-letter topic, the handler's own topic
-//	dead-letter subscription and the service agent's publisher grant, dedup grant, function
+//	dead-letter subscription and the service agent's publisher grant, Firestore grants, function
 //	run.invoker on the function, push subscription and the service agent's subscriber grant
 //
 // then deletes what the handler no longer uses (its own topic after a swap).
@@ -48,7 +48,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 				}
 				return d.enableTTL(ctx, cur.database.name)
 			}
-			name, err := d.createDatabase(ctx, n.Database)
+			name, err := d.createDatabase(ctx, driver.DedupTable, n.Database)
 			l.Set(string(driver.DedupTable), name)
 			if err != nil {
 				return err
@@ -115,11 +115,11 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			return d.grantAgent(ctx, d.topics, driver.DeadLetter, deadLetter, publisher)
 		},
 		func() error {
-			if cur.grant {
+			if cur.grant && maps.Equal(cur.tables, h.Function.Tables) {
 				return nil
 			}
 			err := plumbing.RetryWhile(ctx, propagationTimeout, isPropagating, func() error {
-				return d.grant(ctx, d.projects, "projects/"+d.project, dedupGrant(email, database), false)
+				return d.setFirestoreGrants(ctx, "serviceAccount:"+email, firestoreGrants(email, database, h.Function.Tables))
 			})
 			if err != nil {
 				return fail(DedupGrant, "creating", database, err)
@@ -186,11 +186,11 @@ func (d *Driver) applyFunction(ctx context.Context, h *spec.Handler, code *drive
 }
 
 // applyPush creates the push subscription, or brings it to the handler's settings; one reading
-// another topic is replaced, since a subscription's topic cannot change.
+// another topic or with another filter is replaced, since neither can change.
 func (d *Driver) applyPush(ctx context.Context, h *spec.Handler, l *plumbing.Ledger, cur *seen, topic, deadLetter, uri, email string) error {
 	want := d.pushSubscription(h, topic, deadLetter, uri, email)
 	want.Labels[TriggerLabel] = string(h.Trigger.Kind)
-	if name := l.Get(string(driver.Subscription)); name != "" && (cur.push == nil || cur.push.sub.GetTopic() != topic) {
+	if name := l.Get(string(driver.Subscription)); name != "" && (cur.push == nil || cur.push.sub.GetTopic() != topic || cur.push.sub.GetFilter() != want.GetFilter()) {
 		if err := d.deleteSubscription(ctx, driver.Subscription, name); err != nil {
 			return err
 		}

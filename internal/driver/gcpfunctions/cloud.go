@@ -3,7 +3,10 @@ package gcpfunctions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
@@ -24,7 +27,8 @@ const (
 	// DeadLetterSubscription keeps what reaches the dead-letter topic: a topic alone loses it.
 	DeadLetterSubscription driver.Component = "dead_letter_subscription"
 	// DedupGrant is the identity's roles/datastore.user on the project, conditioned on the handler's
-	// own dedup database (Firestore grants no narrower).
+	// own dedup database (Firestore grants no narrower), with the bindings of function.tables beside
+	// it: one conditional binding per granted table's database, written in the same policy update.
 	DedupGrant driver.Component = "dedup_grant"
 )
 
@@ -36,9 +40,9 @@ var Cloud = &driver.Cloud{
 	Needs:      needs,
 	Holds: map[driver.Component][]string{
 		driver.Function: {"function.runtime", "function.entry_point", "source_hash", "function.memory_mb", "function.timeout_s",
-			"function.environment", "function.max_concurrency", "tags", "dedup.ttl_s"},
+			"function.environment", "function.max_concurrency", "function.tables", "tags", "dedup.ttl_s"},
 		driver.Subscription: {"trigger.kind", "trigger.source", "trigger.visibility_timeout_s", "retry.max_attempts", "retry.min_backoff_s",
-			"trigger.batch_size", "trigger.enabled"},
+			"trigger.batch_size", "trigger.enabled", "trigger.filter"},
 		driver.Queue:           {"trigger.kind", "trigger.source"},
 		driver.Topic:           {"trigger.kind", "trigger.source"},
 		DeadLetterSubscription: {"dead_letter.retention_days"},
@@ -50,6 +54,8 @@ var Cloud = &driver.Cloud{
 		"function.max_concurrency":     "maximum instance count (each instance serves one request at a time)",
 		"trigger.batch_size":           "1: a push subscription posts one message per request",
 		"trigger.enabled":              "the push subscription's endpoint: paused, it is a pull subscription nobody pulls and messages wait in it",
+		"trigger.filter":               "Pub/Sub subscription filter on message attributes; a subscription's filter cannot change, so a new one replaces the push subscription",
+		"function.tables":              "a conditional IAM binding per table's Firestore database (roles/datastore.viewer or roles/datastore.user), and THREEFACTOR_TABLE_<NAME>",
 		"trigger.visibility_timeout_s": "Pub/Sub acknowledgement deadline, also the push request's timeout",
 		"retry.max_attempts":           "dead-letter policy's max_delivery_attempts",
 		"retry.min_backoff_s":          "retry policy's minimum backoff",
@@ -79,7 +85,7 @@ var Cloud = &driver.Cloud{
 }
 
 // services are the keys of the endpoints setting: one per API the driver calls.
-var services = []string{"functions", "iam", "run", "pubsub", "resourcemanager", "firestore_admin"}
+var services = []string{"functions", "iam", "run", "pubsub", "resourcemanager", "firestore_admin", "firestore"}
 
 var components = []driver.ComponentInfo{
 	{Component: driver.Identity, Display: "service account"},
@@ -88,7 +94,7 @@ var components = []driver.ComponentInfo{
 	{Component: DeadLetterSubscription, Display: "dead-letter subscription"},
 	{Component: driver.Topic, Display: "trigger topic"},
 	{Component: driver.Queue, Display: "handler's own topic"},
-	{Component: DedupGrant, Display: "dedup database grant"},
+	{Component: DedupGrant, Display: "Firestore grants"},
 	{Component: driver.Function, Display: "function"},
 	{Component: driver.Subscription, Display: "push subscription"},
 }
@@ -111,13 +117,20 @@ func needs(h *spec.Handler) []driver.Component {
 }
 
 // plan: a push subscription's topic cannot change, so a new kind or source replaces it with the
-// topics; code is uploaded only when it changed (Cloud Functions rebuilds from the stored source
-// on a new runtime or entry point).
+// topics; nor can its filter, so a new filter replaces the subscription; code is uploaded only
+// when it changed (Cloud Functions rebuilds from the stored source on a new runtime or entry point).
 func plan(prior, desired *spec.Handler) driver.Change {
 	var ch driver.Change
-	if prior.Trigger.Kind != desired.Trigger.Kind || prior.Trigger.Source != desired.Trigger.Source {
+	switch {
+	case prior.Trigger.Kind != desired.Trigger.Kind || prior.Trigger.Source != desired.Trigger.Source:
 		ch.Replace = []driver.Component{driver.Topic, driver.Queue, driver.Subscription}
 		ch.Warnings = append(ch.Warnings, driver.TriggerSwapWarning(prior, desired))
+	case subscriptionFilter(prior.Trigger.Filter) != subscriptionFilter(desired.Trigger.Filter):
+		ch.Replace = []driver.Component{driver.Subscription}
+		ch.Warnings = append(ch.Warnings, spec.Problem{Path: []string{"trigger", "filter"}, Warning: true, Summary: "Trigger subscription replaced",
+			Detail: "A Pub/Sub subscription's filter cannot change: changing trigger.filter on gcp replaces the handler's push subscription. " +
+				"Messages the old subscription holds that are not delivered yet are dropped with it, and messages published while it is replaced " +
+				"are not delivered. Drain it first if they matter, or seek the new subscription back to a time within the topic's retention."})
 	}
 	ch.Code = prior.Function.SourceHash != desired.Function.SourceHash
 	return ch
@@ -166,8 +179,6 @@ var rules = &spec.Rules{
 		"function.architecture":       "Cloud Run functions choose the instruction set",
 		"function.log_retention_days": "Cloud Logging keeps function logs in the project's _Default bucket, not in a group per function",
 		"trigger.batch_window_s":      "a push subscription delivers each message as it arrives",
-		"trigger.filter":              "not yet on Google: this provider makes Pub/Sub subscription filters and Firestore grants in a later release",
-		"function.tables":             "not yet on Google: this provider makes Pub/Sub subscription filters and Firestore grants in a later release",
 	},
 	Tags: spec.TagRules{
 		HandlerKey:     HandlerLabel,
@@ -191,17 +202,71 @@ var rules = &spec.Rules{
 		}
 		return ""
 	},
-	Check: func(h *spec.Handler, known spec.Known) []spec.Problem {
-		// Checked once the timeout is valid on its own: one error at a time.
-		if known("trigger", "visibility_timeout_s") && known("function", "timeout_s") && timeoutS.Contains(h.Function.TimeoutS) &&
-			h.Trigger.VisibilityTimeoutS < h.Function.TimeoutS {
-			return []spec.Problem{{Path: []string{"trigger", "visibility_timeout_s"}, Summary: "Acknowledgement deadline below function timeout",
-				Detail: fmt.Sprintf("trigger.visibility_timeout_s (%d) is the push request's timeout on gcp: it must be at least function.timeout_s (%d), or Pub/Sub redelivers a message still being processed.",
-					h.Trigger.VisibilityTimeoutS, h.Function.TimeoutS)}}
+	TableID: func(id string) string {
+		if !databaseRE.MatchString(id) {
+			return fmt.Sprintf("table_id must be a threefactor_table's table_id on gcp, projects/<project>/databases/<table>, got %q.", id)
 		}
-		return nil
+		return ""
 	},
+	Filter: &spec.FilterRules{
+		// A message carries at most 100 attributes; the filter's 256 bytes bind first.
+		MaxKeys: 100, MaxLen: 256, Rendered: subscriptionFilter,
+		Why: "a Pub/Sub subscription filter is at most 256 bytes",
+	},
+	Topics: &spec.TopicRules{
+		// Pub/Sub's topic ids are 3-255 characters.
+		NameMinLen: 3, NameMaxLen: 255,
+		// Pub/Sub allows 10 minutes to 31 days; the unit here is a day.
+		RetentionDays:        spec.Range{Min: 1, Max: 31, Why: "Pub/Sub keeps a topic's messages 31 days at most"},
+		DefaultRetentionDays: 7,
+	},
+	Tables: &spec.TableRules{
+		// A table is a Firestore database of its own, whose id is 4-63 characters.
+		NameMinLen: 4, NameMaxLen: 63,
+		Attribute: func(name string) string {
+			if !fieldRE.MatchString(name) || len(name) > 1500 || strings.HasPrefix(name, "__") {
+				return "on gcp an attribute is a Firestore field named by 1-1500 letters, digits and underscores, not starting with a digit or \"__\"."
+			}
+			return ""
+		},
+		Unsupported: map[string]string{
+			"key":  "a Firestore document's id is its key, so a table's items are documents named by their key and carry no key field: keep the default \"id\"",
+			"tags": "Firestore databases take no labels",
+		},
+	},
+	Check: check,
 }
+
+var (
+	databaseRE = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/databases/[a-z][a-z0-9-]{2,61}[a-z0-9]$`)
+	fieldRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// check adds Google's rules between settings: the acknowledgement deadline against the timeout and
+// the attribute names a filter can match.
+func check(h *spec.Handler, known spec.Known) []spec.Problem {
+	var ps []spec.Problem
+	// Checked once the timeout is valid on its own: one error at a time.
+	if known("trigger", "visibility_timeout_s") && known("function", "timeout_s") && timeoutS.Contains(h.Function.TimeoutS) &&
+		h.Trigger.VisibilityTimeoutS < h.Function.TimeoutS {
+		ps = append(ps, spec.Problem{Path: []string{"trigger", "visibility_timeout_s"}, Summary: "Acknowledgement deadline below function timeout",
+			Detail: fmt.Sprintf("trigger.visibility_timeout_s (%d) is the push request's timeout on gcp: it must be at least function.timeout_s (%d), or Pub/Sub redelivers a message still being processed.",
+				h.Trigger.VisibilityTimeoutS, h.Function.TimeoutS)})
+	}
+	if known("trigger", "filter") {
+		for _, k := range slices.Sorted(maps.Keys(h.Trigger.Filter)) {
+			if !filterKeyRE.MatchString(k) {
+				ps = append(ps, spec.Problem{Path: []string{"trigger", "filter"}, Summary: "Invalid trigger filter", Detail: fmt.Sprintf(
+					"trigger.filter[%q]: on gcp a filter matches attributes named by letters, digits and underscores, starting with a letter or underscore "+
+						"(a Pub/Sub filter names them as attributes.<name>).", k)})
+			}
+		}
+	}
+	return ps
+}
+
+// filterKeyRE: the attribute names a Pub/Sub filter names bare, as attributes.<name>.
+var filterKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 var timeoutS = spec.Range{Min: 1, Max: 600, Why: "a push request lasts at most the 600 s acknowledgement deadline"}
 

@@ -186,3 +186,126 @@ func TestFunctionChanges(t *testing.T) {
 		t.Errorf("mask = %v, want the source and the memory", got)
 	}
 }
+
+// TestSubscriptionFilter: trigger.filter as Pub/Sub writes it, values ORed and attributes ANDed in
+// parentheses, read back; a filter written by hand reads as not expressible.
+func TestSubscriptionFilter(t *testing.T) {
+	f := map[string][]string{"type": {"order.created", `a "quoted" \\ value`}, "region": {"eu"}}
+	got := subscriptionFilter(f)
+	want := `(attributes.region = "eu") AND (attributes.type = "order.created" OR attributes.type = "a \"quoted\" \\\\ value")`
+	if got != want {
+		t.Fatalf("subscriptionFilter = %s, want %s", got, want)
+	}
+	back, ok := filterOf(got)
+	if !ok || !slices.Equal(back["type"], f["type"]) || !slices.Equal(back["region"], f["region"]) || len(back) != 2 {
+		t.Errorf("filterOf(%s) = %v, %v; want %v", got, back, ok, f)
+	}
+	if s := subscriptionFilter(map[string][]string{"type": {"a"}}); s != `attributes.type = "a"` {
+		t.Errorf("one attribute: %s", s)
+	}
+	for _, hand := range []string{`attributes.type != "a"`, `hasPrefix(attributes.type, "a")`, `attributes.type = "a" OR attributes.region = "b"`} {
+		if _, ok := filterOf(hand); ok {
+			t.Errorf("filterOf(%s) reads as expressible", hand)
+		}
+	}
+	if f, ok := filterOf(""); f != nil || !ok {
+		t.Errorf(`filterOf("") = %v, %v; want nil, true`, f, ok)
+	}
+}
+
+// TestFilterRules: the 256 bytes and the attribute names a filter can name, on trigger.filter.
+func TestFilterRules(t *testing.T) {
+	for name, f := range map[string]map[string][]string{
+		"over 256 bytes": {"type": {strings.Repeat("x", 120), strings.Repeat("y", 120)}},
+		"hyphenated key": {"ce-type": {"a"}},
+	} {
+		h := valid()
+		h.Trigger.Kind, h.Trigger.Filter = spec.Topic, f
+		ps := spec.Validate(h, rules, spec.AllKnown)
+		if len(ps) != 1 || strings.Join(ps[0].Path, ".") != "trigger.filter" || ps[0].Warning {
+			t.Errorf("%s: Validate = %v, want one error on trigger.filter", name, ps)
+		}
+	}
+}
+
+// TestPlanFilterChange: a new filter replaces the push subscription only, with a warning; the same
+// filter in another order changes nothing.
+func TestPlanFilterChange(t *testing.T) {
+	prior := valid()
+	prior.Trigger.Kind, prior.Trigger.Filter = spec.Topic, map[string][]string{"type": {"a", "b"}}
+	same := *prior
+	same.Trigger.Filter = map[string][]string{"type": {"a", "b"}}
+	if ch := plan(prior, &same); len(ch.Replace) != 0 || len(ch.Warnings) != 0 {
+		t.Errorf("plan of the same filter = %+v, want no change", ch)
+	}
+	changed := *prior
+	changed.Trigger.Filter = map[string][]string{"type": {"a"}}
+	ch := plan(prior, &changed)
+	if !slices.Equal(ch.Replace, []driver.Component{driver.Subscription}) || len(ch.Warnings) != 1 || !ch.Warnings[0].Warning ||
+		strings.Join(ch.Warnings[0].Path, ".") != "trigger.filter" || !strings.Contains(ch.Warnings[0].Detail, "dropped") {
+		t.Errorf("plan of a new filter = %+v, want the subscription replaced with a warning on trigger.filter", ch)
+	}
+}
+
+// TestTableGrantRules: grants of either access level are taken without a warning (Transactional
+// mode keeps its records beside a table's state); a table id of another cloud is refused.
+func TestTableGrantRules(t *testing.T) {
+	h := valid()
+	h.Function.Tables = map[string]spec.TableGrant{
+		"audit":  {TableID: "projects/my-project/databases/audit", Access: spec.Read},
+		"orders": {TableID: "projects/my-project/databases/orders", Access: spec.ReadWrite},
+	}
+	if ps := spec.Validate(h, rules, spec.AllKnown); len(ps) != 0 {
+		t.Errorf("Validate = %v, want none", ps)
+	}
+	h.Function.Tables = map[string]spec.TableGrant{"orders": {TableID: "arn:aws:dynamodb:us-east-1:1:table/orders", Access: spec.Read}}
+	if ps := spec.Validate(h, rules, spec.AllKnown); len(ps) != 1 || ps[0].Warning || !strings.Contains(ps[0].Detail, "projects/<project>/databases/<table>") {
+		t.Errorf("an AWS table id: Validate = %v, want one error saying the form", ps)
+	}
+}
+
+// TestTopicRules: Pub/Sub's 3-255 characters and retention of 1-31 days.
+func TestTopicRules(t *testing.T) {
+	for _, tc := range []struct {
+		topic spec.AppTopic
+		path  string
+	}{
+		{spec.AppTopic{Name: "ab", RetentionDays: 7}, "name"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 0}, "retention_days"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 32}, "retention_days"},
+		{spec.AppTopic{Name: "orders", RetentionDays: 7, Tags: map[string]string{"Team": "a"}}, "tags"},
+	} {
+		tc.topic.Cloud = Name
+		ps := spec.ValidateTopic(&tc.topic, rules, spec.AllKnown)
+		if len(ps) != 1 || strings.Join(ps[0].Path, ".") != tc.path {
+			t.Errorf("ValidateTopic(%+v) = %v, want one problem on %s", tc.topic, ps, tc.path)
+		}
+	}
+}
+
+// TestTableRules: a table's name is a database id, key stays "id" and tables take no tags.
+func TestTableRules(t *testing.T) {
+	ok := &spec.AppTable{Name: "orders", Cloud: Name, Key: spec.DefaultTableKey, TTLAttribute: "expires_at"}
+	if ps := spec.ValidateTable(ok, rules, spec.AllKnown); len(ps) != 0 {
+		t.Fatalf("ValidateTable(%+v) = %v, want none", ok, ps)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*spec.AppTable)
+		path   string
+	}{
+		{"short name", func(t *spec.AppTable) { t.Name = "abc" }, "name"},
+		{"double hyphen", func(t *spec.AppTable) { t.Name = "orders--dedup" }, "name"},
+		{"key", func(t *spec.AppTable) { t.Key = "order_id" }, "key"},
+		{"tags", func(t *spec.AppTable) { t.Tags = map[string]string{"team": "a"} }, "tags"},
+		{"reserved field", func(t *spec.AppTable) { t.TTLAttribute = "__expires__" }, "ttl_attribute"},
+		{"dotted field", func(t *spec.AppTable) { t.TTLAttribute = "meta.expires" }, "ttl_attribute"},
+	} {
+		tb := *ok
+		tc.change(&tb)
+		ps := spec.ValidateTable(&tb, rules, spec.AllKnown)
+		if len(ps) != 1 || strings.Join(ps[0].Path, ".") != tc.path {
+			t.Errorf("%s: ValidateTable = %v, want one problem on %s", tc.name, ps, tc.path)
+		}
+	}
+}

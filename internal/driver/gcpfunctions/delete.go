@@ -2,6 +2,7 @@ package gcpfunctions
 
 import (
 	"context"
+	"strings"
 
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver"
 	"github.com/threefactor/terraform-provider-threefactor/internal/driver/plumbing"
@@ -16,7 +17,8 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 		plumbing.Round{
 			driver.Subscription: func(id string) error { return d.deleteSubscription(ctx, driver.Subscription, id) },
 			DedupGrant: func(id string) error {
-				return fail(DedupGrant, "revoking", id, d.grant(ctx, d.projects, "projects/"+d.project, grantOf(id), true))
+				email, _, _ := strings.Cut(id, " ")
+				return fail(DedupGrant, "revoking", id, d.setFirestoreGrants(ctx, "serviceAccount:"+email, nil))
 			},
 		},
 		plumbing.Round{
@@ -27,7 +29,7 @@ func (d *Driver) Delete(ctx context.Context, st driver.State) (driver.State, err
 		},
 		plumbing.Round{
 			driver.DeadLetter: func(id string) error { return d.deleteTopic(ctx, driver.DeadLetter, id) },
-			driver.DedupTable: func(id string) error { return d.deleteDatabase(ctx, id) },
+			driver.DedupTable: func(id string) error { return d.deleteDatabase(ctx, driver.DedupTable, id) },
 			driver.Identity:   func(id string) error { return d.deleteAccount(ctx, id) },
 		},
 	)

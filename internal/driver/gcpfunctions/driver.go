@@ -12,6 +12,7 @@ import (
 	"time"
 
 	fsadmin "cloud.google.com/go/firestore/apiv1/admin"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	functions "cloud.google.com/go/functions/apiv2"
 	iamadmin "cloud.google.com/go/iam/admin/apiv1"
 	pubsub "cloud.google.com/go/pubsub/v2/apiv1"
@@ -20,6 +21,8 @@ import (
 	run "cloud.google.com/go/run/apiv2"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/option"
+	"google.golang.org/api/option/internaloption"
+	gtransport "google.golang.org/api/transport/grpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -58,9 +61,12 @@ type Driver struct {
 	subs            *pubsub.SubscriptionAdminClient
 	projects        *resourcemanager.ProjectsClient
 	firestore       *fsadmin.FirestoreAdminClient
-	http            *http.Client
-	retry           gax.CallOption
-	maxRetries      int
+	// documents is Firestore's data plane, which tells whether a table holds documents; the raw
+	// gRPC stub, since nothing else of the data plane is used.
+	documents  firestorepb.FirestoreClient
+	http       *http.Client
+	retry      gax.CallOption
+	maxRetries int
 
 	// number is the project's number, which names the Pub/Sub service agent; looked up once.
 	mu     sync.Mutex
@@ -129,6 +135,13 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if d.firestore, err = fsadmin.NewFirestoreAdminClient(ctx, opts("firestore_admin")...); err != nil {
 		return nil, err
 	}
+	conn, err := gtransport.DialPool(ctx, append([]option.ClientOption{internaloption.WithDefaultEndpointTemplate("firestore.UNIVERSE_DOMAIN:443"),
+		internaloption.WithDefaultUniverseDomain("googleapis.com"), internaloption.WithDefaultScopes(fsadmin.DefaultAuthScopes()...)},
+		opts("firestore")...)...)
+	if err != nil {
+		return nil, err
+	}
+	d.documents = firestorepb.NewFirestoreClient(conn)
 	return d, nil
 }
 

@@ -17,10 +17,10 @@ type databaseSeen struct {
 	ttlOn bool
 }
 
-// createDatabase creates the handler's dedup database: a Firestore native database of its own in
-// the region, so the identity's grant covers its records and nothing else, deleted with the
-// handler (Google encrypts it at rest).
-func (d *Driver) createDatabase(ctx context.Context, id string) (string, error) {
+// createDatabase creates a Firestore native database in the region (Google encrypts it at rest):
+// the handler's dedup database, so that the identity's grant covers its records and nothing else,
+// or an app's table, so that a grant covers that table only. c is the component it is.
+func (d *Driver) createDatabase(ctx context.Context, c driver.Component, id string) (string, error) {
 	name := d.databaseName(id)
 	start := time.Now()
 	var op *fsadmin.CreateDatabaseOperation
@@ -41,11 +41,11 @@ func (d *Driver) createDatabase(ctx context.Context, id string) (string, error) 
 		return err == nil && db.GetCreateTime().AsTime().After(start.Add(-5*time.Second)), err
 	})
 	if err != nil {
-		return "", fail(driver.DedupTable, "creating", id, err)
+		return "", fail(c, "creating", id, err)
 	}
 	if op != nil {
 		if _, err := wait(ctx, op, d.retry); err != nil {
-			return name, fail(driver.DedupTable, "waiting for", id, err)
+			return name, fail(c, "waiting for", id, err)
 		}
 	}
 	return name, nil
@@ -54,18 +54,29 @@ func (d *Driver) createDatabase(ctx context.Context, id string) (string, error) 
 // enableTTL puts the TTL policy on the records' expires_at: Firestore deletes expired records
 // typically within 24 hours, so the runtime library checks expiry itself.
 func (d *Driver) enableTTL(ctx context.Context, database string) error {
-	op, err := d.firestore.UpdateField(ctx, &adminpb.UpdateFieldRequest{
-		Field:      &adminpb.Field{Name: ttlFieldName(database), TtlConfig: &adminpb.Field_TtlConfig{}},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"ttl_config"}},
-	}, d.retry)
+	return d.setTTL(ctx, driver.DedupTable, fieldName(database, collection, ttlField), true)
+}
+
+// setTTL puts a TTL policy on a field (the full name of fieldName), or with on false removes it.
+func (d *Driver) setTTL(ctx context.Context, c driver.Component, field string, on bool) error {
+	f := &adminpb.Field{Name: field}
+	if on {
+		f.TtlConfig = &adminpb.Field_TtlConfig{}
+	}
+	op, err := d.firestore.UpdateField(ctx, &adminpb.UpdateFieldRequest{Field: f, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"ttl_config"}}}, d.retry)
 	if err == nil {
 		_, err = wait(ctx, op, d.retry)
 	}
-	return fail(driver.DedupTable, "enabling TTL on", database, err)
+	action := "enabling TTL on"
+	if !on {
+		action = "removing the TTL policy of"
+	}
+	return fail(c, action, field, err)
 }
 
-func ttlFieldName(database string) string {
-	return database + "/collectionGroups/" + collection + "/fields/" + ttlField
+// fieldName is the admin API's name of a field of a collection group in a database.
+func fieldName(database, group, field string) string {
+	return database + "/collectionGroups/" + group + "/fields/" + field
 }
 
 // readDatabase returns nil when the database is gone; it reads the TTL field too.
@@ -74,18 +85,18 @@ func (d *Driver) readDatabase(ctx context.Context, name string) (*databaseSeen, 
 	if found, err := codesOf.Exists(err); !found {
 		return nil, fail(driver.DedupTable, "reading", name, err)
 	}
-	f, err := d.firestore.GetField(ctx, &adminpb.GetFieldRequest{Name: ttlFieldName(name)}, d.retry)
+	f, err := d.firestore.GetField(ctx, &adminpb.GetFieldRequest{Name: fieldName(name, collection, ttlField)}, d.retry)
 	if err != nil && !isNotFound(err) {
 		return nil, fail(driver.DedupTable, "reading the TTL of", name, err)
 	}
 	return &databaseSeen{name: name, ttlOn: f.GetTtlConfig() != nil && f.GetTtlConfig().GetState() != adminpb.Field_TtlConfig_NEEDS_REPAIR}, nil
 }
 
-// deleteDatabase deletes the database with every record in it, and its TTL policy.
-func (d *Driver) deleteDatabase(ctx context.Context, name string) error {
+// deleteDatabase deletes the database with every document in it, and its TTL policies.
+func (d *Driver) deleteDatabase(ctx context.Context, c driver.Component, name string) error {
 	op, err := d.firestore.DeleteDatabase(ctx, &adminpb.DeleteDatabaseRequest{Name: name}, d.retry)
 	if err == nil {
 		_, err = wait(ctx, op, d.retry)
 	}
-	return fail(driver.DedupTable, "deleting", name, codesOf.IgnoreNotFound(err))
+	return fail(c, "deleting", name, codesOf.IgnoreNotFound(err))
 }

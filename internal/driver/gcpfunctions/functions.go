@@ -83,7 +83,11 @@ func (d *Driver) function(h *spec.Handler, email, database string, source *funct
 	env := map[string]string{}
 	maps.Copy(env, h.Function.Environment)
 	maps.Copy(env, h.Function.SecretEnvironment)
-	maps.Copy(env, h.Env(dedupStoreURL(database), nil))
+	tables := map[string]string{}
+	for name, g := range h.Function.Tables {
+		tables[name] = tableStoreURL(g.TableID)
+	}
+	maps.Copy(env, h.Env(dedupStoreURL(database), tables))
 	f := &functionspb.Function{
 		Name:        d.functionName(d.names(h.Name).Function),
 		Description: describe(h.Name, h.Function.SourceHash, h.Function.MaxConcurrency),

@@ -54,7 +54,10 @@ func (d *Driver) Locate(ctx context.Context, name string) (driver.State, error) 
 	database := d.databaseName(n.Database)
 	err = plumbing.Concurrently(
 		found(driver.DedupTable, database, func() (bool, error) { db, err := d.readDatabase(ctx, database); return db != nil, err }),
-		found(DedupGrant, grantID(email, database), func() (bool, error) { return d.readGrant(ctx, grantID(email, database)) }),
+		found(DedupGrant, grantID(email, database), func() (bool, error) {
+			ok, _, err := d.readGrant(ctx, grantID(email, database))
+			return ok, err
+		}),
 		topic(driver.DeadLetter, n.DeadLetter),
 		topic(driver.Queue, n.Queue),
 		topic(driver.Topic, n.Topic),

@@ -22,8 +22,9 @@ const (
 )
 
 type topicSeen struct {
-	name   string
-	labels map[string]string
+	name      string
+	labels    map[string]string
+	retention time.Duration
 	// agentOK: the service agent may publish (read for the dead-letter topic only).
 	agentOK bool
 }
@@ -35,16 +36,22 @@ type subscriptionSeen struct {
 
 // createTopic creates a topic with the handler's labels. Google encrypts it at rest.
 func (d *Driver) createTopic(ctx context.Context, c driver.Component, id string, labels map[string]string) (string, error) {
-	name := d.topicName(id)
+	return d.createTopicAs(ctx, c, &pubsubpb.Topic{Name: d.topicName(id), Labels: labels}, HandlerLabel)
+}
+
+// createTopicAs creates want; owner is the label that names whose it is, for a create whose
+// response was lost.
+func (d *Driver) createTopicAs(ctx context.Context, c driver.Component, want *pubsubpb.Topic, owner string) (string, error) {
+	name := want.GetName()
 	err := d.create(func(retry gax.CallOption) error {
-		_, err := d.topics.CreateTopic(ctx, &pubsubpb.Topic{Name: name, Labels: labels}, retry)
+		_, err := d.topics.CreateTopic(ctx, want, retry)
 		return err
 	}, func() (bool, error) {
 		t, err := d.readTopic(ctx, c, name, false)
-		return t != nil && t.labels[HandlerLabel] == labels[HandlerLabel], err
+		return t != nil && t.labels[owner] == want.GetLabels()[owner], err
 	})
 	if err != nil {
-		return "", fail(c, "creating", id, err)
+		return "", fail(c, "creating", lastPart(name), err)
 	}
 	return name, nil
 }
@@ -55,7 +62,7 @@ func (d *Driver) readTopic(ctx context.Context, c driver.Component, name string,
 	if found, err := codesOf.Exists(err); !found {
 		return nil, fail(c, "reading", name, err)
 	}
-	s := &topicSeen{name: name, labels: t.GetLabels()}
+	s := &topicSeen{name: name, labels: t.GetLabels(), retention: t.GetMessageRetentionDuration().AsDuration()}
 	if agent {
 		if s.agentOK, err = d.agentHas(ctx, d.topics, name, publisher); err != nil {
 			return nil, fail(c, "reading the IAM policy of", name, err)
@@ -130,6 +137,7 @@ func (d *Driver) pushSubscription(h *spec.Handler, topic, deadLetter, uri, email
 			MaximumBackoff: durationpb.New(600 * time.Second),
 		},
 		DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: deadLetter, MaxDeliveryAttempts: int32(h.Retry.MaxAttempts)},
+		Filter:           subscriptionFilter(h.Trigger.Filter),
 	}
 	if h.Trigger.Paused {
 		// A push subscription without a push endpoint is a pull one nobody pulls: messages wait in it

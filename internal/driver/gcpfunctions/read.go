@@ -3,6 +3,7 @@ package gcpfunctions
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,8 +21,10 @@ type seen struct {
 	deadLetters  *subscriptionSeen
 	topic, queue *topicSeen
 	grant        bool
-	fn           *functionSeen
-	push         *subscriptionSeen
+	// tables are the table grants the project's policy holds for the account.
+	tables map[string]spec.TableGrant
+	fn     *functionSeen
+	push   *subscriptionSeen
 }
 
 // see reads every component st records, concurrently, once each, plus the IAM policy that holds its
@@ -56,7 +59,7 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 		return s.queue != nil, err
 	})
 	read(DedupGrant, func(id string) (_ bool, err error) {
-		s.grant, err = d.readGrant(ctx, id)
+		s.grant, s.tables, err = d.readGrant(ctx, id)
 		return s.grant, err
 	})
 	read(driver.Function, func(id string) (_ bool, err error) {
@@ -71,13 +74,15 @@ func (d *Driver) see(ctx context.Context, st driver.State) (*seen, []driver.Comp
 	return s, missing, err
 }
 
-// readGrant reports whether the project's policy holds the dedup grant id records.
-func (d *Driver) readGrant(ctx context.Context, id string) (bool, error) {
+// readGrant reports whether the project's policy holds the dedup grant id records, and returns
+// the table grants it holds for the same account.
+func (d *Driver) readGrant(ctx context.Context, id string) (bool, map[string]spec.TableGrant, error) {
 	p, err := getPolicy(ctx, d.projects, "projects/"+d.project, d.retry)
 	if err != nil {
-		return false, fail(DedupGrant, "reading the IAM policy of", "projects/"+d.project, err)
+		return false, nil, fail(DedupGrant, "reading the IAM policy of", "projects/"+d.project, err)
 	}
-	return grantOf(id).in(p), nil
+	email, _, _ := strings.Cut(id, " ")
+	return grantOf(id).in(p), tablesHeld(p, email), nil
 }
 
 // Read implements driver.Driver.
@@ -109,6 +114,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		}
 		h.Function.Environment = userEnv(sc.GetEnvironmentVariables())
 		h.Dedup.TTLS, _ = strconv.ParseInt(sc.GetEnvironmentVariables()[spec.EnvDedupTTL], 10, 64)
+		h.Function.Tables = grantsOf(sc.GetEnvironmentVariables(), s.tables)
 		h.Tags = userLabels(fn.GetLabels())
 	}
 	if p := s.push; p != nil {
@@ -119,11 +125,31 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		h.Trigger.Paused = sub.GetPushConfig().GetPushEndpoint() == ""
 		h.Retry.MaxAttempts = int64(sub.GetDeadLetterPolicy().GetMaxDeliveryAttempts())
 		h.Retry.MinBackoffS = int64(sub.GetRetryPolicy().GetMinimumBackoff().AsDuration().Seconds())
+		h.Trigger.Filter, _ = filterOf(sub.GetFilter())
 	}
 	if p := s.deadLetters; p != nil {
 		h.DeadLetter.RetentionDays = int64(p.sub.GetMessageRetentionDuration().AsDuration().Hours() / 24)
 	}
 	return h
+}
+
+// grantsOf rebuilds function.tables from the variables that locate each table and the grants the
+// project's policy holds: a table whose grant is missing, or names another database, shows with no
+// access.
+func grantsOf(env map[string]string, held map[string]spec.TableGrant) map[string]spec.TableGrant {
+	stores := spec.TableStores(env)
+	if stores == nil {
+		return nil
+	}
+	gs := make(map[string]spec.TableGrant, len(stores))
+	for name, url := range stores {
+		g := spec.TableGrant{TableID: tableOf(url)}
+		if h, ok := held[name]; ok && h.TableID == g.TableID {
+			g.Access = h.Access
+		}
+		gs[name] = g
+	}
+	return gs
 }
 
 // userLabels are the labels less the provider's own.
@@ -166,6 +192,10 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 			mark(c, !maps.Equal(t.labels, labels))
 		}
 	}
+	if s.grant && s.fn != nil {
+		// A table grant the function's variables do not name is invisible in function.tables.
+		mark(DedupGrant, slices.ContainsFunc(slices.Collect(maps.Keys(s.tables)), func(name string) bool { _, named := h.Function.Tables[name]; return !named }))
+	}
 	if f := s.fn; f != nil {
 		sc := f.fn.GetServiceConfig()
 		mark(driver.Function, (email != "" && sc.GetServiceAccountEmail() != email) || !f.invokerOK ||
@@ -177,7 +207,8 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 		if s.fn != nil {
 			uri = s.fn.fn.GetServiceConfig().GetUri()
 		}
-		mark(driver.Subscription, !p.agentOK || (topic != "" && sub.GetTopic() != topic) ||
+		_, expressible := filterOf(sub.GetFilter())
+		mark(driver.Subscription, !p.agentOK || !expressible || (topic != "" && sub.GetTopic() != topic) ||
 			(deadLetter != "" && sub.GetDeadLetterPolicy().GetDeadLetterTopic() != deadLetter) ||
 			(uri != "" && !h.Trigger.Paused && sub.GetPushConfig().GetPushEndpoint() != uri) ||
 			(email != "" && !h.Trigger.Paused && sub.GetPushConfig().GetOidcToken().GetServiceAccountEmail() != email) ||

@@ -17,6 +17,7 @@ import (
 
 	fsadmin "cloud.google.com/go/firestore/apiv1/admin"
 	fsadminpb "cloud.google.com/go/firestore/apiv1/admin/adminpb"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	iamadmin "cloud.google.com/go/iam/admin/apiv1"
@@ -26,7 +27,10 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	resourcemanager "cloud.google.com/go/resourcemanager/apiv3"
 	"google.golang.org/api/iterator"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcloud"
 	"github.com/threefactor/terraform-provider-threefactor/acctest/gcpfake"
@@ -59,7 +63,10 @@ type Harness struct {
 	// PubSub is the emulator; Proxy stands in front of it (and routes its IAM calls to Fake).
 	PubSub *gcloud.Emulator
 	Proxy  *grpcproxy.Proxy
-	D      *gcpfunctions.Driver
+	// Firestore is the emulator of the data plane: the documents of tables, whose databases Fake
+	// holds (deleting one there deletes its documents here).
+	Firestore *gcloud.Emulator
+	D         *gcpfunctions.Driver
 	// Topics and Subs reach the emulator directly, for what tests do behind the driver's back.
 	Topics  *pubsub.TopicAdminClient
 	Subs    *pubsub.SubscriptionAdminClient
@@ -70,8 +77,8 @@ type Harness struct {
 // New starts the harness for t: fakes of its own and a project of its own on the shared emulator.
 func New(ctx context.Context, t testing.TB) (*Harness, error) {
 	e := gcloud.PubSub(t)
-	h := &Harness{PubSub: e, Project: e.Project(t)}
-	stack, err := gcpstack.Start(ctx, e.Host, gcpfake.Options{Project: h.Project})
+	h := &Harness{PubSub: e, Project: e.Project(t), Firestore: gcloud.Firestore(t)}
+	stack, err := gcpstack.Start(ctx, e.Host, gcpfake.Options{Project: h.Project, DatabaseDeleted: h.dropDocuments})
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +87,29 @@ func New(ctx context.Context, t testing.TB) (*Harness, error) {
 	h.D, err = gcpfunctions.New(ctx, gcpfunctions.Config{Project: h.Project, Region: Region, MaxRetries: 2, Endpoints: h.Endpoints()})
 	return h, err
 }
+
+// dropDocuments deletes a database's documents from the Firestore emulator, as Google does when
+// the database is deleted.
+func (h *Harness) dropDocuments(name string) {
+	_ = gcloud.ResetFirestore(context.Background(), h.Firestore.Host, h.Project, lastPart(name))
+}
+
+// PutItem implements drivertest.ItemPutter: a document with the key as its id in the table's
+// collection, as the runtime library writes state.
+func (h *Harness) PutItem(ctx context.Context, tableID, key string) error {
+	conn, err := grpc.NewClient(h.Firestore.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	_, err = firestorepb.NewFirestoreClient(conn).CreateDocument(ctx, &firestorepb.CreateDocumentRequest{
+		Parent: tableID + "/documents", CollectionId: lastPart(tableID), DocumentId: key,
+		Document: &firestorepb.Document{Fields: map[string]*firestorepb.Value{"version": {ValueType: &firestorepb.Value_IntegerValue{IntegerValue: 1}}}},
+	})
+	return err
+}
+
+func lastPart(name string) string { return name[strings.LastIndex(name, "/")+1:] }
 
 // Pause turns the push subscription into a pull one behind the driver's back, as pausing it does.
 func (h *Harness) Pause(ctx context.Context, st driver.State) error {
@@ -90,7 +120,7 @@ func (h *Harness) Pause(ctx context.Context, st driver.State) error {
 func (h *Harness) Endpoints() map[string]string {
 	fake := "http://" + h.Fake.Addr()
 	return map[string]string{"functions": fake, "iam": fake, "run": fake, "resourcemanager": fake, "firestore_admin": fake,
-		"pubsub": "http://" + h.Proxy.Addr}
+		"pubsub": "http://" + h.Proxy.Addr, "firestore": "http://" + h.Firestore.Host}
 }
 
 func (h *Harness) Driver() driver.Driver   { return h.D }
@@ -238,4 +268,30 @@ func (h *Harness) ExistingSource(ctx context.Context, kind spec.TriggerKind) (st
 	}
 	h.sources = append(h.sources, name)
 	return name, nil
+}
+
+// RemoveTTL removes a field's TTL policy behind the driver's back.
+func (h *Harness) RemoveTTL(ctx context.Context, field string) error {
+	c, err := fsadmin.NewFirestoreAdminClient(ctx, h.Fake.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	op, err := c.UpdateField(ctx, &fsadminpb.UpdateFieldRequest{Field: &fsadminpb.Field{Name: field}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"ttl_config"}}})
+	if err == nil {
+		_, err = op.Wait(ctx)
+	}
+	return err
+}
+
+// SetProjectPolicy writes the project's IAM policy behind the driver's back.
+func (h *Harness) SetProjectPolicy(ctx context.Context, p *iampb.Policy) error {
+	c, err := resourcemanager.NewProjectsClient(ctx, h.Fake.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	p.Version, p.Etag = 3, nil
+	_, err = c.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: "projects/" + h.Project, Policy: p})
+	return err
 }
