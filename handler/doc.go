@@ -185,8 +185,10 @@
 // record is read. A state table (StateWrite.Table) is a collection of the
 // same database, or the full path of one in another database
 // (projects/<p>/databases/(default)/documents/orders, say) in ClaimComplete
-// and SingleWrite: a transaction spans one database, so Transactional's
-// state collection is in the dedup database. An entity's document id is its
+// and SingleWrite. A transaction spans one database, so in Transactional mode
+// a state table in another database (a threefactor_table, which is a database
+// of its own) gets the event's dedup record beside the state, in that
+// database's threefactor_dedup collection. An entity's document id is its
 // key, and the state is merged into the document, keeping the fields other
 // code writes.
 //
