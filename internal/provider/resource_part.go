@@ -144,6 +144,16 @@ func (r *partResource[S, M, PM]) defaultTags() map[string]string {
 	return r.data.defaultTags
 }
 
+// open looks up m's cloud and opens its part of this kind, reporting failures in diags; the part is
+// nil when either fails.
+func (r *partResource[S, M, PM]) open(ctx context.Context, m PM, diags *diag.Diagnostics) (*driver.Cloud, driver.Part[S]) {
+	c := r.cloudOf(m, diags)
+	if diags.HasError() {
+		return nil, nil
+	}
+	return c, r.part(ctx, c, diags)
+}
+
 // part opens the driver of cloud c and returns its part of this kind.
 func (r *partResource[S, M, PM]) part(ctx context.Context, c *driver.Cloud, diags *diag.Diagnostics) driver.Part[S] {
 	drv, err := r.data.driver(ctx, c)
@@ -191,11 +201,7 @@ func (r *partResource[S, M, PM]) ModifyPlan(ctx context.Context, req resource.Mo
 func (r *partResource[S, M, PM]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	plan := PM(new(M))
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
-	c := r.cloudOf(plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p := r.part(ctx, c, &resp.Diagnostics)
+	c, p := r.open(ctx, plan, &resp.Diagnostics)
 	if p == nil {
 		return
 	}
@@ -253,11 +259,7 @@ func (r *partResource[S, M, PM]) observe(ctx context.Context, p driver.Part[S], 
 func (r *partResource[S, M, PM]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	state := PM(new(M))
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-	c := r.cloudOf(state, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p := r.part(ctx, c, &resp.Diagnostics)
+	c, p := r.open(ctx, state, &resp.Diagnostics)
 	if p == nil {
 		return
 	}
@@ -274,11 +276,7 @@ func (r *partResource[S, M, PM]) Update(ctx context.Context, req resource.Update
 	plan, state := PM(new(M)), PM(new(M))
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-	c := r.cloudOf(plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p := r.part(ctx, c, &resp.Diagnostics)
+	c, p := r.open(ctx, plan, &resp.Diagnostics)
 	if p == nil {
 		return
 	}
@@ -296,11 +294,7 @@ func (r *partResource[S, M, PM]) Update(ctx context.Context, req resource.Update
 func (r *partResource[S, M, PM]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	state := PM(new(M))
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-	c := r.cloudOf(state, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p := r.part(ctx, c, &resp.Diagnostics)
+	c, p := r.open(ctx, state, &resp.Diagnostics)
 	if p == nil {
 		return
 	}
