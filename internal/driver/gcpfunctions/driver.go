@@ -135,9 +135,15 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if d.firestore, err = fsadmin.NewFirestoreAdminClient(ctx, opts("firestore_admin")...); err != nil {
 		return nil, err
 	}
+	docOpts := opts("firestore")
+	if host := os.Getenv("FIRESTORE_EMULATOR_HOST"); host != "" && cfg.Endpoints["firestore"] == "" {
+		// As the Firestore client library does: the emulator, which takes no credentials.
+		docOpts = []option.ClientOption{option.WithEndpoint(host), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials()))}
+	}
 	conn, err := gtransport.DialPool(ctx, append([]option.ClientOption{internaloption.WithDefaultEndpointTemplate("firestore.UNIVERSE_DOMAIN:443"),
 		internaloption.WithDefaultUniverseDomain("googleapis.com"), internaloption.WithDefaultScopes(fsadmin.DefaultAuthScopes()...)},
-		opts("firestore")...)...)
+		docOpts...)...)
 	if err != nil {
 		return nil, err
 	}
