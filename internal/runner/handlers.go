@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -159,26 +158,23 @@ func fromResource(r resource, dir string) (Handler, error) {
 		MaxAttempts: r.Retry.MaxAttempts, FunctionARN: r.FunctionID,
 		QueueURL: r.Components["queue"], DeadLetterURL: r.Components["dead_letter"],
 	}
-	if h.Cloud != string(awslambda.Name) {
-		return h, nil // the runner says it does not deliver there
+	switch h.Cloud {
+	case "aws":
+		return h, fromAWS(r, &h)
 	}
-	// The import id is aws/<region>/<name>.
-	parts := strings.Split(r.ID, "/")
-	if len(parts) != 3 || parts[0] != "aws" {
-		return h, fmt.Errorf("id %q is not aws/<region>/<name>", r.ID)
-	}
-	h.Region = parts[1]
-	if h.QueueURL == "" || h.DeadLetterURL == "" || r.Components["dedup_table"] == "" {
-		return h, fmt.Errorf("the state lacks its queue, dead-letter queue or dedup table (components %v): run tofu apply", r.Components)
-	}
-	sh := spec.Handler{Name: h.Name, Cloud: awslambda.Name, Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}, Function: spec.Function{
-		TimeoutS: h.TimeoutS, Environment: r.Function.Environment, SecretEnvironment: r.Function.SecretEnvironment, Tables: map[string]spec.TableGrant{},
+	return h, nil // the runner says it does not deliver there
+}
+
+// spec is what a driver's environment rebuild reads of the handler: its name, cloud, timeout, dedup
+// TTL, environment and table grants.
+func (r resource) spec() *spec.Handler {
+	sh := spec.Handler{Name: r.Name, Cloud: spec.Cloud(r.Cloud), Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}, Function: spec.Function{
+		TimeoutS: r.Function.TimeoutS, Environment: r.Function.Environment, SecretEnvironment: r.Function.SecretEnvironment, Tables: map[string]spec.TableGrant{},
 	}}
 	for name, g := range r.Function.Tables {
 		sh.Function.Tables[name] = spec.TableGrant{TableID: g.TableID}
 	}
-	h.Env = awslambda.Env(&sh, h.Region)
-	return h, nil
+	return &sh
 }
 
 func abs(dir, p string) string {
