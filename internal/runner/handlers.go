@@ -43,6 +43,11 @@ type Handler struct {
 	FunctionARN   string
 	QueueURL      string
 	DeadLetterURL string
+
+	// Google: the project, the push subscription (paused: pull only) the runner pulls from, the
+	// pull subscription of the dead-letter topic, and the topic the handler consumes, which a
+	// replay publishes to (full resource names).
+	Project, Subscription, DeadLetterSubscription, Topic string
 }
 
 // show is the part of `tofu show -json` the runner reads.
@@ -91,8 +96,9 @@ type resource struct {
 	Dedup struct {
 		TTLS int64 `json:"ttl_s"`
 	} `json:"dedup"`
-	FunctionID string            `json:"function_id"`
-	Components map[string]string `json:"components"`
+	FunctionID    string            `json:"function_id"`
+	PublishTarget string            `json:"publish_target"`
+	Components    map[string]string `json:"components"`
 }
 
 // ShowJSON runs `tofu show -json` in dir (of state, when not empty) and returns its output.
@@ -161,6 +167,8 @@ func fromResource(r resource, dir string) (Handler, error) {
 	switch h.Cloud {
 	case "aws":
 		return h, fromAWS(r, &h)
+	case "gcp":
+		return h, fromGCP(r, &h)
 	}
 	return h, nil // the runner says it does not deliver there
 }

@@ -18,6 +18,9 @@ type Options struct {
 	// Endpoint is the AWS emulator's URL (AWS_ENDPOINT_URL of the emulator kit); AWS handlers
 	// are not run without it.
 	Endpoint string
+	// PubSubHost and FirestoreHost are the Google emulators' host:port (PUBSUB_EMULATOR_HOST and
+	// FIRESTORE_EMULATOR_HOST of the emulator kit); Google handlers are not run without them.
+	PubSubHost, FirestoreHost string
 	// Only names the handlers to deliver to; all when empty.
 	Only []string
 	// UntilDrained stops the run once every handler's trigger is empty and no delivery is running.
@@ -69,6 +72,8 @@ func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog
 	switch h.Cloud {
 	case "aws":
 		return newAWS(ctx, h, opts.Endpoint, dir, tmp, prog, log)
+	case "gcp":
+		return newGCP(ctx, h, opts, dir, tmp, prog, log)
 	}
 	return nil, "", fmt.Errorf("delivery on %s is not in the runner yet", h.Cloud)
 }

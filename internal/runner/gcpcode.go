@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+)
+
+// mainPkg is the directory, inside the function's module, of the main package the runner adds
+// (through the build's overlay, never on disk) to serve the function, as Google's build generates
+// one.
+const mainPkg = "threefactor_runner_main"
+
+// functionMain serves the function package's registered functions with the Functions Framework;
+// FUNCTION_TARGET picks the entry point and PORT the port, as on Cloud Run.
+const functionMain = `package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	_ %q
+)
+
+func main() {
+	if err := funcframework.StartHostPort("127.0.0.1", os.Getenv("PORT")); err != nil {
+		log.Fatalf("funcframework: %%v", err)
+	}
+}
+`
+
+// prepareGCP finds how to run a Google handler's code from dir: a go function is built for this
+// machine as Google's build does (its module root is the function package, which registers its
+// entry point with the Functions Framework). Node.js and Python functions are not run.
+func prepareGCP(ctx context.Context, h *Handler, dir, tmp string) (process, error) {
+	if h.Runtime != "go" {
+		return process{}, fmt.Errorf("%s functions on Google are not run locally: the runner has no stand-in of the Functions Framework for %s (only go functions are built and run); its messages stay in its subscription", h.Runtime, strings.TrimRight(h.Runtime, "0123456789."))
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return process{}, fmt.Errorf("a go function is built from its source here as Google builds it, and that needs go on PATH")
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return process{}, fmt.Errorf("a go function's source is a module whose root is the function package: %w", err)
+	}
+	mod := modfile.ModulePath(gomod)
+	if mod == "" {
+		return process{}, fmt.Errorf("%s has no module line", filepath.Join(dir, "go.mod"))
+	}
+	src := filepath.Join(tmp, "main.go")
+	if err := os.WriteFile(src, fmt.Appendf(nil, functionMain, mod), 0o600); err != nil {
+		return process{}, err
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(dir, mainPkg, "main.go"): src}})
+	ovFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ovFile, overlay, 0o600); err != nil {
+		return process{}, err
+	}
+	bin := filepath.Join(tmp, "function")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-overlay", ovFile, "-o", bin, "./"+mainPkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return process{}, fmt.Errorf("building the go function %s in %s for this machine: %v\n%s(the module must require github.com/GoogleCloudPlatform/functions-framework-go, whose funcframework serves the entry point)", mod, dir, err, out)
+	}
+	return process{argv: []string{bin}, note: fmt.Sprintf("go: %s built for %s/%s from %s, served by the Functions Framework as on Cloud Run", mod, runtime.GOOS, runtime.GOARCH, dir)}, nil
+}

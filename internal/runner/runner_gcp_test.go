@@ -1,0 +1,245 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	pubsub "cloud.google.com/go/pubsub/v2/apiv1"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/threefactor/terraform-provider-threefactor/acctest/gcloud"
+	"github.com/threefactor/terraform-provider-threefactor/acctest/grpcproxy"
+	"github.com/threefactor/terraform-provider-threefactor/internal/dlq"
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/gcpfunctions"
+	"github.com/threefactor/terraform-provider-threefactor/internal/runner"
+	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
+)
+
+// gbench is a Google handler's topics and subscriptions in the Pub/Sub emulator (behind a proxy
+// that fails calls on demand) and its dedup database in the Firestore emulator, as the Google
+// driver makes them with trigger.enabled = false.
+type gbench struct {
+	t         *testing.T
+	proxy     *grpcproxy.Proxy
+	fsHost    string
+	psProject string
+	fsProject string
+	topics    *pubsub.TopicAdminClient
+	subs      *pubsub.SubscriptionAdminClient
+	fs        *firestore.Client
+}
+
+const database = "orders-dedup"
+
+func newGBench(t *testing.T) *gbench {
+	ps, fsEm := gcloud.PubSub(t), gcloud.Firestore(t)
+	b := &gbench{t: t, proxy: grpcproxy.ForTest(t, ps.Host), fsHost: fsEm.Host, psProject: ps.Project(t), fsProject: fsEm.Project(t, database)}
+	ctx := context.Background()
+	var err error
+	if b.topics, err = pubsub.NewTopicAdminClient(ctx, gcloud.ClientOptions(b.proxy.Addr)...); err != nil {
+		t.Fatal(err)
+	}
+	if b.subs, err = pubsub.NewSubscriptionAdminClient(ctx, gcloud.ClientOptions(b.proxy.Addr)...); err != nil {
+		t.Fatal(err)
+	}
+	if b.fs, err = firestore.NewClientWithDatabase(ctx, b.fsProject, database, fsEm.ClientOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.topics.Close(); _ = b.subs.Close(); _ = b.fs.Close() })
+	return b
+}
+
+// handler makes name's topic, dead-letter topic, dead-letter subscription and paused push
+// subscription (retry policy with no minimum backoff, dead-letter policy after maxAttempts), and
+// returns the runner's view of examples/handler-go-gcp run from its source.
+func (b *gbench) handler(name string, timeoutS, maxAttempts int64, env map[string]string) runner.Handler {
+	b.t.Helper()
+	ctx := context.Background()
+	p := "projects/" + b.psProject
+	topic, dl := p+"/topics/"+name+"--queue", p+"/topics/"+name+"--dlq"
+	push, dls := p+"/subscriptions/"+name+"--push", p+"/subscriptions/"+name+"--dead-letters"
+	for _, n := range []string{topic, dl} {
+		if _, err := b.topics.CreateTopic(ctx, &pubsubpb.Topic{Name: n}); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	// The provider's holds a message 60 s; 10 s keeps a test of a failed replay short.
+	if _, err := b.subs.CreateSubscription(ctx, &pubsubpb.Subscription{Name: dls, Topic: dl, AckDeadlineSeconds: 10}); err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := b.subs.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: push, Topic: topic, AckDeadlineSeconds: int32(6 * timeoutS), PushConfig: &pubsubpb.PushConfig{},
+		RetryPolicy:      &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(0), MaximumBackoff: durationpb.New(600 * time.Second)},
+		DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{DeadLetterTopic: dl, MaxDeliveryAttempts: int32(maxAttempts)},
+	}); err != nil {
+		b.t.Fatal(err)
+	}
+	dir, err := filepath.Abs("../../examples/handler-go-gcp")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	fnEnv := map[string]string{"ORDERS_COLLECTION": "orders"}
+	for k, v := range env {
+		fnEnv[k] = v
+	}
+	sh := spec.Handler{Name: name, Cloud: gcpfunctions.Name, Dedup: spec.Dedup{TTLS: 3600}, Function: spec.Function{TimeoutS: timeoutS, Environment: fnEnv}}
+	return runner.Handler{
+		Name: name, Cloud: "gcp", Project: b.psProject, Runtime: "go", EntryPoint: "HandleOrders", SourceDir: dir,
+		TimeoutS: timeoutS, MemoryMB: 256, MaxConcurrency: 2, Kind: "queue", BatchSize: 1, MaxAttempts: maxAttempts,
+		Subscription: push, DeadLetterSubscription: dls, Topic: topic,
+		Env: gcpfunctions.Env(&sh, "projects/"+b.fsProject+"/databases/"+database),
+	}
+}
+
+// order publishes an order event as a binary-mode CloudEvent; seq is zero-padded, so that string
+// and number order agree.
+func (b *gbench) order(topic, id string, seq int, orderID, status string) {
+	b.t.Helper()
+	if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: topic, Messages: []*pubsubpb.PubsubMessage{{
+		Data:       fmt.Appendf(nil, `{"order_id":%q,"status":%q}`, orderID, status),
+		Attributes: map[string]string{"ce-specversion": "1.0", "ce-id": id, "ce-source": "/shop/orders", "ce-sequence": fmt.Sprintf("%03d", seq)},
+	}}}); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// status is an order's status in the orders collection of the dedup database.
+func (b *gbench) status(orderID string) string {
+	b.t.Helper()
+	doc, err := b.fs.Collection("orders").Doc(orderID).Get(context.Background())
+	if err != nil {
+		return ""
+	}
+	s, _ := doc.Data()["status"].(string)
+	return s
+}
+
+func (b *gbench) run(concurrency int64, hs ...runner.Handler) (runner.Stats, string) {
+	b.t.Helper()
+	var prog, log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stats, err := runner.Run(ctx, hs, runner.Options{PubSubHost: b.proxy.Addr, FirestoreHost: b.fsHost, UntilDrained: true, Progress: &prog, Log: &log, Concurrency: concurrency})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("progress:\n%s\nlog:\n%s", prog.String(), log.String())
+	if stats[0].State != "drained" {
+		b.t.Fatalf("the run did not drain within two minutes: %+v", stats[0])
+	}
+	return stats[0], log.String()
+}
+
+func (b *gbench) letters(h runner.Handler) dlq.Subscriptions {
+	return dlq.Subscriptions{Subs: b.subs, Topics: b.topics, Topic: h.Topic, DeadLetter: h.DeadLetterSubscription}
+}
+
+// deadLetters lists h's dead letters once n are there: Pub/Sub publishes a dead letter a few
+// seconds after its last failed delivery (the emulator about 3 s).
+func (b *gbench) deadLetters(h runner.Handler, n int) []dlq.Message {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		msgs, err := b.letters(h).List(ctx, 10)
+		if err != nil || len(msgs) >= n {
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			return msgs
+		}
+		select {
+		case <-ctx.Done():
+			b.t.Fatalf("%d dead letters after a minute (%+v), want %d", len(msgs), msgs, n)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestRunnerGCP_duplicatesAndReordering: a burst with duplicates and events out of order, delivered
+// one message per request to examples/handler-go-gcp built from its source, leaves each order at
+// its latest status in Firestore, applies each event at most once, and drops the rest.
+func TestRunnerGCP_duplicatesAndReordering(t *testing.T) {
+	b := newGBench(t)
+	h := b.handler("orders", 10, 5, nil)
+	for _, e := range []struct {
+		id       string
+		seq      int
+		order, s string
+	}{
+		{"o1-3", 3, "o-1", "shipped"}, {"o1-1", 1, "o-1", "placed"}, {"o2-1", 1, "o-2", "placed"}, {"o1-2", 2, "o-1", "paid"},
+		{"o2-2", 2, "o-2", "paid"}, {"o1-3", 3, "o-1", "shipped"}, {"o3-1", 1, "o-3", "placed"}, {"o2-2", 2, "o-2", "paid"},
+	} {
+		b.order(h.Topic, e.id, e.seq, e.order, e.s)
+	}
+	s, log := b.run(0, h)
+	for id, want := range map[string]string{"o-1": "shipped", "o-2": "paid", "o-3": "placed"} {
+		if got := b.status(id); got != want {
+			t.Errorf("order %s is %q, want %q", id, got, want)
+		}
+	}
+	if s.Received != 8 || s.Succeeded != 8 || s.Failed != 0 || s.DeadLettered != 0 || s.Applied+s.Stale != 6 || s.Duplicates != 2 || s.Applied < 3 {
+		t.Errorf("stats %+v; want 8 received and succeeded, applied + stale = 6, 2 duplicates, at least 3 applied", s)
+	}
+	if runner.Failed([]runner.Stats{s}) || !strings.Contains(log, "served by the Functions Framework") {
+		t.Errorf("a run with no failure reports one, or the log does not say how the function runs")
+	}
+}
+
+// TestRunnerGCP_poisonAndReplay: a poison event fails max_attempts deliveries and the emulator
+// dead-letters it; replayed once the handler knows it, it is applied. The first replay's
+// acknowledgement fails, so two copies reach the topic: the second is a duplicate.
+func TestRunnerGCP_poisonAndReplay(t *testing.T) {
+	b := newGBench(t)
+	h := b.handler("orders", 10, 5, map[string]string{"ORDER_STATUSES": "placed"})
+	b.order(h.Topic, "o1-1", 1, "o-1", "placed")
+	b.order(h.Topic, "o9-2", 2, "o-9", "refunded")
+	s, _ := b.run(0, h)
+	if s.DeadLettered != 1 || s.Failed != 5 || s.Applied != 1 || !runner.Failed([]runner.Stats{s}) {
+		t.Fatalf("stats %+v; want the poison failed 5 times (max_attempts) and dead-lettered, the other applied", s)
+	}
+	listed := b.deadLetters(h, 1)
+	if len(listed) != 1 || listed[0].Body != `{"order_id":"o-9","status":"refunded"}` || listed[0].Attributes["ce-id"] != "o9-2" || listed[0].ReceiveCount != 5 {
+		t.Fatalf("List = %+v; want the poison event, delivered 5 times", listed)
+	}
+	if again := b.deadLetters(h, 1); len(again) != 1 {
+		t.Fatalf("List hid or removed the message it listed: %+v", again)
+	}
+
+	// The first replay's acknowledgement fails: the message is in both, and the error says so.
+	b.proxy.Fail(grpcproxy.Fault{Method: "/google.pubsub.v1.Subscriber/Acknowledge", Code: codes.PermissionDenied})
+	if moved, err := b.letters(h).Replay(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "in both") {
+		t.Fatalf("Replay with a failing acknowledgement = %v, %v (calls %v); want an error saying the message is in both", moved, err, b.proxy.Calls())
+	}
+	b.proxy.Reset()
+	// It is held until its ack deadline ends (10 s here): replay it once it is back.
+	var moved []string
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for len(moved) == 0 && ctx.Err() == nil {
+		var err error
+		if moved, err = b.letters(h).Replay(ctx, []string{listed[0].ID}); err != nil && !strings.Contains(err.Error(), "not in the dead letters") {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(moved, []string{listed[0].ID}) {
+		t.Fatalf("Replay = %v; want %s replayed", moved, listed[0].ID)
+	}
+	h.Env["ORDER_STATUSES"] = "placed,refunded"
+	s, _ = b.run(0, h)
+	if s.Applied != 1 || s.Duplicates != 1 || s.Failed != 0 || b.status("o-9") != "refunded" {
+		t.Errorf("after the replay: stats %+v, o-9 %q; want 1 applied, 1 duplicate, refunded", s, b.status("o-9"))
+	}
+	if left, err := b.letters(h).List(context.Background(), 10); err != nil || len(left) != 0 {
+		t.Errorf("dead letters after the replay: %+v, %v; want none", left, err)
+	}
+}
