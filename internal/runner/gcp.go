@@ -264,15 +264,17 @@ func (d *gcpDelivery) post(ctx context.Context, inp **instance, body []byte) (in
 	req.Header.Set("User-Agent", "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		// No answer: the instance is done for (a crashed one is reaped, a hung one killed).
+		exited := !in.alive()
 		in.kill()
 		*inp = nil
 		switch {
 		case rctx.Err() != nil && ctx.Err() == nil:
 			return 0, fmt.Sprintf("timed out after %s (function.timeout_s): the instance is killed", timeout)
-		case !in.alive():
+		case exited:
 			return 0, fmt.Sprintf("the process exited (%v) during the request", in.err)
 		}
-		return 0, err.Error()
+		return 0, fmt.Sprintf("the request failed (%v); the instance is killed (%v)", err, in.err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))

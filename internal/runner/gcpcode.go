@@ -66,8 +66,20 @@ func prepareGCP(ctx context.Context, h *Handler, dir, tmp string) (process, erro
 	if err := os.WriteFile(ovFile, overlay, 0o600); err != nil {
 		return process{}, err
 	}
+	// The build resolves the module with copies of its go.mod and go.sum, which it may complete
+	// (the Functions Framework's own dependencies, when the module's go.sum lacks them, as Google's
+	// build adds them): the source is never written to.
+	modFile := filepath.Join(tmp, "go.mod")
+	if err := os.WriteFile(modFile, gomod, 0o600); err != nil {
+		return process{}, err
+	}
+	if sum, err := os.ReadFile(filepath.Join(dir, "go.sum")); err == nil {
+		if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o600); err != nil {
+			return process{}, err
+		}
+	}
 	bin := filepath.Join(tmp, "function")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-overlay", ovFile, "-o", bin, "./"+mainPkg)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-mod=mod", "-modfile="+modFile, "-overlay", ovFile, "-o", bin, "./"+mainPkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {

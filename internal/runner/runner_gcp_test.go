@@ -243,3 +243,117 @@ func TestRunnerGCP_poisonAndReplay(t *testing.T) {
 		t.Errorf("dead letters after the replay: %+v, %v; want none", left, err)
 	}
 }
+
+// TestRunnerGCP_failures: a 500, a timeout and a crash nack the message, which the emulator
+// dead-letters after max_attempts (5, Pub/Sub's least) deliveries; a 202 acknowledges it, as Pub/Sub
+// acknowledges a push (the emulator itself nacks a pushed 202). A timed-out or crashed instance is
+// replaced by a new process.
+func TestRunnerGCP_failures(t *testing.T) {
+	b := newGBench(t)
+	dir, err := filepath.Abs("testdata/gofunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]int64{"ok": 0, "accepted": 0, "fail": 1, "sleep": 1, "exit": 1}
+	var hs []runner.Handler
+	for data := range cases {
+		h := b.handler("h-"+data, 1, 5, nil)
+		h.SourceDir, h.EntryPoint, h.MaxConcurrency = dir, "Handle", 1
+		if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: h.Topic, Messages: []*pubsubpb.PubsubMessage{{Data: []byte(data)}}}); err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	var prog, log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stats, err := runner.Run(ctx, hs, runner.Options{PubSubHost: b.proxy.Addr, FirestoreHost: b.fsHost, UntilDrained: true, Progress: &prog, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("log:\n%s", log.String())
+	for i, h := range hs {
+		data, want := h.Name[2:], cases[h.Name[2:]]
+		if s := stats[i]; s.DeadLettered != want || s.State != "drained" || s.Failed != 5*want || s.Succeeded != 1-want {
+			t.Errorf("%s: stats %+v; want %d dead-lettered after %d failures", data, s, want, 5*want)
+		}
+		if got := len(b.deadLetters(h, int(want))); got != int(want) {
+			t.Errorf("%s: %d dead letters, want %d", data, got, want)
+		}
+	}
+	for _, want := range []string{"timed out after 1s (function.timeout_s)", "exit status 3"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+}
+
+// TestRunnerGCP_replayPublishFails: when the copy cannot be published, the dead letter stays in its
+// subscription, and the error says so.
+func TestRunnerGCP_replayPublishFails(t *testing.T) {
+	b := newGBench(t)
+	h := b.handler("orders", 10, 5, nil)
+	b.deadLetter(h, "poison")
+	b.proxy.Fail(grpcproxy.Fault{Method: "/google.pubsub.v1.Publisher/Publish", Code: codes.PermissionDenied})
+	if moved, err := b.letters(h).Replay(context.Background(), nil); err == nil || len(moved) != 0 || !strings.Contains(err.Error(), "stays in the dead-letter subscription") {
+		t.Fatalf("Replay with a failing publish = %v, %v; want an error saying the message stays", moved, err)
+	}
+	if got := b.deadLetters(h, 1); len(got) != 1 || got[0].Body != "poison" {
+		t.Errorf("dead letters %+v; want the message still there", got)
+	}
+	if n := b.pending(h.Subscription); n != 0 {
+		t.Errorf("%d messages reached the handler's subscription, want 0", n)
+	}
+}
+
+// TestRunnerGCP_purge: a purge whose acknowledgement fails keeps the dead letters and says so; then
+// purge empties the subscription.
+func TestRunnerGCP_purge(t *testing.T) {
+	b := newGBench(t)
+	h := b.handler("orders", 10, 5, nil)
+	b.deadLetter(h, "a")
+	b.deadLetter(h, "b")
+	b.deadLetters(h, 2)
+	b.proxy.Fail(grpcproxy.Fault{Method: "/google.pubsub.v1.Subscriber/Acknowledge", Code: codes.PermissionDenied})
+	if n, err := b.letters(h).Purge(context.Background()); err == nil || n != 0 || !strings.Contains(err.Error(), "they stay") {
+		t.Fatalf("Purge with a failing acknowledgement = %d, %v; want an error saying they stay", n, err)
+	}
+	// Held by the failed purge until their ack deadline: purge until both are gone.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	purged := 0
+	for purged < 2 && ctx.Err() == nil {
+		n, err := b.letters(h).Purge(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		purged += n
+	}
+	if left, err := b.letters(h).List(context.Background(), 10); purged != 2 || err != nil || len(left) != 0 {
+		t.Errorf("purged %d, left %+v, %v; want 2 purged and none left", purged, left, err)
+	}
+}
+
+// deadLetter publishes data to h's dead-letter topic, as Pub/Sub forwards a dead letter.
+func (b *gbench) deadLetter(h runner.Handler, data string) {
+	b.t.Helper()
+	sub, err := b.subs.GetSubscription(context.Background(), &pubsubpb.GetSubscriptionRequest{Subscription: h.DeadLetterSubscription})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: sub.GetTopic(), Messages: []*pubsubpb.PubsubMessage{{
+		Data: []byte(data), Attributes: map[string]string{"CloudPubSubDeadLetterSourceDeliveryCount": "5"},
+	}}}); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// pending pulls what a subscription holds and nacks it: how many messages it has.
+func (b *gbench) pending(sub string) int {
+	b.t.Helper()
+	out, err := b.subs.Pull(context.Background(), &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 100, ReturnImmediately: true}) //nolint:staticcheck // the emulator answers at once only so
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return len(out.GetReceivedMessages())
+}
