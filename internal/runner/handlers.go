@@ -1,8 +1,11 @@
 // Package runner plays the platform's delivery for the handlers of an applied configuration on
-// this machine: it polls each handler's queue in the emulator, runs the handler's code as a child
-// process behind a stand-in of the Lambda runtime API, and deletes or leaves each message as the
-// event source mapping would, so that the queue's redrive dead-letters poison messages. AWS only
-// for now.
+// this machine, against the emulators, running each handler's code as a child process. On AWS
+// (aws.go) it polls each handler's queue, invokes the code behind a stand-in of the Lambda runtime
+// API, and deletes or leaves each message as the event source mapping would, so that the queue's
+// redrive dead-letters poison messages. On Google Cloud (gcp.go) it pulls the paused push
+// subscription and posts each message to the function over HTTP as Pub/Sub pushes, acknowledging
+// or nacking it, so that the emulator's retry and dead-letter policies apply. Run, the progress and
+// the child processes are shared; a cloud's delivery implements the delivery interface.
 package runner
 
 import (
