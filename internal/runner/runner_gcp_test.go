@@ -40,6 +40,9 @@ type gbench struct {
 
 const database = "orders-dedup"
 
+// maxAttempts is retry.max_attempts of every Google handler here: Pub/Sub's least.
+const maxAttempts = 5
+
 func newGBench(t *testing.T) *gbench {
 	ps, fsEm := gcloud.PubSub(t), gcloud.Firestore(t)
 	b := &gbench{t: t, proxy: grpcproxy.ForTest(t, ps.Host), fsHost: fsEm.Host, psProject: ps.Project(t), fsProject: fsEm.Project(t, database)}
@@ -61,7 +64,7 @@ func newGBench(t *testing.T) *gbench {
 // handler makes name's topic, dead-letter topic, dead-letter subscription and paused push
 // subscription (retry policy with no minimum backoff, dead-letter policy after maxAttempts), and
 // returns the runner's view of examples/handler-go-gcp run from its source.
-func (b *gbench) handler(name string, timeoutS, maxAttempts int64, env map[string]string) runner.Handler {
+func (b *gbench) handler(name string, timeoutS int64, env map[string]string) runner.Handler {
 	b.t.Helper()
 	ctx := context.Background()
 	p := "projects/" + b.psProject
@@ -170,7 +173,7 @@ func (b *gbench) deadLetters(h runner.Handler, n int) []dlq.Message {
 // its latest status in Firestore, applies each event at most once, and drops the rest.
 func TestRunnerGCP_duplicatesAndReordering(t *testing.T) {
 	b := newGBench(t)
-	h := b.handler("orders", 10, 5, nil)
+	h := b.handler("orders", 10, nil)
 	for _, e := range []struct {
 		id       string
 		seq      int
@@ -200,7 +203,7 @@ func TestRunnerGCP_duplicatesAndReordering(t *testing.T) {
 // acknowledgement fails, so two copies reach the topic: the second is a duplicate.
 func TestRunnerGCP_poisonAndReplay(t *testing.T) {
 	b := newGBench(t)
-	h := b.handler("orders", 10, 5, map[string]string{"ORDER_STATUSES": "placed"})
+	h := b.handler("orders", 10, map[string]string{"ORDER_STATUSES": "placed"})
 	b.order(h.Topic, "o1-1", 1, "o-1", "placed")
 	b.order(h.Topic, "o9-2", 2, "o-9", "refunded")
 	s, _ := b.run(0, h)
@@ -257,7 +260,7 @@ func TestRunnerGCP_failures(t *testing.T) {
 	cases := map[string]int64{"ok": 0, "accepted": 0, "fail": 1, "sleep": 1, "exit": 1}
 	var hs []runner.Handler
 	for data := range cases {
-		h := b.handler("h-"+data, 1, 5, nil)
+		h := b.handler("h-"+data, 1, nil)
 		h.SourceDir, h.EntryPoint, h.MaxConcurrency = dir, "Handle", 1
 		if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: h.Topic, Messages: []*pubsubpb.PubsubMessage{{Data: []byte(data)}}}); err != nil {
 			t.Fatal(err)
@@ -292,7 +295,7 @@ func TestRunnerGCP_failures(t *testing.T) {
 // subscription, and the error says so.
 func TestRunnerGCP_replayPublishFails(t *testing.T) {
 	b := newGBench(t)
-	h := b.handler("orders", 10, 5, nil)
+	h := b.handler("orders", 10, nil)
 	b.deadLetter(h, "poison")
 	b.proxy.Fail(grpcproxy.Fault{Method: "/google.pubsub.v1.Publisher/Publish", Code: codes.PermissionDenied})
 	if moved, err := b.letters(h).Replay(context.Background(), nil); err == nil || len(moved) != 0 || !strings.Contains(err.Error(), "stays in the dead-letter subscription") {
@@ -310,7 +313,7 @@ func TestRunnerGCP_replayPublishFails(t *testing.T) {
 // purge empties the subscription.
 func TestRunnerGCP_purge(t *testing.T) {
 	b := newGBench(t)
-	h := b.handler("orders", 10, 5, nil)
+	h := b.handler("orders", 10, nil)
 	b.deadLetter(h, "a")
 	b.deadLetter(h, "b")
 	b.deadLetters(h, 2)
