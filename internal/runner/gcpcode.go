@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -38,12 +39,25 @@ func main() {
 }
 `
 
+var (
+	//go:embed wrappers/gcp-node.js
+	gcpNodeWrapper []byte
+	//go:embed wrappers/gcp-python.py
+	gcpPythonWrapper []byte
+)
+
 // prepareGCP finds how to run a Google handler's code from dir: a go function is built for this
 // machine as Google's build does (its module root is the function package, which registers its
-// entry point with the Functions Framework). Node.js and Python functions are not run.
+// entry point with the Functions Framework); Node.js and Python functions run with the
+// interpreters on PATH behind the runner's stand-ins of their Functions Frameworks.
 func prepareGCP(ctx context.Context, h *Handler, dir, tmp string) (process, error) {
-	if h.Runtime != "go" {
-		return process{}, fmt.Errorf("%s functions on Google are not run locally: the runner has no stand-in of the Functions Framework for %s (only go functions are built and run); its messages stay in its subscription", h.Runtime, strings.TrimRight(h.Runtime, "0123456789."))
+	switch {
+	case strings.HasPrefix(h.Runtime, "nodejs"):
+		return interpreted(h, tmp, "node", "gcp-node.js", gcpNodeWrapper, []string{"--version"})
+	case strings.HasPrefix(h.Runtime, "python"):
+		return interpreted(h, tmp, "python3", "gcp-python.py", gcpPythonWrapper, []string{"--version"})
+	case h.Runtime != "go":
+		return process{}, fmt.Errorf("%s functions on Google are not run locally: the runner serves go, Node.js and Python functions only; its messages stay in its subscription", h.Runtime)
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {

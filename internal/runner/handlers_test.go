@@ -80,11 +80,11 @@ func TestHandlersGCP(t *testing.T) {
 	}
 }
 
-// A Google handler that is not go is not run, and says why; one without go.mod says what it needs.
+// A java21 function on Google is not run, and says why; a go one without go.mod says what it needs.
 func TestPrepareGCP(t *testing.T) {
-	_, err := prepareGCP(t.Context(), &Handler{Runtime: "nodejs22"}, t.TempDir(), t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "nodejs22 functions on Google are not run locally") || !strings.Contains(err.Error(), "stay in its subscription") {
-		t.Errorf("nodejs22: %v; want an error saying it is not run and its messages stay", err)
+	_, err := prepareGCP(t.Context(), &Handler{Runtime: "java21"}, t.TempDir(), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "java21 functions on Google are not run locally") || !strings.Contains(err.Error(), "stay in its subscription") {
+		t.Errorf("java21: %v; want an error saying it is not run and its messages stay", err)
 	}
 	if _, err := prepareGCP(t.Context(), &Handler{Runtime: "go"}, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "go.mod") {
 		t.Errorf("go without go.mod: %v; want an error naming go.mod", err)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -359,4 +361,47 @@ func (b *gbench) pending(sub string) int {
 		b.t.Fatal(err)
 	}
 	return len(out.GetReceivedMessages())
+}
+
+// TestRunnerGCP_nodeAndPython: Node.js and Python HTTP functions, registered with their Functions
+// Frameworks' http(), run behind the runner's stand-ins: a 204 acknowledges, a 500 fails each
+// delivery until the message is dead-lettered.
+func TestRunnerGCP_nodeAndPython(t *testing.T) {
+	for _, bin := range []string{"node", "python3"} {
+		if _, err := exec.LookPath(bin); err != nil && os.Getenv("CI") != "true" {
+			t.Skipf("%s is not on PATH", bin)
+		}
+	}
+	b := newGBench(t)
+	var hs []runner.Handler
+	for name, rt := range map[string]string{"gcpnode": "nodejs22", "gcppy": "python3.12"} {
+		dir, err := filepath.Abs("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := b.handler(name, 2, nil)
+		h.SourceDir, h.Runtime, h.EntryPoint = dir, rt, "handle"
+		for _, data := range []string{"ok", "poison"} {
+			if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: h.Topic, Messages: []*pubsubpb.PubsubMessage{{Data: []byte(data)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hs = append(hs, h)
+	}
+	var prog, log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stats, err := runner.Run(ctx, hs, runner.Options{PubSubHost: b.proxy.Addr, FirestoreHost: b.fsHost, UntilDrained: true, Progress: &prog, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("log:\n%s", log.String())
+	for i, h := range hs {
+		if s := stats[i]; s.Succeeded != 1 || s.Failed != maxAttempts || s.DeadLettered != 1 || s.State != "drained" {
+			t.Errorf("%s: stats %+v; want 1 succeeded, the poison failed %d times and dead-lettered", h.Runtime, s, maxAttempts)
+		}
+		if !strings.Contains(log.String(), "stands in for "+h.Runtime) {
+			t.Errorf("the log does not say what stands in for %s", h.Runtime)
+		}
+	}
 }
