@@ -119,6 +119,8 @@ func (s Subscriptions) release(ctx context.Context, m *pubsubpb.ReceivedMessage)
 // pubsubLetters are a dead-letter subscription's messages as replay takes them.
 type pubsubLetters struct{ s Subscriptions }
 
+func (l pubsubLetters) where() string { return "the dead-letter subscription " + l.s.DeadLetter }
+
 func (l pubsubLetters) receive(ctx context.Context) ([]*pubsubpb.ReceivedMessage, error) {
 	return l.s.receive(ctx)
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,11 +52,17 @@ type delivery interface {
 	deadLettered(ctx context.Context) (n int64, ok bool)
 }
 
+// enabledNote says what takes an enabled handler's messages instead of the runner.
+var enabledNote = map[string]string{
+	"aws": "the emulator's own event source mapping consumes its queue (moto deletes the messages with no code run)",
+	"gcp": "its push subscription pushes to the function's URL, not to this machine",
+}
+
 // newDelivery prepares h's delivery: its code unpacked under tmp, how to run it, and its trigger's
 // client. The note says which local runtime stands in for the handler's.
 func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog *progress, log func(string)) (delivery, string, error) {
 	if h.Enabled {
-		return nil, "", errors.New("trigger.enabled is true: the emulator's own delivery consumes its trigger; set trigger.enabled = false to let the runner deliver")
+		return nil, "", fmt.Errorf("trigger.enabled is true: %s; set trigger.enabled = false to let the runner deliver", enabledNote[h.Cloud])
 	}
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, "", err
@@ -117,6 +122,10 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 		ds = append(ds, running{h.Name, d})
 	}
 
+	if len(ds) == 0 { // nothing can run: say so at once rather than wait for nothing
+		prog.draw(true)
+		return prog.snapshot(), nil
+	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup

@@ -232,7 +232,7 @@ func TestRunnerGCP_poisonAndReplay(t *testing.T) {
 	defer cancel()
 	for len(moved) == 0 && ctx.Err() == nil {
 		var err error
-		if moved, err = b.letters(h).Replay(ctx, []string{listed[0].ID}); err != nil && !strings.Contains(err.Error(), "not in the dead letters") {
+		if moved, err = b.letters(h).Replay(ctx, []string{listed[0].ID}); err != nil && !strings.Contains(err.Error(), "not in the dead-letter subscription") {
 			t.Fatal(err)
 		}
 	}
