@@ -44,8 +44,11 @@ type gcpDelivery struct {
 	waiting map[string]bool
 	// forwarding holds the messages nacked at their last attempt until their dead letter shows in
 	// the dead-letter subscription: the emulator forwards a message only while its subscription is
-	// pulled, so the run goes on pulling until then. Keyed by forwarded.
-	forwarding map[string]bool
+	// pulled, so the run goes on pulling until then. Counts by forwarded's key: two messages with
+	// the same data published in the same millisecond share one.
+	forwarding map[string]int
+	// counted holds the dead letters seeForwarded has counted: it sees them again on later pulls.
+	counted map[string]bool
 }
 
 // forwarded keys a message by what its dead letter keeps of it: the source subscription's id, the
@@ -110,7 +113,7 @@ func newGCP(ctx context.Context, h *Handler, opts Options, dir, tmp string, prog
 	for k, v := range h.Env {
 		env = append(env, k+"="+v)
 	}
-	d := &gcpDelivery{h: h, subs: subs, proc: proc, dir: dir, env: env, prog: prog, log: log, waiting: map[string]bool{}, forwarding: map[string]bool{}}
+	d := &gcpDelivery{h: h, subs: subs, proc: proc, dir: dir, env: env, prog: prog, log: log, waiting: map[string]bool{}, forwarding: map[string]int{}, counted: map[string]bool{}}
 	go func() { <-ctx.Done(); _ = subs.Close() }()
 	return d, proc.note, nil
 }
@@ -124,8 +127,8 @@ func (d *gcpDelivery) concurrency() int64 {
 
 // drained: the last pull found nothing, no worker is pulling or handling, no nacked message is
 // waiting out its backoff, and every message failed at its last attempt is in the dead-letter
-// subscription. A message nacked before the run started is not known to be
-// waiting: it is delivered when its backoff ends, if the run still runs.
+// subscription. A message nacked before the run started is not known to be waiting: it is
+// delivered when its backoff ends, if the run still runs.
 func (d *gcpDelivery) drained(ctx context.Context) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -146,8 +149,15 @@ func (d *gcpDelivery) seeForwarded(ctx context.Context) {
 	for _, m := range out.GetReceivedMessages() {
 		a := m.GetMessage().GetAttributes()
 		published, _ := time.Parse(time.RFC3339Nano, a["CloudPubSubDeadLetterSourceTopicPublishTime"])
-		delete(d.forwarding, forwarded(a["CloudPubSubDeadLetterSourceSubscription"], published, m.GetMessage().GetData()))
 		ids = append(ids, m.GetAckId())
+		k := forwarded(a["CloudPubSubDeadLetterSourceSubscription"], published, m.GetMessage().GetData())
+		if d.counted[m.GetMessage().GetMessageId()] || d.forwarding[k] == 0 {
+			continue
+		}
+		d.counted[m.GetMessage().GetMessageId()] = true
+		if d.forwarding[k]--; d.forwarding[k] == 0 {
+			delete(d.forwarding, k)
+		}
 	}
 	if len(ids) > 0 {
 		_ = d.subs.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{Subscription: d.h.DeadLetterSubscription, AckIds: ids})
@@ -219,7 +229,7 @@ func (d *gcpDelivery) deliver(ctx context.Context, in *instance, m *pubsubpb.Rec
 	})
 	d.mu.Lock()
 	if last {
-		d.forwarding[forwarded(d.h.Subscription, m.GetMessage().GetPublishTime().AsTime(), m.GetMessage().GetData())] = true
+		d.forwarding[forwarded(d.h.Subscription, m.GetMessage().GetPublishTime().AsTime(), m.GetMessage().GetData())]++
 	} else {
 		d.waiting[id] = true
 	}

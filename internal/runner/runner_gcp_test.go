@@ -252,19 +252,25 @@ func TestRunnerGCP_poisonAndReplay(t *testing.T) {
 // TestRunnerGCP_failures: a 500, a timeout and a crash nack the message, which the emulator
 // dead-letters after max_attempts (5, Pub/Sub's least) deliveries; a 202 acknowledges it, as Pub/Sub
 // acknowledges a push (the emulator itself nacks a pushed 202). A timed-out or crashed instance is
-// replaced by a new process.
+// replaced by a new process. Two equal messages published together (one publish time, the key by
+// which the run waits for their dead letters) are both dead-lettered.
 func TestRunnerGCP_failures(t *testing.T) {
 	b := newGBench(t)
 	dir, err := filepath.Abs("testdata/gofunction")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]int64{"ok": 0, "accepted": 0, "fail": 1, "sleep": 1, "exit": 1}
+	// The messages each handler gets, all with the data of its name, and how many are dead-lettered.
+	cases := map[string]struct{ sent, dead int64 }{"ok": {1, 0}, "accepted": {1, 0}, "fail": {2, 2}, "sleep": {1, 1}, "exit": {1, 1}}
 	var hs []runner.Handler
-	for data := range cases {
+	for data, c := range cases {
 		h := b.handler("h-"+data, 1, nil)
 		h.SourceDir, h.EntryPoint, h.MaxConcurrency = dir, "Handle", 1
-		if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: h.Topic, Messages: []*pubsubpb.PubsubMessage{{Data: []byte(data)}}}); err != nil {
+		var msgs []*pubsubpb.PubsubMessage
+		for range c.sent {
+			msgs = append(msgs, &pubsubpb.PubsubMessage{Data: []byte(data)})
+		}
+		if _, err := b.topics.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: h.Topic, Messages: msgs}); err != nil {
 			t.Fatal(err)
 		}
 		hs = append(hs, h)
@@ -278,12 +284,12 @@ func TestRunnerGCP_failures(t *testing.T) {
 	}
 	t.Logf("log:\n%s", log.String())
 	for i, h := range hs {
-		data, want := h.Name[2:], cases[h.Name[2:]]
-		if s := stats[i]; s.DeadLettered != want || s.State != "drained" || s.Failed != 5*want || s.Succeeded != 1-want {
-			t.Errorf("%s: stats %+v; want %d dead-lettered after %d failures", data, s, want, 5*want)
+		data, c := h.Name[2:], cases[h.Name[2:]]
+		if s := stats[i]; s.DeadLettered != c.dead || s.State != "drained" || s.Failed != maxAttempts*c.dead || s.Succeeded != c.sent-c.dead {
+			t.Errorf("%s: stats %+v; want %d dead-lettered after %d failures", data, s, c.dead, maxAttempts*c.dead)
 		}
-		if got := len(b.deadLetters(h, int(want))); got != int(want) {
-			t.Errorf("%s: %d dead letters, want %d", data, got, want)
+		if got := len(b.deadLetters(h, int(c.dead))); got != int(c.dead) {
+			t.Errorf("%s: %d dead letters, want %d", data, got, c.dead)
 		}
 	}
 	for _, want := range []string{"timed out after 1s (function.timeout_s)", "exit status 3"} {
