@@ -85,10 +85,6 @@ func newGCP(ctx context.Context, h *Handler, opts Options, dir, tmp string, prog
 	if opts.PubSubHost == "" || opts.FirestoreHost == "" {
 		return nil, "", errors.New("no Google emulators: set PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (threefactor emulators run --cloud gcp sets them); the runner delivers only against emulators")
 	}
-	proc, err := prepareGCP(ctx, h, dir, tmp)
-	if err != nil {
-		return nil, "", err
-	}
 	subs, err := PubSubClient(ctx, opts.PubSubHost)
 	if err != nil {
 		return nil, "", err
@@ -102,6 +98,11 @@ func newGCP(ctx context.Context, h *Handler, opts Options, dir, tmp string, prog
 		_ = subs.Close()
 		return nil, "", fmt.Errorf("its subscription pushes to %s: set trigger.enabled = false and apply to let the runner deliver", sub.GetPushConfig().GetPushEndpoint())
 	}
+	proc, err := prepareGCP(ctx, h, dir, tmp)
+	if err != nil {
+		_ = subs.Close()
+		return nil, "", err
+	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=en_US.UTF-8",
 		// What Cloud Run gives a function's container, and what the Functions Framework reads.
@@ -114,9 +115,11 @@ func newGCP(ctx context.Context, h *Handler, opts Options, dir, tmp string, prog
 		env = append(env, k+"="+v)
 	}
 	d := &gcpDelivery{h: h, subs: subs, proc: proc, dir: dir, env: env, prog: prog, log: log, waiting: map[string]bool{}, forwarding: map[string]int{}, counted: map[string]bool{}}
-	go func() { <-ctx.Done(); _ = subs.Close() }()
 	return d, proc.note, nil
 }
+
+// close closes the Pub/Sub client once the workers are done.
+func (d *gcpDelivery) close() { _ = d.subs.Close() }
 
 func (d *gcpDelivery) concurrency() int64 {
 	if d.h.MaxConcurrency > 0 { // max instances, each serving one request at a time

@@ -173,6 +173,9 @@ loop:
 	for _, r := range ds {
 		deadLettered(context.WithoutCancel(ctx), r)
 		prog.update(r.name, func(s *Stats) { s.State = state })
+		if c, ok := r.d.(interface{ close() }); ok { // a delivery holding a client
+			c.close()
+		}
 	}
 	prog.draw(true)
 	return prog.snapshot(), nil
