@@ -55,6 +55,14 @@
 //     Without a retry policy it retries every second (dead letter after about 5 s). DeadLetterAfter
 //     computes the time; a dead-letter acceptance test should wait about twice as long
 //     (TestPushDeadLetter measures it).
+//   - On pull (what the local runner does with a paused subscription): ReceivedMessage carries
+//     delivery_attempt when the subscription has a dead-letter policy; a nack (ack deadline 0) is
+//     redelivered after the retry policy's backoff, on the emulator's own timing (with a minimum
+//     backoff of 0 or 1 s the 2nd to 5th deliveries came about 0.1, 2, 4 and 7 s after the first),
+//     and without a retry policy after about a second, not at once. A message nacked at its last
+//     attempt is published to the dead-letter topic only while the subscription is pulled, about
+//     3 s later: a subscription nobody pulls keeps it unforwarded (TestRunnerGCP_poisonAndReplay).
+//     A dead letter has a message id of its own.
 //   - Dead letters carry CloudPubSubDeadLetterSourceDeliveryCount, ...SourceSubscription (the short
 //     id), ...SourceSubscriptionProject and ...SourceTopicPublishTime attributes, as the real service
 //     does. No IAM is checked: the Pub/Sub service agent needs no grants here, so a missing grant only

@@ -21,7 +21,10 @@
 //   - CloudEvents structured mode: data is a JSON CloudEvent with
 //     specversion, id and source (content-type application/cloudevents+json);
 //   - the Pub/Sub messageId (source "gcp:pubsub"), unique within the topic:
-//     only Pub/Sub's own redeliveries of that message are recognised.
+//     only Pub/Sub's own redeliveries of that message are recognised; or the
+//     dead letter's id that a replay (threefactor dlq replay) carries in the
+//     OriginalMessageID attribute, so that a second replayed copy of one dead
+//     letter is a duplicate.
 //
 // A message that claims to be a CloudEvent but lacks source or id, or whose
 // data_base64 is not base64, is malformed (handler.Malformed): it is never
@@ -50,6 +53,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"time"
 
@@ -63,6 +67,13 @@ const Source = "gcp:pubsub"
 // MaxBody bounds a push request's body: a Pub/Sub message holds at most
 // 10 MB, which base64 and the envelope make about 13.4 MB.
 const MaxBody = 16 << 20
+
+// OriginalMessageID is the attribute in which a replay from the dead-letter
+// subscription (threefactor dlq replay) carries the id of the dead letter it
+// copies; a replay of a replay keeps the first id. FromPush takes it as the
+// event id of a message without a CloudEvents identity, and leaves it out of
+// the event's attributes. The name is awssqs.OriginalMessageID's.
+const OriginalMessageID = "threefactor-original-message-id"
 
 // OutcomeHeader carries the delivery's outcome (handler.Outcome.String()).
 const OutcomeHeader = "X-Threefactor-Outcome"
@@ -170,7 +181,13 @@ func FromPush(p Push) handler.Event {
 		ReceiveCount: p.DeliveryAttempt,
 		Attributes:   map[string]string{},
 	}
-	if cloudevent.Binary(&ev, m.Attributes) || cloudevent.Structured(&ev) {
+	attrs := m.Attributes
+	if id := attrs[OriginalMessageID]; id != "" {
+		ev.ID = id
+		attrs = maps.Clone(attrs)
+		delete(attrs, OriginalMessageID)
+	}
+	if cloudevent.Binary(&ev, attrs) || cloudevent.Structured(&ev) {
 		ev.CloudEvent = true
 	}
 	return ev

@@ -72,6 +72,31 @@ func TestFromPushFallsBackToMessageID(t *testing.T) {
 	}
 }
 
+// A replayed copy's OriginalMessageID is the event id of a message without a CloudEvents identity
+// (two copies of one dead letter are one event, which the dedup store drops the second time), and
+// never overrides a CloudEvents id.
+func TestFromPushTakesTheOriginalMessageID(t *testing.T) {
+	attrs := map[string]string{pubsubpush.OriginalMessageID: "dl-7", "tenant": "acme"}
+	first, second := parse(t, body("m-1", "plain", attrs)), parse(t, body("m-2", "plain", attrs))
+	if first.Source != pubsubpush.Source || first.ID != "dl-7" || second.ID != first.ID || first.MessageID != "m-1" {
+		t.Errorf("copies = %+v, %+v; want both gcp:pubsub dl-7, message m-1 kept", first, second)
+	}
+	if _, ok := first.Attributes[pubsubpush.OriginalMessageID]; ok || first.Attributes["tenant"] != "acme" {
+		t.Errorf("attributes %v; want tenant only", first.Attributes)
+	}
+	if attrs[pubsubpush.OriginalMessageID] != "dl-7" {
+		t.Errorf("FromPush changed the message's attributes: %v", attrs)
+	}
+	ce := parse(t, body("m-3", "{}", map[string]string{pubsubpush.OriginalMessageID: "dl-8", "ce-id": "evt-1", "ce-source": "/orders"}))
+	if ce.ID != "evt-1" || ce.Source != "/orders" {
+		t.Errorf("a CloudEvent's copy = %+v; want its CloudEvents identity /orders evt-1", ce)
+	}
+	// An empty attribute is no id: the message id stays.
+	if ev := parse(t, body("m-4", "plain", map[string]string{pubsubpush.OriginalMessageID: ""})); ev.ID != "m-4" {
+		t.Errorf("with an empty %s: id %q, want m-4", pubsubpush.OriginalMessageID, ev.ID)
+	}
+}
+
 func TestParseRefusesWhatIsNoPushEnvelope(t *testing.T) {
 	for _, b := range []string{
 		`not json`,

@@ -1,13 +1,13 @@
-// Package dlq inspects and replays a handler's dead-letter queue on AWS (SQS), without ever
-// losing a message: a replay sends a copy to the handler's queue before it deletes the
-// dead-lettered message, so an interrupted replay can leave a message in both queues (the
+// Package dlq inspects and replays a handler's dead letters, on AWS (an SQS dead-letter queue,
+// Queues) and Google Cloud (the pull subscription of a Pub/Sub dead-letter topic, Subscriptions),
+// without ever losing a message: a replay sends a copy back to the handler's trigger before it
+// removes the dead letter, so an interrupted replay can leave a message in both places (the
 // dedup table drops the second copy) but never in neither.
 package dlq
 
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -108,40 +108,27 @@ func (q Queues) Replay(ctx context.Context, ids []string, note func(string)) (mo
 		}
 		note(fmt.Sprintf("StartMessageMoveTask is not available here (%v): replaying by receive, send, delete", err))
 	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
+	moved, err = replay[sqstypes.Message](ctx, sqsLetters{q}, ids)
+	return moved, "", err
+}
+
+// sqsLetters are a dead-letter queue's messages as replay takes them.
+type sqsLetters struct{ q Queues }
+
+func (l sqsLetters) where() string { return "the dead-letter queue " + l.q.DeadLetter }
+
+func (l sqsLetters) receive(ctx context.Context) ([]sqstypes.Message, error) {
+	msgs, err := l.q.receive(ctx, l.q.hold())
+	if err != nil {
+		return nil, fmt.Errorf("receiving from the dead-letter queue %s: %w", l.q.DeadLetter, err)
 	}
-	seen := map[string]bool{}
-	for {
-		msgs, err := q.receive(ctx, q.hold())
-		if err != nil {
-			return moved, "", fmt.Errorf("receiving from the dead-letter queue %s: %w", q.DeadLetter, err)
-		}
-		progress := false
-		for _, m := range msgs {
-			id := aws.ToString(m.MessageId)
-			if seen[id] {
-				continue
-			}
-			seen[id], progress = true, true
-			if len(want) > 0 && !want[id] {
-				q.release(ctx, m) // not asked for: visible again at once
-				continue
-			}
-			if err := q.replay(ctx, m); err != nil {
-				return moved, "", err
-			}
-			moved = append(moved, id)
-		}
-		if !progress || (len(want) > 0 && len(moved) == len(want)) {
-			break
-		}
-	}
-	if missing := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return slices.Contains(moved, id) }); len(missing) > 0 {
-		return moved, "", fmt.Errorf("not in the dead-letter queue %s (or held by another receiver): %v", q.DeadLetter, missing)
-	}
-	return moved, "", nil
+	return msgs, nil
+}
+
+func (l sqsLetters) id(m sqstypes.Message) string                    { return aws.ToString(m.MessageId) }
+func (l sqsLetters) release(ctx context.Context, m sqstypes.Message) { l.q.release(ctx, m) }
+func (l sqsLetters) replay(ctx context.Context, m sqstypes.Message) error {
+	return l.q.replay(ctx, m)
 }
 
 // replay sends a copy of m to the handler's queue, then deletes m.

@@ -1,8 +1,11 @@
 // Package runner plays the platform's delivery for the handlers of an applied configuration on
-// this machine: it polls each handler's queue in the emulator, runs the handler's code as a child
-// process behind a stand-in of the Lambda runtime API, and deletes or leaves each message as the
-// event source mapping would, so that the queue's redrive dead-letters poison messages. AWS only
-// for now.
+// this machine, against the emulators, running each handler's code as a child process. On AWS
+// (aws.go) it polls each handler's queue, invokes the code behind a stand-in of the Lambda runtime
+// API, and deletes or leaves each message as the event source mapping would, so that the queue's
+// redrive dead-letters poison messages. On Google Cloud (gcp.go) it pulls the paused push
+// subscription and posts each message to the function over HTTP as Pub/Sub pushes, acknowledging
+// or nacking it, so that the emulator's retry and dead-letter policies apply. Run, the progress and
+// the child processes are shared; a cloud's delivery implements the delivery interface.
 package runner
 
 import (
@@ -14,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 	"github.com/threefactor/terraform-provider-threefactor/internal/spec"
 )
 
@@ -44,6 +46,11 @@ type Handler struct {
 	FunctionARN   string
 	QueueURL      string
 	DeadLetterURL string
+
+	// Google: the project, the push subscription (paused: pull only) the runner pulls from, the
+	// pull subscription of the dead-letter topic, and the topic the handler consumes, which a
+	// replay publishes to (full resource names).
+	Project, Subscription, DeadLetterSubscription, Topic string
 }
 
 // show is the part of `tofu show -json` the runner reads.
@@ -92,8 +99,9 @@ type resource struct {
 	Dedup struct {
 		TTLS int64 `json:"ttl_s"`
 	} `json:"dedup"`
-	FunctionID string            `json:"function_id"`
-	Components map[string]string `json:"components"`
+	FunctionID    string            `json:"function_id"`
+	PublishTarget string            `json:"publish_target"`
+	Components    map[string]string `json:"components"`
 }
 
 // ShowJSON runs `tofu show -json` in dir (of state, when not empty) and returns its output.
@@ -159,26 +167,25 @@ func fromResource(r resource, dir string) (Handler, error) {
 		MaxAttempts: r.Retry.MaxAttempts, FunctionARN: r.FunctionID,
 		QueueURL: r.Components["queue"], DeadLetterURL: r.Components["dead_letter"],
 	}
-	if h.Cloud != string(awslambda.Name) {
-		return h, nil // the runner says it does not deliver there
+	switch h.Cloud {
+	case "aws":
+		return h, fromAWS(r, &h)
+	case "gcp":
+		return h, fromGCP(r, &h)
 	}
-	// The import id is aws/<region>/<name>.
-	parts := strings.Split(r.ID, "/")
-	if len(parts) != 3 || parts[0] != "aws" {
-		return h, fmt.Errorf("id %q is not aws/<region>/<name>", r.ID)
-	}
-	h.Region = parts[1]
-	if h.QueueURL == "" || h.DeadLetterURL == "" || r.Components["dedup_table"] == "" {
-		return h, fmt.Errorf("the state lacks its queue, dead-letter queue or dedup table (components %v): run tofu apply", r.Components)
-	}
-	sh := spec.Handler{Name: h.Name, Cloud: awslambda.Name, Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}, Function: spec.Function{
-		TimeoutS: h.TimeoutS, Environment: r.Function.Environment, SecretEnvironment: r.Function.SecretEnvironment, Tables: map[string]spec.TableGrant{},
+	return h, nil // the runner says it does not deliver there
+}
+
+// spec is what a driver's environment rebuild reads of the handler: its name, cloud, timeout, dedup
+// TTL, environment and table grants.
+func (r resource) spec() *spec.Handler {
+	sh := spec.Handler{Name: r.Name, Cloud: spec.Cloud(r.Cloud), Dedup: spec.Dedup{TTLS: r.Dedup.TTLS}, Function: spec.Function{
+		TimeoutS: r.Function.TimeoutS, Environment: r.Function.Environment, SecretEnvironment: r.Function.SecretEnvironment, Tables: map[string]spec.TableGrant{},
 	}}
 	for name, g := range r.Function.Tables {
 		sh.Function.Tables[name] = spec.TableGrant{TableID: g.TableID}
 	}
-	h.Env = awslambda.Env(&sh, h.Region)
-	return h, nil
+	return &sh
 }
 
 func abs(dir, p string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -129,3 +130,41 @@ func (p *progress) snapshot() []Stats {
 	}
 	return out
 }
+
+// outputOf returns what takes each line a process of handler name writes: an outcome of the
+// handler library is counted, anything else is shown through log.
+func (p *progress) outputOf(name string, log func(string)) func(string) {
+	return func(l string) {
+		if strings.TrimSpace(l) == "" {
+			return
+		}
+		if !outcomeLine.MatchString(l) {
+			log(l)
+			return
+		}
+		var o struct {
+			Outcome, Source, ID, Error string
+			Acknowledged               bool
+		}
+		if json.Unmarshal([]byte(l), &o) != nil {
+			log(l)
+			return
+		}
+		if !o.Acknowledged { // why an event failed: the one thing a user must see
+			log(fmt.Sprintf("event %s %s: %s: %s", o.Source, o.ID, o.Outcome, o.Error))
+		}
+		p.update(name, func(s *Stats) {
+			switch o.Outcome {
+			case "applied":
+				s.Applied++
+			case "duplicate":
+				s.Duplicates++
+			case "stale":
+				s.Stale++
+			}
+		})
+	}
+}
+
+// outcomeLine tells the library's outcome log (handler.OutcomeLine) from other output.
+var outcomeLine = regexp.MustCompile(`^\{.*"threefactor":"outcome"`)

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,20 +10,19 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Options configure a run.
 type Options struct {
-	// Endpoint is the emulator's URL (AWS_ENDPOINT_URL of the emulator kit); required.
+	// Endpoint is the AWS emulator's URL (AWS_ENDPOINT_URL of the emulator kit); AWS handlers
+	// are not run without it.
 	Endpoint string
+	// PubSubHost and FirestoreHost are the Google emulators' host:port (PUBSUB_EMULATOR_HOST and
+	// FIRESTORE_EMULATOR_HOST of the emulator kit); Google handlers are not run without them.
+	PubSubHost, FirestoreHost string
 	// Only names the handlers to deliver to; all when empty.
 	Only []string
-	// UntilDrained stops the run once every handler's queue is empty and no batch is running.
+	// UntilDrained stops the run once every handler's trigger is empty and no delivery is running.
 	UntilDrained bool
 	// Progress receives the counts: a table redrawn in place when TTY, JSON lines otherwise.
 	Progress io.Writer
@@ -40,12 +38,54 @@ type Options struct {
 	Concurrency int64
 }
 
-// Run delivers to handlers until ctx ends or, with UntilDrained, every queue is drained, and
+// delivery plays one handler's trigger as its cloud does; a file per cloud implements it.
+type delivery interface {
+	// worker takes messages and hands them to a process of its own, until ctx ends; Run starts
+	// concurrency() of them.
+	worker(ctx context.Context)
+	concurrency() int64
+	// drained reports whether nothing is waiting, in flight or being handled.
+	drained(ctx context.Context) bool
+	// deadLettered returns how many messages were dead-lettered since the delivery started, when
+	// the delivery counts them by reading the dead-letter queue (ok false when it counts them
+	// itself as it delivers, or cannot read now).
+	deadLettered(ctx context.Context) (n int64, ok bool)
+}
+
+// enabledNote says what takes an enabled handler's messages instead of the runner.
+var enabledNote = map[string]string{
+	"aws": "the emulator's own event source mapping consumes its queue (moto deletes the messages with no code run)",
+	"gcp": "its push subscription pushes to the function's URL, not to this machine",
+}
+
+// newDelivery prepares h's delivery: its code unpacked under tmp, how to run it, and its trigger's
+// client. The note says which local runtime stands in for the handler's.
+func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog *progress, log func(string)) (delivery, string, error) {
+	if h.Enabled {
+		return nil, "", fmt.Errorf("trigger.enabled is true: %s; set trigger.enabled = false to let the runner deliver", enabledNote[h.Cloud])
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, "", err
+	}
+	dir := h.SourceDir
+	if h.SourceZip != "" {
+		dir = filepath.Join(tmp, "code")
+		if err := unzip(h.SourceZip, dir); err != nil {
+			return nil, "", err
+		}
+	}
+	switch h.Cloud {
+	case "aws":
+		return newAWS(ctx, h, opts.Endpoint, dir, tmp, prog, log)
+	case "gcp":
+		return newGCP(ctx, h, opts, dir, tmp, prog, log)
+	}
+	return nil, "", fmt.Errorf("delivery on %s is not in the runner yet", h.Cloud)
+}
+
+// Run delivers to handlers until ctx ends or, with UntilDrained, every trigger is drained, and
 // returns every handler's counts. An error means the run could not start.
 func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error) {
-	if opts.Endpoint == "" {
-		return nil, errors.New("no emulator endpoint: set AWS_ENDPOINT_URL (threefactor emulators run sets it) or pass --endpoint; the runner delivers only against emulators")
-	}
 	if opts.Tick <= 0 {
 		opts.Tick = 200 * time.Millisecond
 	}
@@ -61,13 +101,17 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 	defer func() { _ = os.RemoveAll(tmp) }()
 	prog := newProgress(opts.Progress, opts.Log, opts.TTY)
 	logf := prog.log
-	var ds []*deliverer
+	type running struct {
+		name string
+		d    delivery
+	}
+	var ds []running
 	for i := range handlers {
 		h := &handlers[i]
 		if len(opts.Only) > 0 && !slices.Contains(opts.Only, h.Name) {
 			continue
 		}
-		d, note, err := newDeliverer(ctx, h, opts.Endpoint, filepath.Join(tmp, strconv.Itoa(i)), prog, func(l string) { logf(h.Name, l) })
+		d, note, err := newDelivery(ctx, h, opts, filepath.Join(tmp, strconv.Itoa(i)), prog, func(l string) { logf(h.Name, l) })
 		if err != nil {
 			prog.add(h.Name, "not run", err.Error())
 			logf(h.Name, "not run: "+err.Error())
@@ -75,40 +119,39 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 		}
 		logf(h.Name, note)
 		prog.add(h.Name, "running", "")
-		ds = append(ds, d)
+		ds = append(ds, running{h.Name, d})
 	}
 
+	if len(ds) == 0 { // nothing can run: say so at once rather than wait for nothing
+		prog.draw(true)
+		return prog.snapshot(), nil
+	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	for _, d := range ds {
-		n := d.h.MaxConcurrency
-		if n <= 0 {
-			n = defaultConcurrency
-		}
+	for _, r := range ds {
+		n := r.d.concurrency()
 		if opts.Concurrency > 0 {
 			n = min(n, opts.Concurrency)
 		}
 		for range n {
-			wg.Go(func() { d.worker(wctx) })
+			wg.Go(func() { r.d.worker(wctx) })
 		}
 	}
-	dlq0 := make([]int64, len(ds))
-	for i, d := range ds {
-		dlq0[i], _, _ = d.depth(ctx, d.h.DeadLetterURL)
+	deadLettered := func(ctx context.Context, r running) {
+		if n, ok := r.d.deadLettered(ctx); ok {
+			prog.update(r.name, func(s *Stats) { s.DeadLettered = n })
+		}
 	}
 	state := "stopped"
-	quiet := 0 // consecutive checks that found every queue drained
+	quiet := 0 // consecutive checks that found every trigger drained
 loop:
 	for {
 		prog.draw(false)
 		drained := true
-		for i, d := range ds {
-			if n, _, err := d.depth(ctx, d.h.DeadLetterURL); err == nil && n != dlq0[i] {
-				prog.update(d.h.Name, func(s *Stats) { s.DeadLettered = max(n-dlq0[i], 0) })
-			}
-			n, inFlight, err := d.depth(ctx, d.h.QueueURL)
-			drained = drained && err == nil && n+inFlight == 0 && d.busy.Load() == 0
+		for _, r := range ds {
+			deadLettered(ctx, r)
+			drained = r.d.drained(ctx) && drained
 		}
 		if drained {
 			quiet++
@@ -127,14 +170,12 @@ loop:
 	}
 	stop()
 	wg.Wait()
-	for i, d := range ds {
-		n, _, err := d.depth(context.WithoutCancel(ctx), d.h.DeadLetterURL)
-		prog.update(d.h.Name, func(s *Stats) {
-			if err == nil {
-				s.DeadLettered = max(n-dlq0[i], 0)
-			}
-			s.State = state
-		})
+	for _, r := range ds {
+		deadLettered(context.WithoutCancel(ctx), r)
+		prog.update(r.name, func(s *Stats) { s.State = state })
+		if c, ok := r.d.(interface{ close() }); ok { // a delivery holding a client
+			c.close()
+		}
 	}
 	prog.draw(true)
 	return prog.snapshot(), nil
@@ -149,66 +190,4 @@ func Failed(stats []Stats) bool {
 		}
 	}
 	return false
-}
-
-func newDeliverer(ctx context.Context, h *Handler, endpoint, tmp string, prog *progress, log func(string)) (*deliverer, string, error) {
-	switch {
-	case h.Cloud != "aws":
-		return nil, "", fmt.Errorf("delivery on %s is not in the runner yet (AWS only)", h.Cloud)
-	case h.Enabled:
-		return nil, "", errors.New("trigger.enabled is true: the emulator's own event source mapping consumes its queue (moto deletes the messages with no code run); set trigger.enabled = false to let the runner deliver")
-	}
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, "", err
-	}
-	dir := h.SourceDir
-	if h.SourceZip != "" {
-		dir = filepath.Join(tmp, "code")
-		if err := unzip(h.SourceZip, dir); err != nil {
-			return nil, "", err
-		}
-	}
-	proc, err := prepare(h, dir, tmp)
-	if err != nil {
-		return nil, "", err
-	}
-	id, secret, token := Credentials()
-	client := sqs.New(sqs.Options{
-		Region: h.Region, BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider(id, secret, token),
-	})
-	d := &deliverer{
-		h: h, sqs: client, queueARN: QueueARN(h.QueueURL, h.Region), proc: proc, dir: dir, prog: prog, log: log,
-		env: baseEnv(h, dir, endpoint, []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_SESSION_TOKEN=" + token}),
-	}
-	if _, _, err := d.depth(ctx, h.QueueURL); err != nil {
-		return nil, "", fmt.Errorf("reading its queue %s at %s: %w (is the emulator that the state was applied to running?)", h.QueueURL, endpoint, err)
-	}
-	return d, proc.note, nil
-}
-
-// Credentials are the environment's static credentials, or an emulator's dummy ones: never the
-// SDK's chain, which would probe the instance-metadata address.
-func Credentials() (id, secret, token string) {
-	id, secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if id == "" || secret == "" {
-		return "test", "test", ""
-	}
-	return id, secret, os.Getenv("AWS_SESSION_TOKEN")
-}
-
-// depth returns a queue's visible (and delayed) and in-flight message counts.
-func (d *deliverer) depth(ctx context.Context, queueURL string) (visible, inFlight int64, err error) {
-	out, err := d.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{
-		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-	}})
-	if err != nil {
-		return 0, 0, err
-	}
-	n := func(k sqstypes.QueueAttributeName) int64 {
-		v, _ := strconv.ParseInt(out.Attributes[string(k)], 10, 64)
-		return v
-	}
-	return n(sqstypes.QueueAttributeNameApproximateNumberOfMessages) + n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
-		n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible), nil
 }

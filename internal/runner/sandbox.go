@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -151,46 +150,35 @@ func extract(f *zip.File, dst string) error {
 	return out.Close()
 }
 
-// sandbox is one running process of a handler behind its own runtime API, as one Lambda
-// execution environment: it serves one invocation at a time.
-type sandbox struct {
-	api    *lambdaruntime.Server
+// child is one running process of a handler's code, in a process group of its own that dies
+// with the runner: no process outlives a run.
+type child struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // set before exited closes
 	output sync.WaitGroup
 }
 
-// start runs p for h in dir with env, sending each line it writes to line.
-func start(h *Handler, p process, dir string, env []string, line func(string)) (*sandbox, error) {
-	api, err := lambdaruntime.New(h.FunctionARN)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+// spawn runs argv in dir with env, sending each line it writes to line.
+func spawn(argv []string, dir string, env []string, line func(string)) (*child, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	// A copy: workers share env, and an append into its spare capacity would give two processes
-	// one runtime API.
-	cmd.Env = append(slices.Clip(env), "AWS_LAMBDA_RUNTIME_API="+api.Addr())
-	// Its own process group, killed with the runner: no process outlives a run.
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		api.Close()
 		return nil, err
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		api.Close()
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		api.Close()
-		return nil, fmt.Errorf("starting %s: %w", p.argv[0], err)
+		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
-	s := &sandbox{api: api, cmd: cmd, exited: make(chan struct{})}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
 	for _, r := range []io.Reader{stdout, stderr} {
-		s.output.Go(func() {
+		c.output.Go(func() {
 			sc := bufio.NewScanner(r)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
 			for sc.Scan() {
@@ -199,11 +187,50 @@ func start(h *Handler, p process, dir string, env []string, line func(string)) (
 		})
 	}
 	go func() {
-		s.output.Wait() // Wait closes the pipes: read them to the end first
-		s.err = cmd.Wait()
-		close(s.exited)
+		c.output.Wait() // Wait closes the pipes: read them to the end first
+		c.err = cmd.Wait()
+		close(c.exited)
 	}()
-	return s, nil
+	return c, nil
+}
+
+// alive reports whether the process still runs.
+func (c *child) alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill kills the process group and waits for it.
+func (c *child) kill() {
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	<-c.exited
+}
+
+// sandbox is one running process of a handler behind its own runtime API, as one Lambda
+// execution environment: it serves one invocation at a time.
+type sandbox struct {
+	*child
+	api *lambdaruntime.Server
+}
+
+// start runs p for h in dir with env, sending each line it writes to line.
+func start(h *Handler, p process, dir string, env []string, line func(string)) (*sandbox, error) {
+	api, err := lambdaruntime.New(h.FunctionARN)
+	if err != nil {
+		return nil, err
+	}
+	// A copy: workers share env, and an append into its spare capacity would give two processes
+	// one runtime API.
+	c, err := spawn(p.argv, dir, append(slices.Clip(env), "AWS_LAMBDA_RUNTIME_API="+api.Addr()), line)
+	if err != nil {
+		api.Close()
+		return nil, err
+	}
+	return &sandbox{child: c, api: api}, nil
 }
 
 // errCrashed is the cause of an invocation whose process exited.
@@ -242,20 +269,9 @@ func (s *sandbox) invoke(ctx context.Context, event []byte, timeout time.Duratio
 	return resp, nil
 }
 
-// alive reports whether the process still runs.
-func (s *sandbox) alive() bool {
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop kills the process group and waits for it.
+// stop kills the process group and closes its runtime API.
 func (s *sandbox) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.exited
+	s.kill()
 	s.api.Close()
 }
 
@@ -279,6 +295,3 @@ func baseEnv(h *Handler, taskRoot, endpoint string, creds []string) []string {
 	}
 	return env
 }
-
-// outcomeLine tells the library's outcome log (handler.OutcomeLine) from other output.
-var outcomeLine = regexp.MustCompile(`^\{.*"threefactor":"outcome"`)

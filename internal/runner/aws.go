@@ -5,24 +5,29 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/threefactor/terraform-provider-threefactor/internal/driver/awslambda"
 )
 
 // defaultConcurrency is how many batches a handler without max_concurrency runs at once: the
 // number of concurrent batches Lambda starts an SQS event source mapping with.
 const defaultConcurrency = 5
 
-// deliverer plays one handler's event source mapping.
-type deliverer struct {
+// awsDelivery plays one handler's event source mapping.
+type awsDelivery struct {
 	h        *Handler
 	sqs      *sqs.Client
 	queueARN string
@@ -32,10 +37,12 @@ type deliverer struct {
 	prog     *progress
 	log      func(string)
 	busy     atomic.Int64
+	// dlq0 is the dead-letter queue's depth when the run started.
+	dlq0 int64
 }
 
 // worker receives batches and invokes one sandbox of its own with each, until ctx ends.
-func (d *deliverer) worker(ctx context.Context) {
+func (d *awsDelivery) worker(ctx context.Context) {
 	var sb *sandbox
 	defer func() {
 		if sb != nil {
@@ -66,7 +73,7 @@ func (d *deliverer) worker(ctx context.Context) {
 
 // receive gathers a batch as the mapping does: up to batch_size messages, for at most
 // batch_window_s after the first one.
-func (d *deliverer) receive(ctx context.Context) ([]sqstypes.Message, error) {
+func (d *awsDelivery) receive(ctx context.Context) ([]sqstypes.Message, error) {
 	var batch []sqstypes.Message
 	var until time.Time
 	for int64(len(batch)) < d.h.BatchSize {
@@ -104,7 +111,7 @@ func (d *deliverer) receive(ctx context.Context) ([]sqstypes.Message, error) {
 
 // deliver invokes sb (started when nil or dead) with msgs and deletes the messages it
 // acknowledged; it returns the sandbox to reuse.
-func (d *deliverer) deliver(ctx context.Context, sb *sandbox, msgs []sqstypes.Message) *sandbox {
+func (d *awsDelivery) deliver(ctx context.Context, sb *sandbox, msgs []sqstypes.Message) *sandbox {
 	d.prog.update(d.h.Name, func(s *Stats) { s.Received += int64(len(msgs)) })
 	failed, why := d.invoke(ctx, &sb, msgs)
 	if ctx.Err() != nil {
@@ -132,13 +139,13 @@ func (d *deliverer) deliver(ctx context.Context, sb *sandbox, msgs []sqstypes.Me
 // invoke runs one invocation and returns the ids of the failed messages and, when the whole
 // batch failed, why: a function error, a timeout, a crash, or a response that names a message
 // not in the batch. Otherwise only batchItemFailures fail.
-func (d *deliverer) invoke(ctx context.Context, sbp **sandbox, msgs []sqstypes.Message) (map[string]bool, string) {
+func (d *awsDelivery) invoke(ctx context.Context, sbp **sandbox, msgs []sqstypes.Message) (map[string]bool, string) {
 	all := map[string]bool{}
 	for _, m := range msgs {
 		all[*m.MessageId] = true
 	}
 	if *sbp == nil || !(*sbp).alive() {
-		sb, err := start(d.h, d.proc, d.dir, d.env, d.line)
+		sb, err := start(d.h, d.proc, d.dir, d.env, d.prog.outputOf(d.h.Name, d.log))
 		if err != nil {
 			return all, err.Error()
 		}
@@ -186,7 +193,7 @@ func itemFailures(body []byte, batch map[string]bool) (map[string]bool, string) 
 	return failed, ""
 }
 
-func (d *deliverer) delete(ctx context.Context, msgs []sqstypes.Message) error {
+func (d *awsDelivery) delete(ctx context.Context, msgs []sqstypes.Message) error {
 	for len(msgs) > 0 {
 		n := min(len(msgs), 10)
 		var entries []sqstypes.DeleteMessageBatchRequestEntry
@@ -205,38 +212,8 @@ func (d *deliverer) delete(ctx context.Context, msgs []sqstypes.Message) error {
 	return nil
 }
 
-// line takes one line of the process's output: an outcome of the handler library is counted,
-// anything else is shown.
-func (d *deliverer) line(l string) {
-	if !outcomeLine.MatchString(l) {
-		d.log(l)
-		return
-	}
-	var o struct {
-		Outcome, Source, ID, Error string
-		Acknowledged               bool
-	}
-	if json.Unmarshal([]byte(l), &o) != nil {
-		d.log(l)
-		return
-	}
-	if !o.Acknowledged { // why an event failed: the one thing a user must see
-		d.log(fmt.Sprintf("event %s %s: %s: %s", o.Source, o.ID, o.Outcome, o.Error))
-	}
-	d.prog.update(d.h.Name, func(s *Stats) {
-		switch o.Outcome {
-		case "applied":
-			s.Applied++
-		case "duplicate":
-			s.Duplicates++
-		case "stale":
-			s.Stale++
-		}
-	})
-}
-
 // event is the SQS event Lambda passes for msgs.
-func (d *deliverer) event(msgs []sqstypes.Message) []byte {
+func (d *awsDelivery) event(msgs []sqstypes.Message) []byte {
 	type attr struct {
 		StringValue      *string  `json:"stringValue,omitempty"`
 		BinaryValue      *string  `json:"binaryValue,omitempty"`
@@ -296,4 +273,89 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+func newAWS(ctx context.Context, h *Handler, endpoint, dir, tmp string, prog *progress, log func(string)) (*awsDelivery, string, error) {
+	if endpoint == "" {
+		return nil, "", errors.New("no emulator endpoint: set AWS_ENDPOINT_URL (threefactor emulators run sets it) or pass --endpoint; the runner delivers only against emulators")
+	}
+	proc, err := prepare(h, dir, tmp)
+	if err != nil {
+		return nil, "", err
+	}
+	id, secret, token := Credentials()
+	client := sqs.New(sqs.Options{
+		Region: h.Region, BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider(id, secret, token),
+	})
+	d := &awsDelivery{
+		h: h, sqs: client, queueARN: QueueARN(h.QueueURL, h.Region), proc: proc, dir: dir, prog: prog, log: log,
+		env: baseEnv(h, dir, endpoint, []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_SESSION_TOKEN=" + token}),
+	}
+	if _, _, err := d.depth(ctx, h.QueueURL); err != nil {
+		return nil, "", fmt.Errorf("reading its queue %s at %s: %w (is the emulator that the state was applied to running?)", h.QueueURL, endpoint, err)
+	}
+	d.dlq0, _, _ = d.depth(ctx, h.DeadLetterURL)
+	return d, proc.note, nil
+}
+
+func (d *awsDelivery) concurrency() int64 {
+	if d.h.MaxConcurrency > 0 {
+		return d.h.MaxConcurrency
+	}
+	return defaultConcurrency
+}
+
+// drained: the queue holds nothing visible, delayed or in flight, and no batch is being handled.
+func (d *awsDelivery) drained(ctx context.Context) bool {
+	n, inFlight, err := d.depth(ctx, d.h.QueueURL)
+	return err == nil && n+inFlight == 0 && d.busy.Load() == 0
+}
+
+// deadLettered is the growth of the dead-letter queue, which the queue's redrive fills.
+func (d *awsDelivery) deadLettered(ctx context.Context) (int64, bool) {
+	n, _, err := d.depth(ctx, d.h.DeadLetterURL)
+	return max(n-d.dlq0, 0), err == nil
+}
+
+// Credentials are the environment's static credentials, or an emulator's dummy ones: never the
+// SDK's chain, which would probe the instance-metadata address.
+func Credentials() (id, secret, token string) {
+	id, secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return "test", "test", ""
+	}
+	return id, secret, os.Getenv("AWS_SESSION_TOKEN")
+}
+
+// depth returns a queue's visible (and delayed) and in-flight message counts.
+func (d *awsDelivery) depth(ctx context.Context, queueURL string) (visible, inFlight int64, err error) {
+	out, err := d.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+	}})
+	if err != nil {
+		return 0, 0, err
+	}
+	n := func(k sqstypes.QueueAttributeName) int64 {
+		v, _ := strconv.ParseInt(out.Attributes[string(k)], 10, 64)
+		return v
+	}
+	return n(sqstypes.QueueAttributeNameApproximateNumberOfMessages) + n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+		n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible), nil
+}
+
+// fromAWS reads what an AWS handler's state holds beyond the neutral resource: its region, queues,
+// and the environment the driver gives its function.
+func fromAWS(r resource, h *Handler) error {
+	// The import id is aws/<region>/<name>.
+	parts := strings.Split(r.ID, "/")
+	if len(parts) != 3 || parts[0] != "aws" {
+		return fmt.Errorf("id %q is not aws/<region>/<name>", r.ID)
+	}
+	h.Region = parts[1]
+	if h.QueueURL == "" || h.DeadLetterURL == "" || r.Components["dedup_table"] == "" {
+		return fmt.Errorf("the state lacks its queue, dead-letter queue or dedup table (components %v): run tofu apply", r.Components)
+	}
+	h.Env = awslambda.Env(r.spec(), h.Region)
+	return nil
 }
