@@ -1,8 +1,10 @@
 // Package runner plays the platform's delivery for the handlers of an applied configuration on
 // this machine: it polls each handler's queue in the emulator, runs the handler's code as a child
 // process behind a stand-in of the Lambda runtime API, and deletes or leaves each message as the
-// event source mapping would, so that the queue's redrive dead-letters poison messages. AWS only
-// for now.
+// event source mapping would, so that the queue's redrive dead-letters poison messages. On Azure
+// it plays the Functions host's Service Bus trigger for Go custom handlers and Node.js apps over
+// Service Bus's HTTP data plane (azure.go), completing or abandoning each message so that Service
+// Bus dead-letters poison messages after MaxDeliveryCount deliveries.
 package runner
 
 import (
@@ -161,6 +163,8 @@ func fromResource(r resource, dir string) (Handler, error) {
 	switch h.Cloud {
 	case "aws":
 		return h, fromAWS(r, &h)
+	case "azure":
+		return h, fromAzure(r, &h)
 	}
 	return h, nil // the runner says it does not deliver there
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
 // Options configure a run.
@@ -18,6 +21,16 @@ type Options struct {
 	// Endpoint is the AWS emulator's URL (AWS_ENDPOINT_URL of the emulator kit); AWS handlers
 	// are not run without it.
 	Endpoint string
+	// AzureHTTP reaches Service Bus namespaces (https://<namespace>.servicebus.windows.net): nil is
+	// a client that honours HTTPS_PROXY (the emulator kit's, which tunnels namespaces to its fake)
+	// and SSL_CERT_FILE.
+	AzureHTTP *http.Client
+	// AzureCredential gets the Service Bus data plane's tokens: nil is DefaultAzureCredential (at
+	// AZURE_AUTHORITY_HOST when set).
+	AzureCredential azcore.TokenCredential
+	// CosmosEndpoint, host:port of a Cosmos DB emulator, replaces the account host of every
+	// cosmos:// URL in an Azure handler's environment (THREEFACTOR_DEDUP_STORE and granted tables).
+	CosmosEndpoint string
 	// Only names the handlers to deliver to; all when empty.
 	Only []string
 	// UntilDrained stops the run once every handler's trigger is empty and no delivery is running.
@@ -53,7 +66,9 @@ type delivery interface {
 // newDelivery prepares h's delivery: its code unpacked under tmp, how to run it, and its trigger's
 // client. The note says which local runtime stands in for the handler's.
 func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog *progress, log func(string)) (delivery, string, error) {
-	if h.Enabled {
+	// No Functions host runs against Azure's emulator: its runner delivers while the trigger is
+	// enabled, as a paused entity takes no receivers.
+	if h.Enabled && h.Cloud != "azure" {
 		return nil, "", errors.New("trigger.enabled is true: the emulator's own delivery consumes its trigger; set trigger.enabled = false to let the runner deliver")
 	}
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
@@ -69,6 +84,8 @@ func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog
 	switch h.Cloud {
 	case "aws":
 		return newAWS(ctx, h, opts.Endpoint, dir, tmp, prog, log)
+	case "azure":
+		return newAzure(ctx, h, opts, dir, tmp, prog, log)
 	}
 	return nil, "", fmt.Errorf("delivery on %s is not in the runner yet", h.Cloud)
 }
