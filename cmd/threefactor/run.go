@@ -17,9 +17,10 @@ import (
 //	threefactor run [--chdir DIR] [--state FILE] [--until-drained] [--handler NAME]...
 //	threefactor dlq [--chdir DIR] [--state FILE] HANDLER list|replay [ID...]|purge
 //
-// Both read the applied handlers with `tofu show -json` and reach the emulator at
-// AWS_ENDPOINT_URL (or --endpoint).
-const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--until-drained] [--concurrency N] [--handler NAME]...
+// Both read the applied handlers with `tofu show -json` and reach the AWS emulator at
+// AWS_ENDPOINT_URL (or --endpoint), and Azure's Service Bus namespaces with DefaultAzureCredential
+// through HTTPS_PROXY (the emulator kit's).
+const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--cosmos-endpoint HOST:PORT] [--until-drained] [--concurrency N] [--handler NAME]...
        threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] HANDLER list|replay [ID...]|purge`
 
 // stateFlags are the flags that find the applied handlers and the emulator.
@@ -61,6 +62,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.register(fs)
 	var only names
 	fs.Var(&only, "handler", "deliver to this handler only (repeatable; all by default)")
+	cosmos := fs.String("cosmos-endpoint", os.Getenv("THREEFACTOR_COSMOS_ENDPOINT"), "host:port of a Cosmos DB emulator that azure handlers' dedup stores and tables are pointed at ($THREEFACTOR_COSMOS_ENDPOINT; its key in $THREEFACTOR_COSMOS_KEY)")
 	drained := fs.Bool("until-drained", false, "stop once every handler's queue is empty and no batch runs")
 	concurrency := fs.Int64("concurrency", 0, "at most this many batches of each handler at once, below its max_concurrency (1: one at a time, for emulators that are not safe for concurrent transactions, such as moto)")
 	if err := fs.Parse(args); err != nil {
@@ -83,7 +85,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stats, err := runner.Run(ctx, hs, runner.Options{
-		Endpoint: sf.endpoint, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
+		Endpoint: sf.endpoint, CosmosEndpoint: *cosmos, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
 		Progress: stdout, TTY: isTerminal(stdout), Log: stderr,
 	})
 	if err != nil {
