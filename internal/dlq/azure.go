@@ -95,7 +95,7 @@ func (l sbLetters) receive(ctx context.Context) ([]held, error) {
 			m, err := l.q.Client.PeekLock(ctx, e, time.Second)
 			if err != nil {
 				l.q.release(ctx, out)
-				return nil, fmt.Errorf("receiving from %s: %w", e, err)
+				return nil, fmt.Errorf("receiving from %s: %w", l.where(), err)
 			}
 			if m == nil {
 				break
@@ -104,6 +104,11 @@ func (l sbLetters) receive(ctx context.Context) ([]held, error) {
 		}
 	}
 	return out, nil
+}
+
+// where names both queues.
+func (l sbLetters) where() string {
+	return "the dead-letter queue " + l.q.DeadLetter + " and its own $DeadLetterQueue"
 }
 
 func (l sbLetters) id(h held) string                    { return h.m.ID }
