@@ -58,10 +58,12 @@ func dlqRun(ctx context.Context, sf stateFlags, name, op string, ids []string, s
 	switch {
 	case h == nil:
 		return fmt.Errorf("no handler %q in the state", name)
+	case h.Cloud == "gcp":
+		return dlqGCP(ctx, sf, h, op, ids, stdout, stderr)
 	case h.Cloud == "azure":
 		return dlqAzure(ctx, h, op, ids, stdout, stderr)
 	case h.Cloud != "aws":
-		return fmt.Errorf("handler %s is on %s: dead-letter replay is on AWS and Azure only for now", name, h.Cloud)
+		return fmt.Errorf("handler %s is on %s: dead-letter replay is on AWS, Google Cloud and Azure only for now", name, h.Cloud)
 	case sf.endpoint == "":
 		return errors.New("no endpoint: set AWS_ENDPOINT_URL or pass --endpoint")
 	}

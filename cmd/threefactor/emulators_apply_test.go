@@ -143,17 +143,22 @@ func kitTofu(t *testing.T, work, kitDir, dir string) func(args ...string) string
 `})
 	return func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("sh", append([]string{"-c", `set -a; . "$0"; set +a; exec "$@"`, filepath.Join(kitDir, envFile),
-			os.Getenv("TF_ACC_TERRAFORM_PATH")}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TF_CLI_CONFIG_FILE=" + filepath.Join(work, "tofurc"),
-			"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
-		out, err := cmd.CombinedOutput()
+		out, err := kitCommand(work, kitDir, dir, os.Getenv("TF_ACC_TERRAFORM_PATH"), args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tofu %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return string(out)
 	}
+}
+
+// kitCommand runs bin in dir with nothing but the kit's env file (sourced as the guide shows) and
+// the CLI configuration kitTofu writes under work.
+func kitCommand(work, kitDir, dir, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command("sh", append([]string{"-c", `set -a; . "$0"; set +a; exec "$@"`, filepath.Join(kitDir, envFile), bin}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TF_CLI_CONFIG_FILE=" + filepath.Join(work, "tofurc"),
+		"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
+	return cmd
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {

@@ -17,15 +17,18 @@ import (
 //	threefactor run [--chdir DIR] [--state FILE] [--until-drained] [--handler NAME]...
 //	threefactor dlq [--chdir DIR] [--state FILE] HANDLER list|replay [ID...]|purge
 //
-// Both read the applied handlers with `tofu show -json` and reach the AWS emulator at
-// AWS_ENDPOINT_URL (or --endpoint), and Azure's Service Bus namespaces with DefaultAzureCredential
-// through HTTPS_PROXY (the emulator kit's).
-const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--cosmos-endpoint HOST:PORT] [--until-drained] [--concurrency N] [--handler NAME]...
-       threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] HANDLER list|replay [ID...]|purge`
+// Both read the applied handlers with `tofu show -json` and reach the emulators at
+// AWS_ENDPOINT_URL (or --endpoint), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (or --pubsub
+// and --firestore), and Azure's Service Bus namespaces with DefaultAzureCredential through
+// HTTPS_PROXY (the emulator kit's).
+const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--pubsub HOST:PORT] [--firestore HOST:PORT] [--cosmos-endpoint HOST:PORT] [--until-drained] [--concurrency N] [--handler NAME]...
+       threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--pubsub HOST:PORT] HANDLER list|replay [ID...]|purge`
 
 // stateFlags are the flags that find the applied handlers and the emulator.
 type stateFlags struct {
 	dir, state, tofu, endpoint string
+	// pubsub and firestore are the Google emulators' host:port.
+	pubsub, firestore string
 }
 
 func (s *stateFlags) register(fs *flag.FlagSet) {
@@ -36,7 +39,9 @@ func (s *stateFlags) register(fs *flag.FlagSet) {
 		tofu = "tofu"
 	}
 	fs.StringVar(&s.tofu, "tofu", tofu, "OpenTofu or Terraform binary ($THREEFACTOR_TOFU)")
-	fs.StringVar(&s.endpoint, "endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the emulator's URL ($AWS_ENDPOINT_URL)")
+	fs.StringVar(&s.endpoint, "endpoint", os.Getenv("AWS_ENDPOINT_URL"), "the AWS emulator's URL ($AWS_ENDPOINT_URL)")
+	fs.StringVar(&s.pubsub, "pubsub", os.Getenv("PUBSUB_EMULATOR_HOST"), "the Pub/Sub emulator's host:port, for Google handlers ($PUBSUB_EMULATOR_HOST)")
+	fs.StringVar(&s.firestore, "firestore", os.Getenv("FIRESTORE_EMULATOR_HOST"), "the Firestore emulator's host:port, for Google handlers ($FIRESTORE_EMULATOR_HOST)")
 }
 
 func (s *stateFlags) handlers(ctx context.Context) ([]runner.Handler, error) {
@@ -85,7 +90,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stats, err := runner.Run(ctx, hs, runner.Options{
-		Endpoint: sf.endpoint, CosmosEndpoint: *cosmos, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
+		Endpoint: sf.endpoint, PubSubHost: sf.pubsub, FirestoreHost: sf.firestore, CosmosEndpoint: *cosmos, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
 		Progress: stdout, TTY: isTerminal(stdout), Log: stderr,
 	})
 	if err != nil {

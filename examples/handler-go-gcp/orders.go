@@ -12,9 +12,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
@@ -47,6 +50,12 @@ func handle(_ context.Context, ev handler.Event) (handler.Effect, error) {
 	}
 	if o.OrderID == "" || o.Status == "" {
 		return handler.Effect{}, errors.New("order event without order_id or status")
+	}
+	// ORDER_STATUSES, when set, lists the statuses this version knows
+	// (comma-separated): another one fails until a release knows it, and
+	// can then be replayed from the dead-letter topic.
+	if known := os.Getenv("ORDER_STATUSES"); known != "" && !slices.Contains(strings.Split(known, ","), o.Status) {
+		return handler.Effect{}, fmt.Errorf("unknown order status %q (ORDER_STATUSES=%s)", o.Status, known)
 	}
 	return handler.Effect{
 		State: &handler.StateWrite{Key: o.OrderID, Attributes: map[string]any{

@@ -69,6 +69,18 @@ var deliveries = []struct {
 	{"poison", push("m4", "e3", "1", `not json`), http.StatusInternalServerError},
 }
 
+func TestHandlerRefusesUnknownStatus(t *testing.T) {
+	t.Setenv("ORDER_STATUSES", "placed,shipped")
+	ev := handler.Event{Source: "/shop/orders", ID: "e9", Sequence: "3", Data: []byte(`{"order_id":"o-2","status":"refunded"}`)}
+	if _, err := handle(context.Background(), ev); err == nil {
+		t.Error("refunded accepted; want an error while ORDER_STATUSES lacks it")
+	}
+	t.Setenv("ORDER_STATUSES", "placed,shipped,refunded")
+	if eff, err := handle(context.Background(), ev); err != nil || eff.State == nil {
+		t.Errorf("refunded with ORDER_STATUSES listing it = %+v, %v; want a state write", eff, err)
+	}
+}
+
 func TestHandlerKeepsLatestStatusOnce(t *testing.T) {
 	t.Setenv(handler.EnvDedupStore, "mem://")
 	t.Setenv(handler.EnvHandler, "orders")

@@ -120,6 +120,8 @@ func (q Queues) Replay(ctx context.Context, ids []string, note func(string)) (mo
 // sqsLetters are a dead-letter queue's messages as replay takes them.
 type sqsLetters struct{ q Queues }
 
+func (l sqsLetters) where() string { return "the dead-letter queue " + l.q.DeadLetter }
+
 func (l sqsLetters) receive(ctx context.Context) ([]sqstypes.Message, error) {
 	msgs, err := l.q.receive(ctx, l.q.hold())
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 
 // letters are a dead-letter queue's (or subscription's) messages of type M, as a replay takes them.
 type letters[M any] interface {
+	// where names the dead letters' queue or subscription, for errors.
+	where() string
 	// receive takes a few messages, hidden from other receivers while the replay holds them.
 	receive(ctx context.Context) ([]M, error)
 	id(m M) string
@@ -54,7 +56,7 @@ func replay[M any](ctx context.Context, l letters[M], ids []string) (moved []str
 		}
 	}
 	if missing := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return slices.Contains(moved, id) }); len(missing) > 0 {
-		return moved, fmt.Errorf("not in the dead letters (or held by another receiver): %v", missing)
+		return moved, fmt.Errorf("not in %s (or held by another receiver): %v", l.where(), missing)
 	}
 	return moved, nil
 }

@@ -1,10 +1,14 @@
 // Package runner plays the platform's delivery for the handlers of an applied configuration on
-// this machine: it polls each handler's queue in the emulator, runs the handler's code as a child
-// process behind a stand-in of the Lambda runtime API, and deletes or leaves each message as the
-// event source mapping would, so that the queue's redrive dead-letters poison messages. On Azure
-// it plays the Functions host's Service Bus trigger for Go custom handlers and Node.js apps over
-// Service Bus's HTTP data plane (azure.go), completing or abandoning each message so that Service
-// Bus dead-letters poison messages after MaxDeliveryCount deliveries.
+// this machine, against the emulators, running each handler's code as a child process. On AWS
+// (aws.go) it polls each handler's queue, invokes the code behind a stand-in of the Lambda runtime
+// API, and deletes or leaves each message as the event source mapping would, so that the queue's
+// redrive dead-letters poison messages. On Google Cloud (gcp.go) it pulls the paused push
+// subscription and posts each message to the function over HTTP as Pub/Sub pushes, acknowledging
+// or nacking it, so that the emulator's retry and dead-letter policies apply. On Azure (azure.go) it
+// plays the Functions host's Service Bus trigger for Go custom handlers and Node.js apps over Service
+// Bus's HTTP data plane, completing or abandoning each message so that Service Bus dead-letters
+// poison messages after MaxDeliveryCount deliveries. Run, the progress and the child processes are
+// shared; a cloud's delivery implements the delivery interface.
 package runner
 
 import (
@@ -45,6 +49,11 @@ type Handler struct {
 	FunctionARN   string
 	QueueURL      string
 	DeadLetterURL string
+
+	// Google: the project, the push subscription (paused: pull only) the runner pulls from, the
+	// pull subscription of the dead-letter topic, and the topic the handler consumes, which a
+	// replay publishes to (full resource names).
+	Project, Subscription, DeadLetterSubscription, Topic string
 }
 
 // show is the part of `tofu show -json` the runner reads.
@@ -93,8 +102,9 @@ type resource struct {
 	Dedup struct {
 		TTLS int64 `json:"ttl_s"`
 	} `json:"dedup"`
-	FunctionID string            `json:"function_id"`
-	Components map[string]string `json:"components"`
+	FunctionID    string            `json:"function_id"`
+	PublishTarget string            `json:"publish_target"`
+	Components    map[string]string `json:"components"`
 }
 
 // ShowJSON runs `tofu show -json` in dir (of state, when not empty) and returns its output.
@@ -163,6 +173,8 @@ func fromResource(r resource, dir string) (Handler, error) {
 	switch h.Cloud {
 	case "aws":
 		return h, fromAWS(r, &h)
+	case "gcp":
+		return h, fromGCP(r, &h)
 	case "azure":
 		return h, fromAzure(r, &h)
 	}

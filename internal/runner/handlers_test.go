@@ -42,6 +42,55 @@ func TestHandlers(t *testing.T) {
 	}
 }
 
+// gcpShowJSON is a Google handler's state, trimmed to what the runner reads.
+const gcpShowJSON = `{"format_version":"1.0","values":{"root_module":{"resources":[{"address":"threefactor_eventhandler.orders","type":"threefactor_eventhandler","values":{
+ "id":"gcp/shop/europe-west1/orders","name":"orders","cloud":"gcp",
+ "function":{"runtime":"go","entry_point":"HandleOrders","source_dir":"fn","memory_mb":256,"timeout_s":10,
+   "environment":{"ORDERS_COLLECTION":"orders"},"secret_environment":null,"max_concurrency":2,"tables":null},
+ "trigger":{"kind":"topic","enabled":false,"batch_size":1,"batch_window_s":0},
+ "retry":{"max_attempts":5},"dedup":{"ttl_s":3600},"publish_target":"projects/shop/topics/orders--topic",
+ "components":{"subscription":"projects/shop/subscriptions/orders--push","dead_letter":"projects/shop/topics/orders--dlq",
+   "dead_letter_subscription":"projects/shop/subscriptions/orders--dead-letters","dedup_table":"projects/shop/databases/orders--dedup"}}}]}}}`
+
+func TestHandlersGCP(t *testing.T) {
+	hs, err := Handlers([]byte(gcpShowJSON), "/cfg")
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("Handlers = %+v, %v; want one handler", hs, err)
+	}
+	h := hs[0]
+	if h.Project != "shop" || h.Region != "europe-west1" || h.SourceDir != "/cfg/fn" || h.MaxAttempts != 5 || h.Topic != "projects/shop/topics/orders--topic" ||
+		h.Subscription != "projects/shop/subscriptions/orders--push" || h.DeadLetterSubscription != "projects/shop/subscriptions/orders--dead-letters" {
+		t.Errorf("handler %+v", h)
+	}
+	for k, v := range map[string]string{
+		"ORDERS_COLLECTION": "orders", "THREEFACTOR_CLOUD": "gcp", "THREEFACTOR_HANDLER": "orders", "THREEFACTOR_TIMEOUT_S": "10",
+		"THREEFACTOR_DEDUP_STORE": "firestore://projects/shop/databases/orders--dedup/documents/dedup",
+	} {
+		if h.Env[k] != v {
+			t.Errorf("env %s = %q, want %q", k, h.Env[k], v)
+		}
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{`"gcp/shop/europe-west1/orders"`, `"gcp/shop/orders"`, "is not gcp/<project>/<region>/<name>"},
+		{`"dedup_table":"projects/shop/databases/orders--dedup"`, `"dedup_table":""`, "run tofu apply"},
+	} {
+		if _, err := Handlers([]byte(strings.Replace(gcpShowJSON, c.from, c.to, 1)), "."); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want an error saying %q", c.to, err, c.want)
+		}
+	}
+}
+
+// A java21 function on Google is not run, and says why; a go one without go.mod says what it needs.
+func TestPrepareGCP(t *testing.T) {
+	_, err := prepareGCP(t.Context(), &Handler{Runtime: "java21"}, t.TempDir(), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "java21 functions on Google are not run locally") || !strings.Contains(err.Error(), "stay in its subscription") {
+		t.Errorf("java21: %v; want an error saying it is not run and its messages stay", err)
+	}
+	if _, err := prepareGCP(t.Context(), &Handler{Runtime: "go"}, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "go.mod") {
+		t.Errorf("go without go.mod: %v; want an error naming go.mod", err)
+	}
+}
+
 func TestHandlersErrors(t *testing.T) {
 	if _, err := Handlers([]byte("not json"), "."); err == nil || !strings.Contains(err.Error(), "tofu show -json") {
 		t.Errorf("bad JSON: %v; want an error naming tofu show -json", err)

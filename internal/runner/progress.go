@@ -135,6 +135,9 @@ func (p *progress) snapshot() []Stats {
 // handler library is counted, anything else is shown through log.
 func (p *progress) outputOf(name string, log func(string)) func(string) {
 	return func(l string) {
+		if strings.TrimSpace(l) == "" {
+			return
+		}
 		if !outcomeLine.MatchString(l) {
 			log(l)
 			return

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,6 +30,9 @@ type Options struct {
 	// CosmosEndpoint, host:port of a Cosmos DB emulator, replaces the account host of every
 	// cosmos:// URL in an Azure handler's environment (THREEFACTOR_DEDUP_STORE and granted tables).
 	CosmosEndpoint string
+	// PubSubHost and FirestoreHost are the Google emulators' host:port (PUBSUB_EMULATOR_HOST and
+	// FIRESTORE_EMULATOR_HOST of the emulator kit); Google handlers are not run without them.
+	PubSubHost, FirestoreHost string
 	// Only names the handlers to deliver to; all when empty.
 	Only []string
 	// UntilDrained stops the run once every handler's trigger is empty and no delivery is running.
@@ -63,13 +65,19 @@ type delivery interface {
 	deadLettered(ctx context.Context) (n int64, ok bool)
 }
 
+// enabledNote says what takes an enabled handler's messages instead of the runner.
+var enabledNote = map[string]string{
+	"aws": "the emulator's own event source mapping consumes its queue (moto deletes the messages with no code run)",
+	"gcp": "its push subscription pushes to the function's URL, not to this machine",
+}
+
 // newDelivery prepares h's delivery: its code unpacked under tmp, how to run it, and its trigger's
 // client. The note says which local runtime stands in for the handler's.
 func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog *progress, log func(string)) (delivery, string, error) {
-	// No Functions host runs against Azure's emulator: its runner delivers while the trigger is
+	// No Functions host runs against Azure's emulator: the runner delivers while the trigger is
 	// enabled, as a paused entity takes no receivers.
 	if h.Enabled && h.Cloud != "azure" {
-		return nil, "", errors.New("trigger.enabled is true: the emulator's own delivery consumes its trigger; set trigger.enabled = false to let the runner deliver")
+		return nil, "", fmt.Errorf("trigger.enabled is true: %s; set trigger.enabled = false to let the runner deliver", enabledNote[h.Cloud])
 	}
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, "", err
@@ -84,6 +92,8 @@ func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog
 	switch h.Cloud {
 	case "aws":
 		return newAWS(ctx, h, opts.Endpoint, dir, tmp, prog, log)
+	case "gcp":
+		return newGCP(ctx, h, opts, dir, tmp, prog, log)
 	case "azure":
 		return newAzure(ctx, h, opts, dir, tmp, prog, log)
 	}
@@ -129,6 +139,10 @@ func Run(ctx context.Context, handlers []Handler, opts Options) ([]Stats, error)
 		ds = append(ds, running{h.Name, d})
 	}
 
+	if len(ds) == 0 { // nothing can run: say so at once rather than wait for nothing
+		prog.draw(true)
+		return prog.snapshot(), nil
+	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup

@@ -78,8 +78,9 @@ func (d *Driver) upload(ctx context.Context, code *driver.Code) (*functionspb.St
 	return u.GetStorageSource(), nil
 }
 
-// function is the function as the handler wants it; source is set when code is uploaded.
-func (d *Driver) function(h *spec.Handler, email, database string, source *functionspb.StorageSource) *functionspb.Function {
+// Env is the function's environment: the user's variables, the secret ones and the THREEFACTOR_*
+// ones, database being the dedup database's full name. The local runner rebuilds it from the state.
+func Env(h *spec.Handler, database string) map[string]string {
 	env := map[string]string{}
 	maps.Copy(env, h.Function.Environment)
 	maps.Copy(env, h.Function.SecretEnvironment)
@@ -88,6 +89,12 @@ func (d *Driver) function(h *spec.Handler, email, database string, source *funct
 		tables[name] = tableStoreURL(g.TableID)
 	}
 	maps.Copy(env, h.Env(dedupStoreURL(database), tables))
+	return env
+}
+
+// function is the function as the handler wants it; source is set when code is uploaded.
+func (d *Driver) function(h *spec.Handler, email, database string, source *functionspb.StorageSource) *functionspb.Function {
+	env := Env(h, database)
 	f := &functionspb.Function{
 		Name:        d.functionName(d.names(h.Name).Function),
 		Description: describe(h.Name, h.Function.SourceHash, h.Function.MaxConcurrency),
