@@ -6,7 +6,8 @@
 // assignments (Microsoft.DocumentDB), user-assigned identities (Microsoft.ManagedIdentity), role
 // assignments (Microsoft.Authorization), Log Analytics workspaces (Microsoft.OperationalInsights)
 // and Application Insights components (Microsoft.Insights), resource groups and provider
-// registration (Microsoft.Resources), and a Microsoft identity platform token endpoint.
+// registration (Microsoft.Resources), a Microsoft identity platform token endpoint, and Service
+// Bus's HTTP data plane (sbdata.go).
 //
 // It answers in ARM's REST shapes at the api-versions of the pinned SDK modules (Microsoft.Web
 // 2023-12-01 for armappservice/v4 v4.0.0, Microsoft.Storage 2024-01-01 for armstorage v1.8.1,
@@ -23,9 +24,9 @@
 //
 // One HTTPS listener on 127.0.0.1 serves everything, with a certificate from a test CA generated
 // at start: CAFile is its PEM (for SSL_CERT_FILE in another process), CertPool and HTTPClient serve
-// clients in the same process (HTTPClient also dials the fake for <site>.scm.<suffix>, which no
-// resolver knows; another process reaches those hosts with HTTPS_PROXY set to URL, as the fake
-// answers CONNECT by tunnelling to itself). Only HTTP/1.1 is served.
+// clients in the same process (HTTPClient also dials the fake for <site>.scm.<suffix> and
+// <namespace>.servicebus.windows.net, which no resolver knows; another process reaches those hosts
+// with HTTPS_PROXY set to URL, as the fake answers CONNECT by tunnelling to itself). Only HTTP/1.1 is served.
 //
 // URL is both the Resource Manager endpoint and the authority host (Cloud, ClientOptions). The
 // token endpoint POST /<tenant>/oauth2/v2.0/token answers client-credentials requests with a token
@@ -139,7 +140,7 @@
 //     written back; rules: filterType SqlFilter with a non-blank sqlExpression of at most 1024
 //     characters that the fake can evaluate (see Messages below; Service Bus takes more of SQL), or
 //     CorrelationFilter with at least one property to match;
-//   - subscriptions report messageCount and countDetails (see Messages).
+//   - queues and subscriptions report messageCount and countDetails (see Messages).
 //
 // Microsoft.DocumentDB:
 //   - databaseAccounts: names 3-44 lowercase letters, digits and hyphens, starting and
@@ -199,9 +200,37 @@
 //
 // # Messages and items
 //
-// The fake serves no data plane. Publish sends a message with application properties to a topic:
-// each subscription whose rules match takes a copy, counted in its messageCount and
-// countDetails.activeMessageCount (nothing is delivered or received). Rules are evaluated on
+// Service Bus's HTTP data plane is served at https://<namespace>.servicebus.windows.net
+// (ServiceBusSuffix), with a bearer token of the fake (401 otherwise), on queues, topics,
+// <topic>/subscriptions/<name> and each queue's or subscription's /$DeadLetterQueue:
+//   - POST <queue or topic>/messages sends (201): the body, Content-Type, BrokerProperties'
+//     MessageId (a new one when unset) and TimeToLive, and every other header as an application
+//     property (its value JSON, a string quoted, as the HTTP API carries them; Go's server gives
+//     header names canonical case, so rules and readers match names without case). A topic gives a
+//     copy to each subscription whose rules match; SendDisabled or Disabled answers 403;
+//   - POST <entity>/messages/head?timeout=N peek-locks the first available message for the
+//     entity's lockDuration (201 with the body, BrokerProperties MessageId, LockToken,
+//     SequenceNumber, DeliveryCount (1 on the first delivery), LockedUntilUtc and DeadLetterSource,
+//     a Location, and the properties as headers), waiting up to N seconds (60 by default) for one
+//     (204); DELETE .../messages/head receives and deletes; ReceiveDisabled or Disabled answers 403,
+//     a missing entity 410;
+//   - DELETE <entity>/messages/<id>/<lock> completes, PUT abandons (200); a lock that expired or is
+//     not the message's answers 404 and settles nothing. An expired lock is an abandon. An abandoned
+//     message whose DeliveryCount reached maxDeliveryCount is dead-lettered (DeadLetterReason
+//     MaxDeliveryCountExceeded): into the entity forwardDeadLetteredMessagesTo names (a new message
+//     there, DeliveryCount 0) or the entity's $DeadLetterQueue;
+//   - a message expires at the earlier of its TimeToLive and the entity's defaultMessageTimeToLive
+//     after it was enqueued: dropped, or dead-lettered (TTLExpiredException) with
+//     deadLetteringOnMessageExpiration;
+//   - GET <entity> answers its ATOM description with MessageCount, Status and CountDetails
+//     (ActiveMessageCount, locked messages included, and DeadLetterMessageCount).
+//
+// Faults match the operations "servicebus/send", "servicebus/peekLock",
+// "servicebus/receiveAndDelete", "servicebus/complete", "servicebus/abandon" and
+// "servicebus/describe".
+//
+// Publish sends a message with application properties (and no body) to a topic, as the data plane
+// does; the copies wait in the subscriptions, counted in messageCount and countDetails. Rules are evaluated on
 // =, <>, !=, [NOT] IN, IS [NOT] NULL, EXISTS, AND, OR, NOT and parentheses over 'strings', numbers
 // and application properties (bare, [delimited] or user.); a rule using more of Service Bus's SQL is
 // refused with 400, saying so. PutDocument writes an item into a container, as a handler would;

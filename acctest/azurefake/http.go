@@ -43,6 +43,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(host, ".scm."+strings.ToLower(s.opts.SCMSuffix)):
 		op, handle = "scm/publish", s.handleSCM
+	case strings.HasSuffix(host, "."+ServiceBusSuffix):
+		ns := strings.TrimSuffix(host, "."+ServiceBusSuffix)
+		op, handle = sbOp(r), func(c *call) *reply { return s.handleServiceBus(c, ns) }
 	case strings.HasSuffix(strings.ToLower(r.URL.Path), "/oauth2/v2.0/token"):
 		op, handle = "token", s.handleToken
 	case strings.HasSuffix(strings.ToLower(r.URL.Path), "/.well-known/openid-configuration"):

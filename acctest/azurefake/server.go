@@ -106,6 +106,7 @@ type Server struct {
 	log          []string
 	seq          int64
 	tokens       map[string]bool
+	sbWake       chan struct{}   // closed when Service Bus messages become available
 	unregistered map[string]bool // "<subscription>/<namespace>" lowercase
 }
 
@@ -238,7 +239,7 @@ func (s *Server) CAPEM() []byte { return s.caPEM }
 func (s *Server) CertPool() *x509.CertPool { return s.pool }
 
 // HTTPClient trusts the test CA and dials the fake for every host under SCMSuffix (the sites and
-// their SCM endpoints), which no resolver knows. It is an azcore policy.Transporter. The same
+// their SCM endpoints) and ServiceBusSuffix (the namespaces' data plane), which no resolver knows. It is an azcore policy.Transporter. The same
 // client is returned each time.
 func (s *Server) HTTPClient() *http.Client { return s.client }
 
@@ -248,7 +249,7 @@ func (s *Server) newHTTPClient() *http.Client {
 		TLSClientConfig: &tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12},
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, _, err := net.SplitHostPort(addr)
-			if err == nil && strings.HasSuffix(strings.ToLower(host), "."+strings.ToLower(s.opts.SCMSuffix)) {
+			if err == nil && (strings.HasSuffix(strings.ToLower(host), "."+strings.ToLower(s.opts.SCMSuffix)) || strings.HasSuffix(strings.ToLower(host), "."+ServiceBusSuffix)) {
 				addr = s.Addr()
 			}
 			return d.DialContext(ctx, network, addr)
@@ -276,6 +277,10 @@ func (s *Server) reset() {
 	s.st = newState()
 	s.faults, s.calls, s.log = nil, map[string]int{}, nil
 	s.tokens = map[string]bool{}
+	if s.sbWake != nil {
+		close(s.sbWake) // waiting receives find their entity gone
+	}
+	s.sbWake = make(chan struct{})
 	s.unregistered = map[string]bool{}
 	for _, sub := range s.opts.Subscriptions {
 		for _, ns := range s.opts.UnregisteredProviders {
@@ -376,7 +381,7 @@ func (s *Server) makeCerts() error {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:     []string{"localhost", sfx, "*." + sfx, "*.scm." + sfx},
+		DNSNames:     []string{"localhost", sfx, "*." + sfx, "*.scm." + sfx, "*." + ServiceBusSuffix},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {

@@ -92,7 +92,7 @@ func init() {
 				return validateEntity(s, c, typ, body, old)
 			},
 			render: func(s *Server, r *resource, out map[string]any) {
-				if typ == typeSubscriptions {
+				if typ == typeSubscriptions || typ == typeQueues {
 					renderCounts(s, r, out)
 				}
 			},

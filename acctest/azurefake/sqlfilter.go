@@ -10,7 +10,7 @@ import (
 // [NOT] IN, IS [NOT] NULL, EXISTS, AND, OR, NOT, parentheses, 'string' and numeric constants,
 // properties bare, [delimited] or scoped user.); a rule using more is refused with a 400 that says
 // so, where Service Bus would take it.
-type sqlExpr func(props map[string]string) bool
+type sqlExpr func(props map[string]string) bool // props keyed by lowercase name
 
 type sqlParser struct {
 	s   string
@@ -107,7 +107,8 @@ func (p *sqlParser) predicate() (sqlExpr, error) {
 		if err == nil && !p.keyword(")") {
 			err = fmt.Errorf("missing ) at position %d", p.pos)
 		}
-		return func(m map[string]string) bool { _, ok := m[name]; return ok }, err
+		key := strings.ToLower(name)
+		return func(m map[string]string) bool { _, ok := m[key]; return ok }, err
 	}
 	l, err := p.operand()
 	if err != nil {
@@ -196,7 +197,8 @@ func (p *sqlParser) operand() (operand, error) {
 		return func(map[string]string) (string, bool) { return v, true }, nil
 	}
 	name, err := p.property()
-	return func(m map[string]string) (string, bool) { v, ok := m[name]; return v, ok }, err
+	key := strings.ToLower(name)
+	return func(m map[string]string) (string, bool) { v, ok := m[key]; return v, ok }, err
 }
 
 // property reads a property name: bare, [delimited], or scoped user. (sys. is refused: the fake

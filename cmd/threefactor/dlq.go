@@ -60,8 +60,10 @@ func dlqRun(ctx context.Context, sf stateFlags, name, op string, ids []string, s
 		return fmt.Errorf("no handler %q in the state", name)
 	case h.Cloud == "gcp":
 		return dlqGCP(ctx, sf, h, op, ids, stdout, stderr)
+	case h.Cloud == "azure":
+		return dlqAzure(ctx, h, op, ids, stdout, stderr)
 	case h.Cloud != "aws":
-		return fmt.Errorf("handler %s is on %s: dead-letter replay is on AWS and Google Cloud only for now", name, h.Cloud)
+		return fmt.Errorf("handler %s is on %s: dead-letter replay is on AWS, Google Cloud and Azure only for now", name, h.Cloud)
 	case sf.endpoint == "":
 		return errors.New("no endpoint: set AWS_ENDPOINT_URL or pass --endpoint")
 	}
@@ -77,17 +79,10 @@ func dlqRun(ctx context.Context, sf stateFlags, name, op string, ids []string, s
 			return err
 		}
 		_, _ = fmt.Fprintf(stderr, "threefactor: a sample of %d of about %d dead-lettered messages of %s (SQS lists only by receiving)\n", len(msgs), total, name)
-		enc := json.NewEncoder(stdout)
-		for _, m := range msgs {
-			if err := enc.Encode(m); err != nil {
-				return err
-			}
-		}
+		return printMessages(stdout, msgs)
 	case "replay":
 		moved, task, err := q.Replay(ctx, ids, func(s string) { _, _ = fmt.Fprintf(stderr, "threefactor: %s\n", s) })
-		for _, id := range moved {
-			_, _ = fmt.Fprintf(stdout, "replayed %s\n", id)
-		}
+		printReplayed(stdout, moved)
 		if task != "" {
 			_, _ = fmt.Fprintf(stdout, "move task %s started: SQS moves every message back to %s\n", task, h.QueueURL)
 		}
@@ -102,4 +97,20 @@ func dlqRun(ctx context.Context, sf stateFlags, name, op string, ids []string, s
 		_, _ = fmt.Fprintf(stderr, "threefactor: purged the dead-letter queue of %s\n", name)
 	}
 	return nil
+}
+
+func printMessages(w io.Writer, msgs []dlq.Message) error {
+	enc := json.NewEncoder(w)
+	for _, m := range msgs {
+		if err := enc.Encode(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printReplayed(w io.Writer, ids []string) {
+	for _, id := range ids {
+		_, _ = fmt.Fprintf(w, "replayed %s\n", id)
+	}
 }

@@ -96,7 +96,7 @@ func startEmulators(ctx context.Context, dir string, clouds []string) (*kit, err
 		bundle := filepath.Join(dir, caFile)
 		err := writeCABundle(bundle, k.azure.CAPEM())
 		if err == nil {
-			k.tunnel, err = startTunnelProxy(k.azure.SCMSuffix(), k.azure.Addr())
+			k.tunnel, err = startTunnelProxy(k.azure.Addr(), k.azure.SCMSuffix(), azurefake.ServiceBusSuffix)
 		}
 		if err != nil {
 			k.close()
@@ -132,7 +132,7 @@ func (k *kit) notes() string {
 		b.WriteString("threefactor: Google: every API the provider calls answers at TF_VAR_threefactor_gcp_endpoint; functions are deployed but not run\n")
 	}
 	if k.azure != nil {
-		b.WriteString("threefactor: Azure: HTTPS_PROXY tunnels the function apps' hosts to the fake Resource Manager and everything else to where it goes; SSL_CERT_FILE is the fake's CA with the system's\n")
+		b.WriteString("threefactor: Azure: HTTPS_PROXY tunnels the function apps' and Service Bus namespaces' hosts to the fake Resource Manager and everything else to where it goes; SSL_CERT_FILE is the fake's CA with the system's\n")
 	}
 	return b.String()
 }

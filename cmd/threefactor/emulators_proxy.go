@@ -4,29 +4,34 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
 // tunnelProxy is the HTTPS_PROXY of a kit with Azure. The function apps' hosts (<site>.<suffix>
-// and <site>.scm.<suffix>, where the provider publishes code), which no resolver knows, are
-// tunnelled to the fake Resource Manager, which serves them; every other CONNECT goes to its own
+// and <site>.scm.<suffix>, where the provider publishes code) and the Service Bus namespaces'
+// (<namespace>.servicebus.windows.net, where the runner and dlq receive) are tunnelled to the fake
+// Resource Manager, which serves them; every other CONNECT goes to its own
 // destination, so that the kit's environment still reaches registries, package managers and
 // anything else over HTTPS.
 type tunnelProxy struct {
-	srv    *http.Server
-	url    string
-	suffix string // "." + the lowercase DNS suffix of the fake's hosts
-	fake   string // the fake's host:port
+	srv      *http.Server
+	url      string
+	suffixes []string // "." + each lowercase DNS suffix of the fake's hosts
+	fake     string   // the fake's host:port
 }
 
-func startTunnelProxy(suffix, fake string) (*tunnelProxy, error) {
+func startTunnelProxy(fake string, suffixes ...string) (*tunnelProxy, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &tunnelProxy{url: "http://" + l.Addr().String(), suffix: "." + strings.ToLower(suffix), fake: fake}
+	p := &tunnelProxy{url: "http://" + l.Addr().String(), fake: fake}
+	for _, s := range suffixes {
+		p.suffixes = append(p.suffixes, "."+strings.ToLower(s))
+	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(l) }()
 	return p, nil
@@ -40,7 +45,7 @@ func (p *tunnelProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := r.Host
-	if host, _, err := net.SplitHostPort(target); err == nil && strings.HasSuffix(strings.ToLower(host), p.suffix) {
+	if host, _, err := net.SplitHostPort(target); err == nil && slices.ContainsFunc(p.suffixes, func(s string) bool { return strings.HasSuffix(strings.ToLower(host), s) }) {
 		target = p.fake
 	}
 	upstream, err := net.DialTimeout("tcp", target, 10*time.Second)

@@ -16,13 +16,13 @@ import (
 	"github.com/threefactor/terraform-provider-threefactor/acctest/azurefake"
 )
 
-// TestTunnelProxy: the kit's HTTPS_PROXY tunnels the function apps' hosts to the fake and every
-// other host to itself, and refuses what is not a tunnel.
+// TestTunnelProxy: the kit's HTTPS_PROXY tunnels the function apps' and Service Bus namespaces'
+// hosts to the fake and every other host to itself, and refuses what is not a tunnel.
 func TestTunnelProxy(t *testing.T) {
 	fake := azurefake.Require(t, azurefake.Options{})
 	elsewhere := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "elsewhere") }))
 	defer elsewhere.Close()
-	p, err := startTunnelProxy(fake.SCMSuffix(), fake.Addr())
+	p, err := startTunnelProxy(fake.Addr(), fake.SCMSuffix(), azurefake.ServiceBusSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,15 @@ func TestTunnelProxy(t *testing.T) {
 		t.Fatalf("SCM host through the proxy: %v", err)
 	}
 	_ = resp.Body.Close()
+	// A namespace's data plane answers from the fake: 401 without a token.
+	resp, err = c.Get("https://shop-bus." + azurefake.ServiceBusSuffix + "/orders--queue")
+	if err != nil {
+		t.Fatalf("Service Bus host through the proxy: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("Service Bus host through the proxy: %s, want the fake's 401", resp.Status)
+	}
 	resp, err = c.Get(elsewhere.URL)
 	if err != nil {
 		t.Fatalf("another host through the proxy: %v", err)

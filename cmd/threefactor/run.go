@@ -19,8 +19,9 @@ import (
 //
 // Both read the applied handlers with `tofu show -json` and reach the emulators at
 // AWS_ENDPOINT_URL (or --endpoint), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (or --pubsub
-// and --firestore).
-const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--pubsub HOST:PORT] [--firestore HOST:PORT] [--until-drained] [--concurrency N] [--handler NAME]...
+// and --firestore), and Azure's Service Bus namespaces with DefaultAzureCredential through
+// HTTPS_PROXY (the emulator kit's).
+const runUsage = `usage: threefactor run [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--pubsub HOST:PORT] [--firestore HOST:PORT] [--cosmos-endpoint HOST:PORT] [--until-drained] [--concurrency N] [--handler NAME]...
        threefactor dlq [--chdir DIR] [--state FILE] [--tofu BIN] [--endpoint URL] [--pubsub HOST:PORT] HANDLER list|replay [ID...]|purge`
 
 // stateFlags are the flags that find the applied handlers and the emulator.
@@ -66,6 +67,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.register(fs)
 	var only names
 	fs.Var(&only, "handler", "deliver to this handler only (repeatable; all by default)")
+	cosmos := fs.String("cosmos-endpoint", os.Getenv("THREEFACTOR_COSMOS_ENDPOINT"), "host:port of a Cosmos DB emulator that azure handlers' dedup stores and tables are pointed at ($THREEFACTOR_COSMOS_ENDPOINT; its key in $THREEFACTOR_COSMOS_KEY)")
 	drained := fs.Bool("until-drained", false, "stop once every handler's queue is empty and no batch runs")
 	concurrency := fs.Int64("concurrency", 0, "at most this many batches of each handler at once, below its max_concurrency (1: one at a time, for emulators that are not safe for concurrent transactions, such as moto)")
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +90,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stats, err := runner.Run(ctx, hs, runner.Options{
-		Endpoint: sf.endpoint, PubSubHost: sf.pubsub, FirestoreHost: sf.firestore, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
+		Endpoint: sf.endpoint, PubSubHost: sf.pubsub, FirestoreHost: sf.firestore, CosmosEndpoint: *cosmos, Only: only, UntilDrained: *drained, Concurrency: *concurrency,
 		Progress: stdout, TTY: isTerminal(stdout), Log: stderr,
 	})
 	if err != nil {

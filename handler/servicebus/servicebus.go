@@ -29,9 +29,12 @@
 //     cloudEvents:source (also cloudEvents_ and ce- or ce_; any case), with
 //     type, subject, sequence;
 //   - CloudEvents structured mode: a JSON body with specversion, id and source;
-//   - the Service Bus MessageId (source "azure:servicebus"): only Service
-//     Bus's own redeliveries of that message are recognised, unless the
-//     sender sets MessageId itself (and duplicate detection is off).
+//   - the Service Bus MessageId (source "azure:servicebus"), or the original
+//     message's id that a dead-letter replay carries in the OriginalMessageID
+//     application property, so that a second replayed copy of one message is
+//     a duplicate: only Service Bus's own redeliveries and replays of that
+//     message are recognised, unless the sender sets MessageId itself (and
+//     duplicate detection is off).
 //
 // A message that claims to be a CloudEvent but lacks source or id is
 // Malformed: it fails without running the handler and is dead-lettered
@@ -56,6 +59,13 @@ import (
 
 // Source is the event source of a message without a CloudEvents identity.
 const Source = "azure:servicebus"
+
+// OriginalMessageID is the application property (a string) in which a
+// replay from the dead-letter queue (threefactor dlq replay) carries the
+// MessageId of the message it copies; a replay of a replay keeps the first
+// id. FromMessage takes it, matched without case, as the event id of a
+// message without a CloudEvents identity.
+const OriginalMessageID = "threefactor-original-message-id"
 
 // Binding is the trigger binding's name the examples use in function.json.
 const Binding = "message"
@@ -250,6 +260,10 @@ func FromMessage(m Message) handler.Event {
 	for k, v := range m.Properties {
 		lower := strings.ToLower(k)
 		switch {
+		case lower == OriginalMessageID:
+			if v != "" {
+				ev.ID = v
+			}
 		case strings.HasPrefix(lower, "cloudevents:"), strings.HasPrefix(lower, "cloudevents_"):
 			attrs["ce-"+k[len("cloudEvents:"):]] = v
 		default:

@@ -87,6 +87,24 @@ func TestFromMessageFallsBackToMessageID(t *testing.T) {
 	}
 }
 
+// TestFromMessageReplayedCopy: a copy replayed from the dead-letter queue is the original event
+// (its id from OriginalMessageID, in whatever case the HTTP API delivers the name), so the dedup
+// table drops a second copy; a CloudEvents identity still wins.
+func TestFromMessageReplayedCopy(t *testing.T) {
+	first := parse(t, invocation("m-1", "plain", nil))
+	for _, name := range []string{servicebus.OriginalMessageID, "Threefactor-Original-Message-Id"} {
+		c := parse(t, invocation("m-7", "plain", map[string]any{name: "m-1", "tenant": "eu"}))
+		if c.Key() != first.Key() || c.MessageID != "m-7" || c.Attributes["tenant"] != "eu" || len(c.Attributes) != 1 {
+			t.Errorf("replayed copy (%s) = %+v, key %s; want the original's key %s, its own MessageId, the other properties only", name, c, c.Key(), first.Key())
+		}
+	}
+	ce := parse(t, invocation("m-8", "x", map[string]any{servicebus.OriginalMessageID: "m-2",
+		"cloudEvents:specversion": "1.0", "cloudEvents:id": "evt-2", "cloudEvents:source": "/shop"}))
+	if !ce.CloudEvent || ce.ID != "evt-2" || ce.Source != "/shop" {
+		t.Errorf("replayed CloudEvent = %+v; want its CloudEvents identity", ce)
+	}
+}
+
 func TestParseRefusesWhatIsNoInvocation(t *testing.T) {
 	for _, b := range []string{
 		`not json`,

@@ -1,8 +1,9 @@
 // Package dlq inspects and replays a handler's dead letters, on AWS (an SQS dead-letter queue,
-// Queues) and Google Cloud (the pull subscription of a Pub/Sub dead-letter topic, Subscriptions),
-// without ever losing a message: a replay sends a copy back to the handler's trigger before it
-// removes the dead letter, so an interrupted replay can leave a message in both places (the
-// dedup table drops the second copy) but never in neither.
+// Queues), Google Cloud (the pull subscription of a Pub/Sub dead-letter topic, Subscriptions) and
+// Azure (a Service Bus dead-letter queue, ServiceBus), without ever losing a message: a replay
+// sends a copy back to the handler's trigger before it removes the dead letter, so an interrupted
+// replay can leave a message in both places (the dedup table drops the second copy) but never in
+// neither.
 package dlq
 
 import (
@@ -15,9 +16,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// OriginalMessageID is the message attribute in which a replayed copy carries the id of the
-// message it copies (the first one's, for a replay of a replay): the handler library's SQS adapter
-// (handler/awssqs.OriginalMessageID) takes it as the event id when the message has no
+// OriginalMessageID is the message attribute (SQS) or application property (Service Bus) in which
+// a replayed copy carries the id of the message it copies (the first one's, for a replay of a
+// replay): the handler library's adapters (handler/awssqs.OriginalMessageID,
+// handler/servicebus.OriginalMessageID) take it as the event id when the message has no
 // CloudEvents identity, so a second copy is a duplicate.
 const OriginalMessageID = "threefactor-original-message-id"
 
@@ -40,6 +42,9 @@ type Message struct {
 	Attributes   map[string]string `json:"attributes,omitempty"`
 	ReceiveCount int               `json:"receive_count"`
 	SentAt       string            `json:"sent_at,omitempty"`
+	// Queue is the entity it was read from, on Azure: the dead-letter queue or its own
+	// $DeadLetterQueue.
+	Queue string `json:"queue,omitempty"`
 }
 
 // List returns a sample of the dead-lettered messages: SQS cannot list without receiving, so it

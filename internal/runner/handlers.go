@@ -4,8 +4,11 @@
 // API, and deletes or leaves each message as the event source mapping would, so that the queue's
 // redrive dead-letters poison messages. On Google Cloud (gcp.go) it pulls the paused push
 // subscription and posts each message to the function over HTTP as Pub/Sub pushes, acknowledging
-// or nacking it, so that the emulator's retry and dead-letter policies apply. Run, the progress and
-// the child processes are shared; a cloud's delivery implements the delivery interface.
+// or nacking it, so that the emulator's retry and dead-letter policies apply. On Azure (azure.go) it
+// plays the Functions host's Service Bus trigger for Go custom handlers and Node.js apps over Service
+// Bus's HTTP data plane, completing or abandoning each message so that Service Bus dead-letters
+// poison messages after MaxDeliveryCount deliveries. Run, the progress and the child processes are
+// shared; a cloud's delivery implements the delivery interface.
 package runner
 
 import (
@@ -172,6 +175,8 @@ func fromResource(r resource, dir string) (Handler, error) {
 		return h, fromAWS(r, &h)
 	case "gcp":
 		return h, fromGCP(r, &h)
+	case "azure":
+		return h, fromAzure(r, &h)
 	}
 	return h, nil // the runner says it does not deliver there
 }

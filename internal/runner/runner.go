@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
 // Options configure a run.
@@ -17,6 +20,16 @@ type Options struct {
 	// Endpoint is the AWS emulator's URL (AWS_ENDPOINT_URL of the emulator kit); AWS handlers
 	// are not run without it.
 	Endpoint string
+	// AzureHTTP reaches Service Bus namespaces (https://<namespace>.servicebus.windows.net): nil is
+	// a client that honours HTTPS_PROXY (the emulator kit's, which tunnels namespaces to its fake)
+	// and SSL_CERT_FILE.
+	AzureHTTP *http.Client
+	// AzureCredential gets the Service Bus data plane's tokens: nil is DefaultAzureCredential (at
+	// AZURE_AUTHORITY_HOST when set).
+	AzureCredential azcore.TokenCredential
+	// CosmosEndpoint, host:port of a Cosmos DB emulator, replaces the account host of every
+	// cosmos:// URL in an Azure handler's environment (THREEFACTOR_DEDUP_STORE and granted tables).
+	CosmosEndpoint string
 	// PubSubHost and FirestoreHost are the Google emulators' host:port (PUBSUB_EMULATOR_HOST and
 	// FIRESTORE_EMULATOR_HOST of the emulator kit); Google handlers are not run without them.
 	PubSubHost, FirestoreHost string
@@ -61,7 +74,9 @@ var enabledNote = map[string]string{
 // newDelivery prepares h's delivery: its code unpacked under tmp, how to run it, and its trigger's
 // client. The note says which local runtime stands in for the handler's.
 func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog *progress, log func(string)) (delivery, string, error) {
-	if h.Enabled {
+	// No Functions host runs against Azure's emulator: the runner delivers while the trigger is
+	// enabled, as a paused entity takes no receivers.
+	if h.Enabled && h.Cloud != "azure" {
 		return nil, "", fmt.Errorf("trigger.enabled is true: %s; set trigger.enabled = false to let the runner deliver", enabledNote[h.Cloud])
 	}
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
@@ -79,6 +94,8 @@ func newDelivery(ctx context.Context, h *Handler, opts Options, tmp string, prog
 		return newAWS(ctx, h, opts.Endpoint, dir, tmp, prog, log)
 	case "gcp":
 		return newGCP(ctx, h, opts, dir, tmp, prog, log)
+	case "azure":
+		return newAzure(ctx, h, opts, dir, tmp, prog, log)
 	}
 	return nil, "", fmt.Errorf("delivery on %s is not in the runner yet", h.Cloud)
 }

@@ -28,6 +28,8 @@ var (
 	nodeWrapper []byte
 	//go:embed wrappers/python.py
 	pythonWrapper []byte
+	//go:embed wrappers/azure-node.js
+	azureNodeWrapper []byte
 )
 
 // initLimit is how long a process may take to ask for its first invocation (Lambda's init phase).
@@ -46,7 +48,7 @@ func prepare(h *Handler, dir, tmp string) (process, error) {
 	switch {
 	case h.Runtime == "go":
 		bootstrap := filepath.Join(dir, "bootstrap")
-		if err := checkExecutable(bootstrap); err != nil {
+		if err := checkExecutable(bootstrap, "-tags lambda.norpc -o bootstrap"); err != nil {
 			return process{}, err
 		}
 		return process{argv: []string{bootstrap}, note: "go: " + bootstrap + " runs as is"}, nil
@@ -84,11 +86,12 @@ func interpreted(h *Handler, tmp, bin, name string, wrapper []byte, versionArgs 
 
 var elfArch = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64", elf.EM_386: "386", elf.EM_ARM: "arm"}
 
-// checkExecutable refuses a bootstrap that cannot run on this machine, saying how to build one.
-func checkExecutable(path string) error {
+// checkExecutable refuses a binary that cannot run on this machine, saying how to build one (with
+// the go build flags buildFlags).
+func checkExecutable(path, buildFlags string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("the go runtime runs the package's bootstrap: %w", err)
+		return fmt.Errorf("the go runtime runs the package's executable: %w", err)
 	}
 	if st.Mode()&0o111 == 0 {
 		return fmt.Errorf("%s is not executable (chmod +x it)", path)
@@ -99,8 +102,8 @@ func checkExecutable(path string) error {
 	}
 	defer func() { _ = f.Close() }()
 	if arch := elfArch[f.Machine]; arch != runtime.GOARCH || runtime.GOOS != "linux" {
-		return fmt.Errorf("%s is built for linux/%s, this machine is %s/%s: build it for the host to run it locally (GOARCH=%s CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap)",
-			path, arch, runtime.GOOS, runtime.GOARCH, runtime.GOARCH)
+		return fmt.Errorf("%s is built for linux/%s, this machine is %s/%s: build it for the host to run it locally (GOARCH=%s CGO_ENABLED=0 go build %s)",
+			path, arch, runtime.GOOS, runtime.GOARCH, runtime.GOARCH, buildFlags)
 	}
 	return nil
 }

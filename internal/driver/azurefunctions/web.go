@@ -62,6 +62,18 @@ func appSettings(h *spec.Handler, w wiring) map[string]string {
 	return m
 }
 
+// Env is the part of a function's app settings that its code reads, for handler h whose dedup
+// container has ARM id dedupID: the user's variables, the secret ones and THREEFACTOR_* (the dedup
+// store and each granted table). Local runners rebuild it from the state.
+func Env(h *spec.Handler, dedupID string) map[string]string {
+	account, database := splitDedup(dedupID)
+	env := map[string]string{}
+	maps.Copy(env, h.Function.Environment)
+	maps.Copy(env, h.Function.SecretEnvironment)
+	maps.Copy(env, h.Env(dedupStoreURL(lastPart(account), database, dedupContainer), tableURLs(h.Function.Tables)))
+	return env
+}
+
 func injected(h *spec.Handler, w wiring) map[string]string {
 	m := h.Env(dedupStoreURL(lastPart(w.cosmos), w.database, dedupContainer), tableURLs(h.Function.Tables))
 	timeout := hms(h.Function.TimeoutS)
