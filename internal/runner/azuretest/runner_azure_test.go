@@ -1,4 +1,4 @@
-package runner_test
+package azuretest_test
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func azureHandler(t *testing.T) string {
 		t.Skipf("the runner runs handlers on linux only, not %s", runtime.GOOS)
 	}
 	azBuildOnce.Do(func() {
-		src := "../../examples/handler-go-azure"
+		src := "../../../examples/handler-go-azure"
 		if azCode, azBuildErr = os.MkdirTemp("", "runner-handler-go-azure-"); azBuildErr != nil {
 			return
 		}
@@ -471,7 +471,7 @@ var (
 func azureNodeApp(t *testing.T) string {
 	t.Helper()
 	nodeAppOnce.Do(func() {
-		src := "../../examples/handler-node-azure"
+		src := "../../../examples/handler-node-azure"
 		if nodeApp, nodeAppErr = os.MkdirTemp("", "runner-handler-node-azure-"); nodeAppErr != nil {
 			return
 		}
