@@ -132,6 +132,12 @@ func TestDriftDetected(t *testing.T) {
 				Properties: &armservicebus.SBQueueProperties{LockDuration: to.Ptr("PT30S"), MaxDeliveryCount: to.Ptr[int32](int32(want.Retry.MaxAttempts))}}, nil)
 			return err
 		}},
+		{driver.DeadLetter, func() error { // dead letters dead-lettered again after ten inspections
+			ns := st.Get(azurefunctions.Namespace)
+			_, err := queues.CreateOrUpdate(ctx, rg, last(ns), last(st.Get(driver.DeadLetter)), armservicebus.SBQueue{
+				Properties: &armservicebus.SBQueueProperties{DefaultMessageTimeToLive: to.Ptr("P14D"), MaxDeliveryCount: to.Ptr[int32](10)}}, nil)
+			return err
+		}},
 	} {
 		t.Run(string(tc.c), func(t *testing.T) {
 			if err := tc.drift(); err != nil {
@@ -147,6 +153,13 @@ func TestDriftDetected(t *testing.T) {
 			st = apply(t, h, want, st)
 			if obs, err = h.D.Read(ctx, st); err != nil || len(obs.Drifted) != 0 {
 				t.Errorf("after Apply: Drifted = %v, %v; want none", obs.Drifted, err)
+			}
+			dlq, err := queues.Get(ctx, rg, last(st.Get(azurefunctions.Namespace)), last(st.Get(driver.DeadLetter)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := dlq.Properties.MaxDeliveryCount; n == nil || *n != 2000 {
+				t.Errorf("after Apply: the dead-letter queue's MaxDeliveryCount is not 2000: inspecting dead letters must not dead-letter them again")
 			}
 			if diff := obs.Handler.Trigger.VisibilityTimeoutS - want.Trigger.VisibilityTimeoutS; diff != 0 {
 				t.Errorf("after Apply: lock duration %d s, want %d", obs.Handler.Trigger.VisibilityTimeoutS, want.Trigger.VisibilityTimeoutS)
