@@ -12,8 +12,8 @@ import (
 // ServiceBus is an Azure handler's queue and dead-letter queue (<name>--dlq, where the provider
 // forwards its dead letters), on Service Bus's HTTP data plane. Receiving a message counts a
 // delivery on the dead-letter queue too: one that listing or failed replays received
-// MaxDeliveryCount times (10) moves to the dead-letter queue's own $DeadLetterQueue, so List,
-// Replay and Purge read both.
+// MaxDeliveryCount times (2000 as the provider makes the queue, 10 on one made before) moves to the
+// dead-letter queue's own $DeadLetterQueue, so List, Replay and Purge read both.
 type ServiceBus struct {
 	Client *sbrest.Client
 	// Source is the queue replayed copies are sent to; DeadLetter the dead-letter queue's path.

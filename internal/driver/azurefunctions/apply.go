@@ -173,7 +173,7 @@ func (d *Driver) apply(ctx context.Context, h *spec.Handler, code *driver.Code, 
 			return err
 		},
 		func() error {
-			if cur.dlq != nil && retentionDays(cur.dlq) == h.DeadLetter.RetentionDays {
+			if cur.dlq != nil && retentionDays(cur.dlq) == h.DeadLetter.RetentionDays && !dlqDrifted(cur.dlq) {
 				return nil
 			}
 			_, err := d.putDeadLetter(ctx, dlqID, h.DeadLetter.RetentionDays)

@@ -235,6 +235,9 @@ func (d *Driver) drifted(st driver.State, s *seen, h *spec.Handler) []driver.Com
 	if s.insights != nil {
 		mark(driver.Logs, s.insights.drifted(st.Get(Workspace), tags))
 	}
+	if s.dlq != nil {
+		mark(driver.DeadLetter, dlqDrifted(s.dlq))
+	}
 	dlq := lastPart(st.Get(driver.DeadLetter))
 	if s.queue != nil {
 		mark(driver.Queue, dlq != "" && !strings.EqualFold(queueEntity(s.queue).ForwardDLQ, dlq))
@@ -297,6 +300,11 @@ func containerTTL(c *armcosmos.SQLContainerGetResults) int64 {
 		return 0
 	}
 	return int64(deref(c.Properties.Resource.DefaultTTL))
+}
+
+// dlqDrifted reports a dead-letter queue whose MaxDeliveryCount is not dlqMaxDelivery.
+func dlqDrifted(q *armservicebus.SBQueue) bool {
+	return q.Properties == nil || deref(q.Properties.MaxDeliveryCount) != dlqMaxDelivery
 }
 
 func retentionDays(q *armservicebus.SBQueue) int64 {

@@ -98,6 +98,11 @@ func (d *Driver) putSubscription(ctx context.Context, id, action string, e entit
 	return &resp.SBSubscription, nil
 }
 
+// dlqMaxDelivery is the dead-letter queue's MaxDeliveryCount, Service Bus's highest: every look at a
+// dead letter (threefactor dlq list, a replay that fails) is a delivery, and at the default of 10 the
+// queue would dead-letter its own letters into a sub-queue nobody reads.
+const dlqMaxDelivery = 2000
+
 // putDeadLetter writes the dead-letter queue: its TTL is the retention, and expiry drops messages.
 func (d *Driver) putDeadLetter(ctx context.Context, id string, days int64) (*armservicebus.SBQueue, error) {
 	r, err := arm.ParseResourceID(id)
@@ -108,6 +113,7 @@ func (d *Driver) putDeadLetter(ctx context.Context, id string, days int64) (*arm
 		Properties: &armservicebus.SBQueueProperties{
 			DefaultMessageTimeToLive:         to.Ptr(fmt.Sprintf("P%dD", days)),
 			DeadLetteringOnMessageExpiration: to.Ptr(false),
+			MaxDeliveryCount:                 to.Ptr[int32](dlqMaxDelivery),
 		}}, nil)
 	if err != nil {
 		return nil, fail(driver.DeadLetter, "creating", id, err)
