@@ -396,11 +396,27 @@ resource "threefactor_eventhandler" "test" {
 	})
 }
 
+// planRefusal is a configuration (below the backend's provider block) that the plan refuses, with
+// the text it must say.
+type planRefusal struct{ name, config, want string }
+
+// testPlanRefuses plans each configuration and expects its refusal, word for word.
+func testPlanRefuses(t *testing.T, b *backend, cases []planRefusal) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: b.factories,
+				Steps:                    []resource.TestStep{{Config: b.provider + tc.config, PlanOnly: true, ExpectError: regexpSpaced(regexp.QuoteMeta(tc.want))}},
+			})
+		})
+	}
+}
+
 // TestAccTopicAWS_invalid: bad topic and table settings, and a topic's id where trigger.source wants
 // its topic_id, are refused at plan on the attribute, saying what is allowed.
 func TestAccTopicAWS_invalid(t *testing.T) {
 	b := awsBackend(t)
-	for _, tc := range []struct{ name, config, want string }{
+	testPlanRefuses(t, b, []planRefusal{
 		{"doubleHyphen", `resource "threefactor_topic" "t" {
   name  = "a--b"
   cloud = "aws"
@@ -446,14 +462,7 @@ resource "threefactor_eventhandler" "h" {
   function = { runtime = "nodejs22", source_dir = "."}
   trigger  = { kind = "topic", filter = { a = ["1","2","3","4","5","6"], b = ["1","2","3","4","5","6"], c = ["1","2","3","4","5"] } }
 }`, `trigger.filter matches 180 combinations of values; at most 150 are allowed on aws`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: b.factories,
-				Steps:                    []resource.TestStep{{Config: b.provider + tc.config, PlanOnly: true, ExpectError: regexpSpaced(regexp.QuoteMeta(tc.want))}},
-			})
-		})
-	}
+	})
 }
 
 // TestAccTableAWS_failedCreate: a table whose TTL cannot be set is deleted again, so the failed create

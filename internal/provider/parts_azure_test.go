@@ -450,7 +450,7 @@ func TestAccTopicAzure_invalid(t *testing.T) {
 		tags = append(tags, fmt.Sprintf("t%d = \"v\"", i))
 	}
 	manyTags := strings.Join(tags, ", ")
-	for _, tc := range []struct{ name, config, want string }{
+	testPlanRefuses(t, b, []planRefusal{
 		{"retention", `resource "threefactor_topic" "t" {
   name           = "orders"
   cloud          = "azure"
@@ -491,12 +491,5 @@ func TestAccTopicAzure_invalid(t *testing.T) {
   cloud    = "azure"
   function = { runtime = "nodejs22", source_dir = ".", tables = { orders = { table_id = "orders", access = "read" } } }
 }`, `table_id must be the ARM id of a Cosmos DB container`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: b.factories,
-				Steps:                    []resource.TestStep{{Config: b.provider + tc.config, PlanOnly: true, ExpectError: regexpSpaced(regexp.QuoteMeta(tc.want))}},
-			})
-		})
-	}
+	})
 }

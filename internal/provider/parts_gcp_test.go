@@ -432,7 +432,7 @@ func lastSegment(name string) string { return name[strings.LastIndex(name, "/")+
 // plan on the attribute, saying what is allowed.
 func TestAccTopicGCP_invalid(t *testing.T) {
 	b := gcpBackend(t)
-	for _, tc := range []struct{ name, config, want string }{
+	testPlanRefuses(t, b, []planRefusal{
 		{"retention", `resource "threefactor_topic" "t" {
   name           = "orders"
   cloud          = "gcp"
@@ -469,12 +469,5 @@ func TestAccTopicGCP_invalid(t *testing.T) {
   cloud    = "gcp"
   function = { runtime = "nodejs22", source_dir = ".", tables = { orders = { table_id = "arn:aws:dynamodb:us-east-1:1:table/orders", access = "read" } } }
 }`, `table_id must be a threefactor_table's table_id on gcp, projects/<project>/databases/<table>`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: b.factories,
-				Steps:                    []resource.TestStep{{Config: b.provider + tc.config, PlanOnly: true, ExpectError: regexpSpaced(regexp.QuoteMeta(tc.want))}},
-			})
-		})
-	}
+	})
 }
