@@ -230,13 +230,3 @@ func testFilterAndGrants(ctx context.Context, t *testing.T, h Harness, ps driver
 	}
 	checkNoLeftovers(ctx, t, h)
 }
-
-// newHarnessCloud returns the cloud of the harnesses newHarness makes.
-func newHarnessCloud(t *testing.T, newHarness HarnessMaker) *driver.Cloud {
-	probe, err := newHarness(context.Background(), t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer probe.Close()
-	return probe.Cloud()
-}
