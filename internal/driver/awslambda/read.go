@@ -1,6 +1,7 @@
 package awslambda
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"strconv"
@@ -132,12 +133,11 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 func (d *Driver) grantsOf(env map[string]string, role *roleSeen, roleARN string) map[string]spec.TableGrant {
 	var gs map[string]spec.TableGrant
 	for name, v := range spec.TableStores(env) {
-		table, _, _ := strings.Cut(strings.TrimPrefix(v, "dynamodb://"), "?")
-		region := d.region
-		if u, err := url.Parse(v); err == nil && u.Query().Get("region") != "" {
-			region = u.Query().Get("region")
+		var g spec.TableGrant
+		if u, err := url.Parse(v); err == nil { // StoreURL's dynamodb://<table>?region=<region>
+			region := cmp.Or(u.Query().Get("region"), d.region)
+			g.TableID = "arn:" + d.partition + ":dynamodb:" + region + ":" + accountOf(roleARN) + ":table/" + u.Host
 		}
-		g := spec.TableGrant{TableID: "arn:" + d.partition + ":dynamodb:" + region + ":" + accountOf(roleARN) + ":table/" + table}
 		if role != nil {
 			if id, access := grantOf(role.policy, name); id != "" {
 				g = spec.TableGrant{TableID: id, Access: access}
