@@ -42,7 +42,7 @@ func partTags(user map[string]string, key, name string) map[string]string {
 	return t
 }
 
-// userTagsOf drops the provider's reserved tags.
+// userTagsOf drops the provider's reserved tags (nil when none is left).
 func userTagsOf(tags map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range tags {

@@ -117,14 +117,7 @@ func (d *Driver) handlerOf(st driver.State, s *seen) spec.Handler {
 		retention, _ := strconv.ParseInt(q.attrs[attrRetention], 10, 64)
 		h.DeadLetter.RetentionDays = retention / 86400
 	}
-	for k, v := range refTags(s.tagSets()) {
-		if !strings.HasPrefix(k, TagPrefix) {
-			if h.Tags == nil {
-				h.Tags = map[string]string{}
-			}
-			h.Tags[k] = v
-		}
-	}
+	h.Tags = userTagsOf(refTags(s.tagSets()))
 	return h
 }
 
